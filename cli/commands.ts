@@ -1,0 +1,4 @@
+import type { CommandSpec, OptionSpec } from './options.js';
+
+/** Every subcommand of the CLI, in the order `--help` and the README list them. */
+export const commands: readonly CommandSpec<readonly OptionSpec[]>[] = [];

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { commands } from './commands.js';
+import { parseCommandLine, renderHelp, UsageError } from './options.js';
+
+export const PROGRAM = 'libvirt-telemetry';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function topHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  return [
+    `Usage: ${PROGRAM} <command> [options]`,
+    '',
+    'Telemetry of libvirt/QEMU hypervisor nodes: logs, metrics and events.',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+    `Run '${PROGRAM} <command> --help' for the options of a command.`,
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 runtime failure, 2 bad usage). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const target = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
+    process.stdout.write(target ? renderHelp(PROGRAM, target) : topHelp());
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`${PROGRAM}: unknown command '${name}' (commands: ${commands.map((c) => c.name).join(', ')})\n`);
+    return 2;
+  }
+  try {
+    const parsed = parseCommandLine(command, rest);
+    if (parsed.help) {
+      process.stdout.write(renderHelp(PROGRAM, command));
+      return 0;
+    }
+    return await command.run(parsed.options, parsed.positionals);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${PROGRAM} ${command.name}: ${err.message}\n`);
+      return 2;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${PROGRAM} ${command.name}: ${message.split('\n')[0]}\n`);
+    return 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  process.exitCode = await main(process.argv.slice(2));
+}
