@@ -1,0 +1,45 @@
+// The one definition of a log line shape. Each shape drives both the Fluent Bit parser that
+// `generate` renders (Onigmo, Ruby syntax) and the TypeScript parser the sidecar runs (JS RegExp),
+// so its pattern stays in the subset both engines read the same way: named groups `(?<name>...)`
+// with [A-Za-z0-9_] names, character classes, `\d \s \S \w`, non-greedy and greedy quantifiers,
+// anchors `^ $`, non-capturing groups. No lookbehind, no `\h`, no possessive quantifiers,
+// no backreferences, no Unicode property escapes.
+
+export type FieldType = 'string' | 'integer' | 'float' | 'bool';
+
+export interface TimeSpec {
+  /** Captured field holding the time. */
+  readonly key: string;
+  /** strptime format as Fluent Bit reads it (`%L` = fraction after `%S`). */
+  readonly format: string;
+  /** Keep the time field in the record (Fluent Bit `Time_Keep`). */
+  readonly keep: boolean;
+  /** Fluent Bit `Time_Strict`; Off where the fraction may be missing (QEMU omits it when µs = 0). */
+  readonly strict: boolean;
+}
+
+export interface LineShape {
+  /** Fluent Bit parser name; also the shape's id in TypeScript. */
+  readonly name: string;
+  readonly description: string;
+  /** Regex source without delimiters. */
+  readonly pattern: string;
+  /** `.` matches newlines: rendered as `/…/m` for Onigmo and the `s` flag in JS. */
+  readonly dotAll?: boolean;
+  readonly time?: TimeSpec;
+  readonly types?: Readonly<Record<string, FieldType>>;
+}
+
+export interface MultilineRule {
+  readonly state: string;
+  readonly pattern: string;
+  readonly next: string;
+}
+
+/** A Fluent Bit `[MULTILINE_PARSER]` of type regex. */
+export interface MultilineShape {
+  readonly name: string;
+  readonly description: string;
+  readonly flushTimeoutMs: number;
+  readonly rules: readonly MultilineRule[];
+}
