@@ -1,5 +1,6 @@
 import { generateCommand } from '../generator/command.js';
+import { parseCommand } from '../parsers/command.js';
 import type { CommandSpec, OptionSpec } from './options.js';
 
 /** Every subcommand of the CLI, in the order `--help` and the README list them. */
-export const commands: readonly CommandSpec<readonly OptionSpec[]>[] = [generateCommand];
+export const commands: readonly CommandSpec<readonly OptionSpec[]>[] = [generateCommand, parseCommand];
