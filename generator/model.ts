@@ -61,7 +61,7 @@ export const BUILTIN_MULTILINE_PARSERS: readonly string[] = ['cri', 'docker', 'g
  */
 export const QEMU_LOG_PATH_REGEX = '^.*/(?<domain>[^/]+)\\.log$';
 /** Name of the generator's own parser for QEMU_LOG_PATH_REGEX. */
-export const QEMU_LOG_PATH_PARSER = 'qemu_log_path';
+export const QEMU_LOG_PATH_PARSER = 'libvirt_qemu_log_path';
 /** Record key in_tail writes the file path to (parsed into `domain`, then dropped). */
 const PATH_KEY = 'file';
 
@@ -116,7 +116,7 @@ function multilineParser(shape: MultilineShape): MultilineParser {
     name: shape.name,
     type: 'regex',
     flushTimeoutMs: shape.flushTimeoutMs,
-    rules: shape.rules.map((r) => ({ state: r.state, regex: renderOnigmoRegex({ name: '', description: '', pattern: r.pattern }), next: r.next })),
+    rules: shape.rules.map((r) => ({ state: r.state, regex: renderOnigmoRegex(r), next: r.next })),
   };
 }
 
