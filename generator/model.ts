@@ -38,6 +38,8 @@ export interface MultilineParser {
   readonly comment: readonly string[];
   readonly name: string;
   readonly type: 'regex';
+  /** Record key holding the text; see LOG_KEY. */
+  readonly keyContent: string;
   readonly flushTimeoutMs: number;
   readonly rules: readonly MultilineRule[];
 }
@@ -64,6 +66,13 @@ export const QEMU_LOG_PATH_REGEX = '^.*/(?<domain>[^/]+)\\.log$';
 export const QEMU_LOG_PATH_PARSER = 'libvirt_qemu_log_path';
 /** Record key in_tail writes the file path to (parsed into `domain`, then dropped). */
 const PATH_KEY = 'file';
+/**
+ * The key holding a log line: in_tail's default Key, the key the cri multiline parser writes, and
+ * the key_content of our multiline parsers. Without a key_content Fluent Bit appends `\n` to every
+ * record a multiline parser flushes in in_tail (`breakline_prepare()`, src/multiline/flb_ml.c),
+ * which would end up in the parsed fields.
+ */
+const LOG_KEY = 'log';
 
 function properties(entries: Record<string, Value | undefined>): Property[] {
   return Object.entries(entries)
@@ -115,6 +124,7 @@ function multilineParser(shape: MultilineShape): MultilineParser {
     comment: [shape.description],
     name: shape.name,
     type: 'regex',
+    keyContent: LOG_KEY,
     flushTimeoutMs: shape.flushTimeoutMs,
     rules: shape.rules.map((r) => ({ state: r.state, regex: renderOnigmoRegex(r), next: r.next })),
   };
@@ -209,7 +219,7 @@ function qemuFilters(o: GenerateOptions): Section[] {
   return [
     {
       comment: ['QEMU log lines into fields; the first parser that matches wins, unmatched lines keep their raw `log`.'],
-      properties: properties({ Name: 'parser', Match: match, Key_Name: 'log', Parser: [...PARSER_CHAINS.qemu], Reserve_Data: true }),
+      properties: properties({ Name: 'parser', Match: match, Key_Name: LOG_KEY, Parser: [...PARSER_CHAINS.qemu], Reserve_Data: true }),
     },
     {
       comment: ['The domain name from the file name (<domain>.log).'],
@@ -226,7 +236,7 @@ function containerFilters(o: GenerateOptions): Section[] {
       properties: properties({
         Name: 'multiline',
         Match: 'kube.*',
-        'multiline.key_content': 'log',
+        'multiline.key_content': LOG_KEY,
         'multiline.parser': MULTILINE_NAMES.libvirtd,
         buffer: true,
         flush_ms: 2000,
@@ -241,7 +251,7 @@ function containerFilters(o: GenerateOptions): Section[] {
     },
     {
       comment: ['libvirtd text lines into fields; unmatched lines (e.g. wrapper scripts) keep their raw `log`.'],
-      properties: properties({ Name: 'parser', Match: 'kube.*', Key_Name: 'log', Parser: [...PARSER_CHAINS.libvirtd], Reserve_Data: true }),
+      properties: properties({ Name: 'parser', Match: 'kube.*', Key_Name: LOG_KEY, Parser: [...PARSER_CHAINS.libvirtd], Reserve_Data: true }),
     },
     {
       comment: ['Pod metadata from the API server; the tag carries pod, namespace and container.'],

@@ -73,6 +73,7 @@ function classicMultiline(m: MultilineParser): ClassicSection {
     lines: classicLines([
       { key: 'Name', values: [m.name] },
       { key: 'Type', values: [m.type] },
+      { key: 'Key_Content', values: [m.keyContent] },
       { key: 'Flush_Timeout', values: [String(m.flushTimeoutMs)] },
       { key: 'Rule', values: m.rules.map((r) => `${quoted(r.state)} ${quoted(r.regex)} ${quoted(r.next)}`) },
     ]),
@@ -105,6 +106,7 @@ function yamlMultiline(m: MultilineParser) {
     entries: yamlEntries([
       { key: 'name', value: m.name },
       { key: 'type', value: m.type },
+      { key: 'key_content', value: m.keyContent },
       { key: 'flush_timeout', value: m.flushTimeoutMs },
     ]),
     rules: m.rules.map((r) => yamlEntries([

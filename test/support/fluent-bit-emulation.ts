@@ -15,8 +15,12 @@ export function onigmoToJs(text: string): RegExp {
   return new RegExp(pattern, flags.includes('m') ? 'ms' : 'm');
 }
 
-/** Lines grouped into records by a regex multiline parser, as flb_ml_rule_process() does. */
-export function runMultiline(rules: readonly Rule[], lines: readonly string[]): string[] {
+/**
+ * Lines grouped into records by a regex multiline parser, as flb_ml_rule_process() does. In_tail
+ * feeds plain text; a parser without key_content then gets `\n` appended to every record it
+ * flushes (`breakline_prepare()` in flb_ml_flush_stream_group()).
+ */
+export function runMultiline(rules: readonly Rule[], lines: readonly string[], options: { plainText: boolean; keyContent: boolean }): string[] {
   const compiled = rules.map((r) => ({
     from: r.state.split(','),
     start: r.state.split(',').includes('start_state'),
@@ -27,8 +31,10 @@ export function runMultiline(rules: readonly Rule[], lines: readonly string[]): 
   const records: string[] = [];
   let buf: string | undefined;
   let state: (typeof compiled)[number] | undefined;
+  const breakline = options.plainText && !options.keyContent;
+  const emit = (text: string) => records.push(breakline && !text.endsWith('\n') ? `${text}\n` : text);
   const flush = () => {
-    if (buf !== undefined) records.push(buf);
+    if (buf !== undefined) emit(buf);
     buf = undefined;
   };
   for (const line of lines) {
@@ -51,7 +57,7 @@ export function runMultiline(rules: readonly Rule[], lines: readonly string[]): 
     }
     // No rule matched: pending data is flushed and the line stands alone (state is kept).
     flush();
-    records.push(line);
+    emit(line);
   }
   flush();
   return records;

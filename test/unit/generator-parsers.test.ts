@@ -35,10 +35,11 @@ function configs(name: string): [string, NormalConfig][] {
 
 const first = (p: Props, key: string) => p[key]?.[0];
 
-function multilineRules(config: NormalConfig, name: string) {
+/** Runs a multiline parser of the config: in_tail feeds plain text, the multiline filter a record key. */
+function multiline(config: NormalConfig, name: string, texts: readonly string[], plainText: boolean): string[] {
   const m = config.multilineParsers.find((x) => first(x.props, 'name') === name);
   if (!m) throw new Error(`multiline parser ${name} not in the config`);
-  return m.rules;
+  return runMultiline(m.rules, texts, { plainText, keyContent: m.props['key_content'] !== undefined });
 }
 
 /** The parser filter on `log` for records of a tag pattern. */
@@ -85,10 +86,9 @@ interface QemuRecord {
 
 function runQemu(config: NormalConfig): QemuRecord[] {
   const tail = config.inputs.find((i) => first(i, 'name') === 'tail' && first(i, 'path')?.includes('qemu'))!;
-  const rules = multilineRules(config, first(tail, 'multiline.parser')!);
   const chain = logParserChain(config, `${first(tail, 'tag')!.split('.<')[0]}.*`);
   return QEMU_SAMPLES.flatMap((file) =>
-    runMultiline(rules, lines(file)).map((text) => ({ file, text, parsed: runParserChain(config.parsers, chain, text) })),
+    multiline(config, first(tail, 'multiline.parser')!, lines(file), true).map((text) => ({ file, text, parsed: runParserChain(config.parsers, chain, text) })),
   );
 }
 
@@ -197,10 +197,9 @@ function criRecords(file: string): { time: string; log: string }[] {
 for (const [format, config] of configs('container')) {
   test(`${format}: container sample lines are joined and parsed into libvirtd fields`, (t) => {
     const join = config.filters.find((f) => first(f, 'name') === 'multiline')!;
-    const rules = multilineRules(config, first(join, 'multiline.parser')!);
     const chain = logParserChain(config, 'kube.*');
     for (const file of CONTAINER_SAMPLES) {
-      const texts = runMultiline(rules, criRecords(file).map((r) => r.log));
+      const texts = multiline(config, first(join, 'multiline.parser')!, criRecords(file).map((r) => r.log), false);
       const parsed = texts.map((text) => ({ text, parsed: runParserChain(config.parsers, chain, text) }));
       t.deepEqual(parsed.filter((p) => !p.parsed).map((p) => p.text), ['+ exec /usr/sbin/libvirtd'], 'only the wrapper script line is foreign');
       for (const p of parsed.filter((x) => x.parsed)) t.is(p.parsed!.timeNs, expectedNs(leadingTime(p.text)!), p.text.slice(0, 60));
