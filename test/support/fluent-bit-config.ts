@@ -167,8 +167,9 @@ function yamlProps(map: unknown, where: string, allowLists: boolean): Props {
   return props;
 }
 
+/** An optional list; a key that is present must hold one (Fluent Bit rejects `parsers:` with nothing under it). */
 function list(v: unknown, where: string): unknown[] {
-  if (v === undefined || v === null) return [];
+  if (v === undefined) return [];
   if (!Array.isArray(v)) throw new Error(`${where}: expected a list`);
   return v;
 }
