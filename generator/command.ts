@@ -6,7 +6,10 @@ import { ALL_FILE_NAMES, render, type Format } from './render.js';
 import { writeDirectory } from './write.js';
 
 const REQUIRED_HOST = { forward: 'forward.host', loki: 'loki.host', opensearch: 'opensearch.host' } as const;
-const ABSOLUTE_PATHS = ['state-dir', 'journal.path', 'qemu.path', 'container.log-dir', 'kubernetes.ca-file', 'kubernetes.token-file'] as const;
+const ABSOLUTE_PATHS = [
+  'state-dir', 'journal.path', 'qemu.path', 'container.log-dir', 'kubernetes.ca-file', 'kubernetes.token-file',
+  'forward.tls-ca-file', 'loki.tls-ca-file', 'opensearch.tls-ca-file',
+] as const;
 /** Tag characters that survive both formats and Fluent Bit's match patterns. */
 const TAG = /^[A-Za-z0-9_.-]+$/;
 /** Kubernetes names plus glob characters; `_` separates pod, namespace and container in the file name. */
@@ -42,6 +45,9 @@ export function validate(o: GenerateOptions): void {
       throw new UsageError(`--output: must be one of ${OUTPUT_KINDS.join(', ')}; got '${kind}'`);
     const host = REQUIRED_HOST[kind as keyof typeof REQUIRED_HOST];
     if (host && !o[host]) throw new UsageError(`--output ${kind} needs --${host}`);
+  }
+  for (const out of ['forward', 'loki', 'opensearch'] as const) {
+    if (o[`${out}.tls-ca-file`] !== undefined && !o[`${out}.tls`]) throw new UsageError(`--${out}.tls-ca-file needs --${out}.tls`);
   }
   if (o['forward.self-hostname'] !== undefined && o['forward.shared-key'] === undefined)
     throw new UsageError('--forward.self-hostname is only sent with --forward.shared-key');

@@ -270,8 +270,8 @@ function containerFilters(o: GenerateOptions): Section[] {
   ];
 }
 
-function tlsSettings(tls: boolean, verify: boolean): Record<string, Value | undefined> {
-  return { tls, 'tls.verify': tls ? verify : undefined };
+function tlsSettings(tls: boolean, verify: boolean, caFile: string | undefined): Record<string, Value | undefined> {
+  return { tls, 'tls.verify': tls ? verify : undefined, 'tls.ca_file': tls ? caFile : undefined };
 }
 
 function output(kind: OutputKind, o: GenerateOptions): Section {
@@ -285,7 +285,7 @@ function output(kind: OutputKind, o: GenerateOptions): Section {
           Match: '*',
           Host: o['forward.host'],
           Port: o['forward.port'],
-          ...tlsSettings(o['forward.tls'], o['forward.tls-verify']),
+          ...tlsSettings(o['forward.tls'], o['forward.tls-verify'], o['forward.tls-ca-file']),
           Shared_Key: o['forward.shared-key'],
           Self_Hostname: o['forward.shared-key'] !== undefined ? o['forward.self-hostname'] : undefined,
           ...common,
@@ -299,7 +299,7 @@ function output(kind: OutputKind, o: GenerateOptions): Section {
           Match: '*',
           Host: o['loki.host'],
           Port: o['loki.port'],
-          ...tlsSettings(o['loki.tls'], o['loki.tls-verify']),
+          ...tlsSettings(o['loki.tls'], o['loki.tls-verify'], o['loki.tls-ca-file']),
           Labels: o['loki.labels'].join(', '),
           Tenant_ID: o['loki.tenant'],
           Line_Format: 'json',
@@ -314,7 +314,7 @@ function output(kind: OutputKind, o: GenerateOptions): Section {
           Match: '*',
           Host: o['opensearch.host'],
           Port: o['opensearch.port'],
-          ...tlsSettings(o['opensearch.tls'], o['opensearch.tls-verify']),
+          ...tlsSettings(o['opensearch.tls'], o['opensearch.tls-verify'], o['opensearch.tls-ca-file']),
           Index: o['opensearch.index'],
           HTTP_User: o['opensearch.user'],
           HTTP_Passwd: o['opensearch.password'],

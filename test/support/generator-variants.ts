@@ -24,7 +24,7 @@ export const VARIANTS: readonly Variant[] = [
     argv: [
       '--model', 'host',
       '--output', 'forward,loki,opensearch,stdout',
-      '--forward.host', 'fluentd.logging.svc', '--forward.tls', '--forward.shared-key', '${FORWARD_SHARED_KEY}', '--forward.self-hostname', '${NODE_NAME}',
+      '--forward.host', 'fluentd.logging.svc', '--forward.tls', '--forward.tls-ca-file', '/etc/fluent-bit/aggregator-ca.crt', '--forward.shared-key', '${FORWARD_SHARED_KEY}', '--forward.self-hostname', '${NODE_NAME}',
       '--loki.host', 'loki.logging.svc', '--loki.tenant', 'hypervisors',
       '--opensearch.host', 'opensearch.logging.svc', '--opensearch.tls', '--opensearch.user', 'fluent-bit', '--opensearch.password', '${OPENSEARCH_PASSWORD}',
     ],

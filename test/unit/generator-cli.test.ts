@@ -75,6 +75,7 @@ const BAD_USAGE: [string[], RegExp][] = [
   [['--forward.self-hostname', 'x'], /only sent with --forward.shared-key/],
   [['--tail.buffer-max-size', '16k'], /must not be smaller than --tail.buffer-chunk-size/],
   [['--loki.labels', 'job'], /--loki.labels: expected key=value/],
+  [['--output', 'loki', '--loki.host', 'l', '--loki.tls-ca-file', '/ca.crt'], /--loki.tls-ca-file needs --loki.tls/],
   [['--bogus'], /unknown option '--bogus'/],
 ];
 
