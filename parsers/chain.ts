@@ -5,7 +5,7 @@
 // space at index 10, one opening with QEMU's timestamp only text with `T` at index 10.
 
 import type { LineShape } from './shape.js';
-import { toJsRegExp } from './fluentbit.js';
+import { ShapeMatcher } from './regex.js';
 import type { LogLevel, LogRecord, LogSource, RecordKind } from './record.js';
 import {
   LIBVIRT_TIME,
@@ -43,6 +43,11 @@ const MEANING = new Map<LineShape, { readonly kind: RecordKind; readonly level: 
   [QEMU_COMMAND_LINE, { kind: 'command_line', level: 'info' }],
 ]);
 
+/** The record kind a match of `shape` becomes (undefined for a shape no chain runs, e.g. CRI). */
+export function kindOfShape(shape: LineShape): RecordKind | undefined {
+  return MEANING.get(shape)?.kind;
+}
+
 type TimeClass = 'libvirt' | 'qemu' | 'none';
 
 const TIME_PREFIX: readonly [TimeClass, string, (text: string) => string | null][] = [
@@ -57,7 +62,7 @@ interface Field {
 
 export interface CompiledShape {
   readonly shape: LineShape;
-  readonly regex: RegExp;
+  readonly matcher: ShapeMatcher;
   readonly timeClass: TimeClass;
   /** Normalises the captured `time` (a shape without a known timestamp prefix keeps it as captured). */
   readonly toIso: (text: string) => string | null;
@@ -79,7 +84,7 @@ export function compileShape(shape: LineShape): CompiledShape {
   const names = [...shape.pattern.matchAll(/\(\?<([A-Za-z0-9_]+)>/g)].map((m) => m[1]!);
   return {
     shape,
-    regex: toJsRegExp(shape),
+    matcher: new ShapeMatcher(shape),
     timeClass: prefix?.[0] ?? 'none',
     toIso: prefix?.[2] ?? keepTime,
     fields: names
@@ -112,7 +117,7 @@ export class ShapeChain {
   /** The record for `text`, or an `unparsed` record with `time: null` when no shape matches. */
   parse(text: string, domain: string | null): LogRecord {
     for (const c of this.candidates[timeClassOf(text)]) {
-      const m = c.regex.exec(text);
+      const m = c.matcher.exec(text);
       if (m !== null) return this.build(c, m.groups!, domain);
     }
     return { time: null, source: this.source, domain, kind: 'unparsed', level: 'unknown', message: text };

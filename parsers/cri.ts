@@ -26,7 +26,7 @@ class CriParser implements RecordParser {
   constructor(private readonly maxRecordChars: number) {}
 
   push(line: string, flags = 0): readonly LogRecord[] {
-    const m = CRI.regex.exec(line);
+    const m = CRI.matcher.exec(line);
     if (m === null) return [this.foreign(line, flags)];
     const groups = m.groups!;
     const stream = groups.stream as Stream;
