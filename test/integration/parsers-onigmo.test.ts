@@ -12,6 +12,7 @@ import { ShapeMatcher, toJsRegExpForLine } from '../../parsers/regex.js';
 import { CRI_LINE } from '../../parsers/shapes.js';
 import { SYNTHETIC_QEMU_LINES } from '../support/qemu-lines.js';
 import { CRI_SAMPLES, JOURNAL_SAMPLES, QEMU_LOG_SAMPLES, linesOf } from '../support/samples.js';
+import { capturesOf } from '../support/captures.js';
 
 const run = promisify(execFile);
 
@@ -98,8 +99,10 @@ test('Onigmo compiles every rendered parser and finds the same matches and captu
     const reference = toJsRegExp(shape);
     texts.forEach((text, j) => {
       const expected = results[i]![j]!;
-      for (const m of [matcher.exec(text), reference.exec(text)]) {
-        const got = m === null ? null : [[...text.slice(0, m.index)].length, Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, v ?? null]))];
+      const fromMatcher = matcher.exec(text);
+      const fromReference = reference.exec(text);
+      for (const [m, groups] of [[fromMatcher, capturesOf(matcher, fromMatcher)], [fromReference, fromReference?.groups]] as const) {
+        const got = m === null ? null : [[...text.slice(0, m.index)].length, Object.fromEntries(Object.entries(groups ?? {}).map(([k, v]) => [k, v ?? null]))];
         t.deepEqual(got, expected, `${shape.name} on ${JSON.stringify(text.slice(0, 80))}`);
       }
       if (expected !== null) matches++;
