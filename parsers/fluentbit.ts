@@ -10,6 +10,7 @@
 //     multiline filter libvirt_daemon_multiline (`multiline.key_content log`).
 
 import type { LineShape, MultilineShape } from './shape.js';
+import type { Pattern } from './regex.js';
 import {
   LIBVIRTD_LINE,
   LIBVIRTD_MULTILINE,
@@ -27,10 +28,14 @@ import {
   QEMU_TAINT,
 } from './shapes.js';
 
+export { toJsRegExp } from './regex.js';
+
 /**
  * Shapes of a QEMU domain log record, in the order a parser filter tries them (first match wins).
  * Specific libvirt lines precede the catch-all `<time>: <message>`; the signal line precedes the
- * general QEMU message; the two untimestamped shapes come last.
+ * general QEMU message; the two untimestamped shapes come last, the folded command line (which
+ * needs ` \` + newline and so fails at once on a single line) before the chardev line (which
+ * would otherwise be searched for on every line of the command-line block).
  */
 export const QEMU_CHAIN: readonly LineShape[] = [
   LIBVIRTD_LINE,
@@ -43,8 +48,8 @@ export const QEMU_CHAIN: readonly LineShape[] = [
   QEMU_LIBVIRT_MESSAGE,
   QEMU_SIGNAL,
   QEMU_MESSAGE,
-  QEMU_CHARDEV,
   QEMU_COMMAND_LINE,
+  QEMU_CHARDEV,
 ];
 
 /** Shapes of a libvirtd text record (container model, after continuation lines are joined). */
@@ -67,50 +72,10 @@ export const MULTILINE_NAMES: { readonly qemu: string; readonly libvirtd: string
   libvirtd: LIBVIRTD_MULTILINE.name,
 };
 
-/** A pattern as it stands in a shape or a multiline rule. */
-interface Pattern {
-  readonly pattern: string;
-  readonly dotAll?: boolean;
-}
-
 /**
  * The regex as Fluent Bit's `Regex` (and a multiline `Rule`) takes it: `/…/`, or `/…/m` where `.`
  * must match newlines (Onigmo's Ruby syntax calls that option `m`).
  */
 export function renderOnigmoRegex(shape: Pattern): string {
   return shape.dotAll ? `/${shape.pattern}/m` : `/${shape.pattern}/`;
-}
-
-/**
- * The same pattern as a JS RegExp that matches exactly what Onigmo matches on a line without `\n`.
- * Onigmo's `.` excludes only `\n`, while JS's also excludes `\r`, U+2028 and U+2029, so outside
- * dotAll every unescaped `.` outside a character class becomes `[^\n]`. (`^`/`$` need no change:
- * Ruby's line anchors and JS's input anchors agree on input without `\n`.)
- */
-export function toJsRegExp(shape: Pattern): RegExp {
-  return shape.dotAll ? new RegExp(shape.pattern, 's') : new RegExp(dotExcludingOnlyNewline(shape.pattern));
-}
-
-function dotExcludingOnlyNewline(source: string): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
-    if (c === '\\') {
-      out += c + (source[i + 1] ?? '');
-      i++;
-    } else if (inClass) {
-      if (c === ']') inClass = false;
-      out += c;
-    } else if (c === '[') {
-      inClass = true;
-      out += c;
-      // A `]` right after `[` or `[^` is a literal member, not the end of the class.
-      if (source[i + 1] === '^') out += source[++i];
-      if (source[i + 1] === ']') out += source[++i];
-    } else {
-      out += c === '.' ? '[^\\n]' : c;
-    }
-  }
-  return out;
 }

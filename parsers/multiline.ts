@@ -11,7 +11,7 @@
 //   - a record over the size limit is cut, completed, and the state reset.
 
 import type { MultilineShape } from './shape.js';
-import { toJsRegExp } from './fluentbit.js';
+import { toJsRegExpForLine } from './regex.js';
 import { LINE_TRUNCATED } from './record.js';
 
 interface CompiledRule {
@@ -106,5 +106,6 @@ export class MultilineFolder<C> {
 }
 
 function compile(pattern: string, state: string): CompiledRule {
-  return { regex: toJsRegExp({ pattern }), isStart: state === 'start_state', next: [], completes: false };
+  // Rules only ever see single lines.
+  return { regex: toJsRegExpForLine({ pattern }), isStart: state === 'start_state', next: [], completes: false };
 }
