@@ -97,6 +97,7 @@ for (const [format, config] of configs('host')) {
     const records = runQemu(config);
     t.true(records.length > 60, `only ${records.length} records`);
     for (const r of records) {
+      t.false(r.text.endsWith('\n'), 'no newline appended by the multiline flush (key_content is set)');
       t.truthy(r.parsed, `unparsed: ${r.text.slice(0, 120)}`);
       const time = leadingTime(r.text);
       if (time === undefined) {
