@@ -59,9 +59,10 @@ export const BUILTIN_MULTILINE_PARSERS: readonly string[] = ['cri', 'docker', 'g
 
 /**
  * The domain name in a QEMU log path `<dir>/<domain>.log`: used both as in_tail's Tag_Regex
- * (tag `<qemu.tag>.<domain>`) and as a parser that puts `domain` into each record.
+ * (tag `<qemu.tag>.<domain>`) and as a parser that puts `domain` into each record. Lines read
+ * after virtlogd renamed the file (within Rotate_Wait) carry the rotated name `<domain>.log.N`.
  */
-export const QEMU_LOG_PATH_REGEX = '^.*/(?<domain>[^/]+)\\.log$';
+export const QEMU_LOG_PATH_REGEX = '^.*/(?<domain>[^/]+)\\.log(?:\\.[0-9]+)?$';
 /** Name of the generator's own parser for QEMU_LOG_PATH_REGEX. */
 export const QEMU_LOG_PATH_PARSER = 'libvirt_qemu_log_path';
 /** Record key in_tail writes the file path to (parsed into `domain`, then dropped). */

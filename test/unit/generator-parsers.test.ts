@@ -174,7 +174,10 @@ for (const [format, config] of configs('host')) {
 
   test(`${format}: the QEMU log path names the domain`, (t) => {
     const parser = config.parsers.find((p) => first(p, 'name') === 'libvirt_qemu_log_path')!;
-    t.deepEqual(onigmoToJs(parser['regex']![0]!).exec('/var/log/libvirt/qemu/instance-00000a1b.log')?.groups, { domain: 'instance-00000a1b' });
+    const domainOf = (p: string) => onigmoToJs(parser['regex']![0]!).exec(p)?.groups;
+    t.deepEqual(domainOf('/var/log/libvirt/qemu/instance-00000a1b.log'), { domain: 'instance-00000a1b' });
+    t.deepEqual(domainOf('/var/log/libvirt/qemu/instance-00000a1b.log.0'), { domain: 'instance-00000a1b' }, 'read after a virtlogd rotation');
+    t.is(domainOf('/var/log/libvirt/qemu/notes.txt'), undefined);
     const tail = config.inputs.find((i) => first(i, 'tag')?.includes('<domain>'))!;
     t.deepEqual(onigmoToJs(first(tail, 'tag_regex')!).exec('/mnt/qemu-logs/vm.with.dots.log')?.groups, { domain: 'vm.with.dots' });
   });
