@@ -70,7 +70,6 @@ export function parseUri(uri: string, options: { readOnly?: boolean } = {}): Con
   }
   const driver = m[1]!.toLowerCase();
   const explicitTransport = m[2]?.toLowerCase();
-  const { host, port } = parseAuthority(m[3]!, uri);
   const path = m[4] ?? '/';
   const params = parseQuery(m[5], uri);
   const param = (key: string): string | undefined => params.find(([k]) => k === key)?.[1];
@@ -84,6 +83,7 @@ export function parseUri(uri: string, options: { readOnly?: boolean } = {}): Con
   if (explicitTransport && !['unix', 'tcp', 'tls'].includes(explicitTransport)) {
     throw new UriError(`unknown transport '${explicitTransport}' in '${uri}' (use unix, tcp or tls)`);
   }
+  const { host, port } = parseAuthority(m[3]!, uri);
   const transport = (explicitTransport ?? (host ? 'tls' : 'unix')) as Transport;
   if (driver === 'test' && !explicitTransport && !host) {
     throw new UriError(`'${uri}' is libvirt's in-process test driver; reach a daemon's with test+unix:///default or test+tcp://HOST/default`);

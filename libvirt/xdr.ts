@@ -106,6 +106,7 @@ export class XdrWriter {
     return this.offset;
   }
 
+  /** Returns the offset to write at. May replace this.buf: call it before reading this.buf. */
   private reserve(bytes: number): number {
     const need = this.offset + bytes;
     if (need > this.maxBytes) throw new RangeError(`XDR encoding exceeds ${this.maxBytes} bytes`);
@@ -121,28 +122,33 @@ export class XdrWriter {
 
   int(v: number): this {
     if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new RangeError(`not an XDR int: ${v}`);
-    this.buf.writeInt32BE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeInt32BE(v, at);
     return this;
   }
 
   uint(v: number): this {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`not an XDR unsigned int: ${v}`);
-    this.buf.writeUInt32BE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeUInt32BE(v, at);
     return this;
   }
 
   hyper(v: bigint): this {
-    this.buf.writeBigInt64BE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeBigInt64BE(v, at);
     return this;
   }
 
   uhyper(v: bigint): this {
-    this.buf.writeBigUInt64BE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeBigUInt64BE(v, at);
     return this;
   }
 
   double(v: number): this {
-    this.buf.writeDoubleBE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeDoubleBE(v, at);
     return this;
   }
 
