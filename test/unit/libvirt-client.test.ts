@@ -159,3 +159,13 @@ test('close() sends CONNECT_CLOSE, waits for its reply and reports reason client
   t.is((await client.closed).reason, 'client');
   await client.close();
 });
+
+test('bad arguments reject the call without sending anything or closing the connection', async (t) => {
+  const { client, received, dispose } = await scriptedPeer();
+  t.teardown(dispose);
+  await t.throwsAsync(client.domainLookupByUuid('not-a-uuid'), { instanceOf: TypeError, message: /not a UUID/ });
+  await t.throwsAsync(client.domainGetState({ name: 'x', uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0', id: 2 ** 40 }), { instanceOf: RangeError });
+  await sleep(20);
+  t.deepEqual(received, []);
+  t.false(client.isClosed);
+});
