@@ -1,5 +1,6 @@
 import type { CommandSpec, OptionSpec } from './options.js';
+import { parseCommand } from '../parsers/command.js';
 import { sidecarCommand } from '../sidecar/command.js';
 
 /** Every subcommand of the CLI, in the order `--help` and the README list them. */
-export const commands: readonly CommandSpec<readonly OptionSpec[]>[] = [sidecarCommand as unknown as CommandSpec<readonly OptionSpec[]>];
+export const commands: readonly CommandSpec<readonly OptionSpec[]>[] = [parseCommand, sidecarCommand];
