@@ -1,7 +1,7 @@
 // What flows from a source through the queue to a sink: records plus the checkpoint marks
 // that become true once the sink confirmed them.
 import type { FileIdentity } from './file-identity.js';
-import type { LogRecord } from './parsing.js';
+import type { LogRecord } from '../parsers/record.js';
 
 /** A place in a file: its identity and a byte offset. */
 export interface FilePosition extends FileIdentity {

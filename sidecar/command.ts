@@ -1,6 +1,7 @@
 // `libvirt-telemetry sidecar`: its options (one definition for parsing, --help and the README)
 // and the process around the Sidecar: signals, exit codes.
 import { resolve } from 'node:path';
+import { QEMU_MULTILINE } from '../parsers/shapes.js';
 import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
 import { parseListenAddress } from './http.js';
 import { createLogger } from './log.js';
@@ -41,7 +42,7 @@ const options = [
   { name: 'max-line-bytes', type: 'bytes', default: '256KiB', env: `${ENV}MAX_LINE_BYTES`, description: 'longer lines keep their first bytes up to this limit (record marked truncated, counted) and the rest is skipped', min: 1024, max: 64 * 1024 * 1024 },
   { name: 'rescan-interval', type: 'duration', default: '5s', env: `${ENV}RESCAN_INTERVAL`, description: 'safety-net rescan of the log directories (inotify finds new files at once)', min: 100 },
   { name: 'rotate-wait', type: 'duration', default: '5s', env: `${ENV}ROTATE_WAIT`, description: 'how long a rotated or deleted file is watched for late writes when no new file has data yet', min: 0 },
-  { name: 'multiline-flush', type: 'duration', default: '2s', env: `${ENV}MULTILINE_FLUSH`, description: 'idle time after which a record the parser holds for continuation lines is emitted', min: 10 },
+  { name: 'multiline-flush', type: 'duration', default: `${QEMU_MULTILINE.flushTimeoutMs}ms`, env: `${ENV}MULTILINE_FLUSH`, description: "idle time after which a record the parser holds for continuation lines is emitted (Fluent Bit's Flush_Timeout of the same multiline shape)", min: 10 },
   { name: 'checkpoint-interval', type: 'duration', default: '5s', env: `${ENV}CHECKPOINT_INTERVAL`, description: 'how often the checkpoint snapshot is rewritten (every confirmation is appended to the WAL at once)', min: 100 },
   { name: 'shutdown-timeout', type: 'duration', default: '10s', env: `${ENV}SHUTDOWN_TIMEOUT`, description: 'on SIGTERM/SIGINT: time to deliver what is queued before exiting anyway', min: 0 },
   { name: 'web.listen-address', type: 'string', default: ':9178', env: `${ENV}LISTEN_ADDRESS`, description: "address of /metrics and /healthz ('' for none)" },

@@ -10,7 +10,7 @@ import { FINGERPRINT_BYTES, fingerprintFd, startsWith, type FileIdentity } from 
 import { LineSplitter } from './line-splitter.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import { LINE_INVALID_UTF8, LINE_TRUNCATED, type InputFormat, type LogRecord, type RecordParser } from './parsing.js';
+import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from '../parsers/record.js';
 import type { ByteQueue } from './queue.js';
 import { siblingsOf } from './siblings.js';
 
@@ -21,7 +21,6 @@ const DRAIN_POLL_MS = 200;
 
 export interface StreamOptions {
   readonly source: SourceName;
-  readonly format: InputFormat;
   readonly tag: string;
   readonly maxLineBytes: number;
   /** How long a rotated or deleted file is still watched for late writes. */

@@ -11,7 +11,7 @@ import { cursorOfLine, notAfter, parseCursor, type Cursor } from './journal-curs
 import { LineSplitter } from './line-splitter.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from './parsing.js';
+import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from '../parsers/record.js';
 import type { ByteQueue } from './queue.js';
 
 export interface JournalOptions {

@@ -2,7 +2,7 @@
 // a longer line keeps its first maxLineBytes (cut at a UTF-8 character boundary) and the
 // rest is skipped up to its newline, so one huge line never stalls or bloats a file.
 import { isUtf8 } from 'node:buffer';
-import { LINE_INVALID_UTF8, LINE_TRUNCATED } from './parsing.js';
+import { LINE_INVALID_UTF8, LINE_TRUNCATED } from '../parsers/record.js';
 
 /** Receives one complete line, its flags and the stream offset just past its newline. */
 export type LineHandler = (line: string, flags: number, end: number) => void;

@@ -10,7 +10,7 @@ import { serveHttp } from './http.js';
 import { JournalSource, type JournalOptions } from './journal-source.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { createParser } from './parsing.js';
+import { domainFromFileName, LOG_FORMATS } from '../parsers/formats.js';
 import { Pipeline } from './pipeline.js';
 import { ByteQueue } from './queue.js';
 import { FileSink } from './sinks/file.js';
@@ -123,11 +123,10 @@ export class Sidecar {
       const qemu = new FileSource({
         ...common,
         source: 'qemu',
-        format: 'qemu',
         dir: config.qemuLogDir,
         pattern: globToRegExp(config.qemuLogGlob),
         tagFor: (name) => `${config.tagPrefix}.qemu.${domainOf(name)}`,
-        parserFor: (name) => () => createParser('qemu', domainOf(name)),
+        parserFor: (name) => () => LOG_FORMATS.qemu.create({ domain: domainOf(name) }),
       });
       this.sources.push(qemu);
       await qemu.start();
@@ -137,11 +136,10 @@ export class Sidecar {
       const cri = new FileSource({
         ...common,
         source: 'cri',
-        format: 'cri',
         dir: path.slice(0, path.length - basename(path).length - 1) || '/',
         pattern: globToRegExp(basename(path)),
         tagFor: () => `${config.tagPrefix}.libvirtd`,
-        parserFor: () => () => createParser('cri', null),
+        parserFor: () => () => LOG_FORMATS.cri.create({ domain: null }),
       });
       this.sources.push(cri);
       await cri.start();
@@ -155,7 +153,7 @@ export class Sidecar {
         metrics,
         log,
         store,
-        newParser: () => createParser('journal', null),
+        newParser: () => LOG_FORMATS.journal.create(),
       });
       this.journal = journal;
       this.sources.push(journal);
@@ -219,5 +217,5 @@ export class Sidecar {
 }
 
 function domainOf(name: string): string {
-  return name.endsWith('.log') ? name.slice(0, -4) : name;
+  return domainFromFileName(name) ?? name;
 }

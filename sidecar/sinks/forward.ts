@@ -9,7 +9,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { decodeMultiStream } from '@msgpack/msgpack';
 import type { Batch } from '../batch.js';
 import type { Metrics } from '../metrics.js';
-import type { LogRecord } from '../parsing.js';
+import type { LogRecord } from '../../parsers/record.js';
 import { ackOf, checkPong, newChunkId, packedForward, parseHelo, ping, type Credentials } from './forward-protocol.js';
 import type { Sink } from './sink.js';
 

@@ -1,7 +1,7 @@
 // The output side: a sink delivers batches and says when the output has them.
 import type { Batch, Mark } from '../batch.js';
 import type { CheckpointStore } from '../checkpoint-store.js';
-import type { LogRecord } from '../parsing.js';
+import type { LogRecord } from '../../parsers/record.js';
 
 export interface Sink {
   readonly name: 'stdout' | 'file' | 'forward';
