@@ -34,14 +34,32 @@ export type Mark =
 /** Label of the source a batch came from, for metrics. */
 export type SourceName = 'qemu' | 'journal' | 'cri';
 
+/** Encodes records for the sink (JSON lines, or Forward entries) as soon as they are parsed. */
+export type RecordEncoder = (records: readonly LogRecord[]) => Buffer;
+
 export interface Batch {
   readonly source: SourceName;
   /** Fluent Forward tag (the stdout and file outputs ignore it). */
   readonly tag: string;
-  readonly records: readonly LogRecord[];
-  /** Input bytes the batch stands for: what the bounded queue counts. */
+  /**
+   * The records, already encoded for the sink: a Buffer lives off the JS heap, so a full queue
+   * costs no garbage-collector time, and its length is what the bounded queue counts.
+   */
+  readonly payload: Buffer;
+  readonly count: number;
+  /** Records per kind, for records_total once confirmed. */
+  readonly kinds: ReadonlyMap<string, number>;
   readonly bytes: number;
   readonly marks: readonly Mark[];
   /** When the source read it (ms), for the lag gauge. */
   readonly readAt: number;
 }
+
+export function makeBatch(source: SourceName, tag: string, records: readonly LogRecord[], encode: RecordEncoder, marks: readonly Mark[]): Batch {
+  const kinds = new Map<string, number>();
+  for (const r of records) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
+  const payload = records.length ? encode(records) : EMPTY;
+  return { source, tag, payload, count: records.length, kinds, bytes: payload.length, marks, readAt: Date.now() };
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -4,7 +4,7 @@
 // stream in order. Every batch carries the stream's checkpoint as of its last record.
 import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import type { Batch, FilePosition, SourceName, StreamCheckpoint } from './batch.js';
+import { makeBatch, type Batch, type FilePosition, type RecordEncoder, type SourceName, type StreamCheckpoint } from './batch.js';
 import { closeFd, fstatFd, openRegular, OpenError, preadInto } from './fd.js';
 import { FINGERPRINT_BYTES, fingerprintFd, startsWith, type FileIdentity } from './file-identity.js';
 import { LineSplitter } from './line-splitter.js';
@@ -28,6 +28,7 @@ export interface StreamOptions {
   /** Idle time after which records held by the parser (multi-line folding) are emitted. */
   readonly flushIdleMs: number;
   readonly queue: ByteQueue<Batch>;
+  readonly encode: RecordEncoder;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly newParser: () => RecordParser;
@@ -182,7 +183,7 @@ export class FileStream {
     if (h.fpLen < FINGERPRINT_BYTES && h.fpLen < h.readOffset) await this.refreshFingerprint(h);
     this.opts.metrics.bytesRead.inc({ source: this.opts.source }, n);
     if (skipped) this.opts.metrics.truncatedBytes.inc({ source: this.opts.source }, skipped);
-    await this.emit(n);
+    await this.emit();
     return true;
   }
 
@@ -207,7 +208,7 @@ export class FileStream {
   }
 
   /** Queues what the last read produced, with the stream's checkpoint; waits while the queue is full. */
-  private async emit(bytes: number, force = false): Promise<void> {
+  private async emit(force = false): Promise<void> {
     const { metrics, source } = { metrics: this.opts.metrics, source: this.opts.source };
     if (this.chunkLines) {
       metrics.linesRead.inc({ source }, this.chunkLines);
@@ -221,14 +222,7 @@ export class FileStream {
     const records = this.out;
     if (records.length === 0 && !force) return;
     this.out = [];
-    await this.opts.queue.put({
-      source,
-      tag: this.opts.tag,
-      records,
-      bytes: bytes + records.length * 64,
-      marks: [{ stream: this.path, at: this.checkpoint() }],
-      readAt: Date.now(),
-    });
+    await this.opts.queue.put(makeBatch(source, this.opts.tag, records, this.opts.encode, [{ stream: this.path, at: this.checkpoint() }]));
   }
 
   private armFlush(): void {
@@ -245,14 +239,14 @@ export class FileStream {
   }
 
   /** Emits what the parser holds; the parser is empty afterwards, so the checkpoint moves here. */
-  private async flushAt(h: Handle, offset: number, bytes: number): Promise<void> {
+  private async flushAt(h: Handle, offset: number): Promise<void> {
     this.take(this.parser.flush());
     this.linesSinceFlush = 0;
     this.flushWanted = false;
     this.clean = this.positionOf(h, offset);
     this.sinceClean = 0;
     this.toSkip = 0;
-    await this.emit(bytes, true);
+    await this.emit(true);
   }
 
   private async flushIdle(h: Handle): Promise<void> {
@@ -260,7 +254,7 @@ export class FileStream {
       this.flushWanted = false;
       return;
     }
-    await this.flushAt(h, h.lineEnd, 0);
+    await this.flushAt(h, h.lineEnd);
   }
 
   /** A detached file at its end is done when its successor has data or it stayed quiet for rotate-wait. */
@@ -291,7 +285,7 @@ export class FileStream {
     }
     this.sinceClean = 0;
     this.toSkip = 0;
-    await this.emit(0, true);
+    await this.emit(true);
   }
 
   /** Opens the file now at the stream's path (from its head); false if there is none. */
@@ -362,7 +356,7 @@ export class FileStream {
       return;
     }
     // No copy: the new content is unrelated to what the parser holds.
-    await this.flushAt(h, 0, 0);
+    await this.flushAt(h, 0);
   }
 
   private async discard(h: Handle): Promise<void> {

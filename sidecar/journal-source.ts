@@ -5,7 +5,7 @@
 import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { Batch, JournalCheckpoint } from './batch.js';
+import { makeBatch, type Batch, type JournalCheckpoint, type RecordEncoder } from './batch.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { cursorOfLine, notAfter, parseCursor, type Cursor } from './journal-cursor.js';
 import { LineSplitter } from './line-splitter.js';
@@ -28,6 +28,7 @@ export interface JournalOptions {
   readonly maxLineBytes: number;
   readonly tag: string;
   readonly queue: ByteQueue<Batch>;
+  readonly encode: RecordEncoder;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly store: CheckpointStore;
@@ -155,7 +156,7 @@ export class JournalSource {
       const skipped = splitter.takeSkipped();
       if (skipped) this.opts.metrics.truncatedBytes.inc({ source: 'journal' }, skipped);
       this.opts.metrics.bytesRead.inc({ source: 'journal' }, chunk.length);
-      this.emit(chunk.length).then(
+      this.emit().then(
         () => child.stdout.resume(),
         () => undefined, // queue closed: shutting down
       );
@@ -197,7 +198,7 @@ export class JournalSource {
     if (cursor) this.outCursor = cursor.text;
   };
 
-  private async emit(bytes: number): Promise<void> {
+  private async emit(): Promise<void> {
     const { metrics } = this.opts;
     if (this.outLines) metrics.linesRead.inc({ source: 'journal' }, this.outLines);
     if (this.outTruncated) metrics.truncations.inc({ source: 'journal' }, this.outTruncated);
@@ -208,14 +209,7 @@ export class JournalSource {
     const at: JournalCheckpoint | undefined = this.outCursor ? { cursor: this.outCursor } : undefined;
     this.out = [];
     this.outCursor = undefined;
-    await this.opts.queue.put({
-      source: 'journal',
-      tag: this.opts.tag,
-      records,
-      bytes: bytes + records.length * 64,
-      marks: at ? [{ journal: at }] : [],
-      readAt: Date.now(),
-    });
+    await this.opts.queue.put(makeBatch('journal', this.opts.tag, records, this.opts.encode, at ? [{ journal: at }] : []));
   }
 
   async stop(): Promise<void> {

@@ -114,12 +114,12 @@ export class Pipeline {
   }
 
   private count(batches: readonly Batch[]): void {
-    // Tallied first: a labelled inc() per record would cost more than the record itself.
+    // Tallied first: a labelled inc() per batch and kind would add up.
     const tally = new Map<string, number>();
     for (const batch of batches) {
-      for (const record of batch.records) {
-        const key = `${batch.source}\0${record.kind}`;
-        tally.set(key, (tally.get(key) ?? 0) + 1);
+      for (const [kind, n] of batch.kinds) {
+        const key = `${batch.source}\0${kind}`;
+        tally.set(key, (tally.get(key) ?? 0) + n);
       }
     }
     for (const [key, n] of tally) {

@@ -7,8 +7,8 @@ import { stat } from 'node:fs/promises';
 import type { Batch, Mark } from '../batch.js';
 import type { CheckpointStore } from '../checkpoint-store.js';
 import { closeFd, fstatFd } from '../fd.js';
-import { writeAll } from './fd-writer.js';
-import { jsonLines, type Sink } from './sink.js';
+import { writevAll } from './fd-writer.js';
+import { encodeJsonLines, type Sink } from './sink.js';
 
 function openAppend(path: string): Promise<number> {
   return new Promise((resolve, reject) =>
@@ -19,6 +19,7 @@ function openAppend(path: string): Promise<number> {
 export class FileSink implements Sink {
   readonly name = 'file';
   readonly recordsIntents = true;
+  readonly encode = encodeJsonLines;
   private fd = -1;
   private dev = 0;
   private ino = 0;
@@ -59,13 +60,14 @@ export class FileSink implements Sink {
   }
 
   async deliver(batches: readonly Batch[], marks: readonly Mark[]): Promise<void> {
-    const data = jsonLines(batches);
+    const data = batches.map((b) => b.payload);
+    const length = data.reduce((n, b) => n + b.length, 0);
     // The output file was rotated or removed by someone else: continue in a new one.
     const current = await stat(this.path).catch(() => undefined);
     if (!current || current.ino !== this.ino || current.dev !== this.dev) await this.reopen();
     const from = (await fstatFd(this.fd)).size;
-    await this.store.intend(marks, { dev: this.dev, ino: this.ino, from, to: from + data.length });
-    if (data.length) await writeAll(this.fd, data);
+    await this.store.intend(marks, { dev: this.dev, ino: this.ino, from, to: from + length });
+    if (length) await writevAll(this.fd, data);
   }
 
   sync(): Promise<void> {

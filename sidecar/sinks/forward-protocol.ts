@@ -40,16 +40,17 @@ export interface TimedRecord {
   readonly time: string | null;
 }
 
-/**
- * `[tag, <entries>, {size, chunk}]` where entries is the concatenation of `[EventTime, record]`
- * pairs, carried as msgpack bin (PackedForward mode).
- */
-export function packedForward(tag: string, records: readonly TimedRecord[], chunk: string, now = Date.now()): Uint8Array {
+/** `[EventTime, record]` entries, concatenated: the body of a PackedForward message. */
+export function forwardEntries(records: readonly TimedRecord[], now = Date.now()): Buffer {
   const entries = records.map((r) => [eventTime(r.time, now), r]);
   // One encode of the array, minus its header, is exactly the concatenated entries.
   const all = encoder.encodeSharedRef(entries);
-  const packed = all.slice(arrayHeaderLength(all));
-  return encoder.encode([tag, packed, { size: records.length, chunk }]);
+  return Buffer.from(all.subarray(arrayHeaderLength(all)));
+}
+
+/** `[tag, <entries>, {size, chunk}]` with the entries as msgpack bin (PackedForward mode). */
+export function packedForward(tag: string, entries: Uint8Array, size: number, chunk: string): Uint8Array {
+  return encoder.encode([tag, entries, { size, chunk }]);
 }
 
 export function newChunkId(): string {

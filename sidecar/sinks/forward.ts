@@ -10,8 +10,8 @@ import { decodeMultiStream } from '@msgpack/msgpack';
 import type { Batch } from '../batch.js';
 import type { Metrics } from '../metrics.js';
 import type { LogRecord } from '../../parsers/record.js';
-import { ackOf, checkPong, newChunkId, packedForward, parseHelo, ping, type Credentials } from './forward-protocol.js';
-import type { Sink } from './sink.js';
+import { ackOf, checkPong, forwardEntries, newChunkId, packedForward, parseHelo, ping, type Credentials } from './forward-protocol.js';
+import { payloadOf, type Sink } from './sink.js';
 
 export interface ForwardOptions {
   readonly host: string;
@@ -104,6 +104,7 @@ class Connection {
 export class ForwardSink implements Sink {
   readonly name = 'forward';
   readonly recordsIntents = false;
+  readonly encode = (records: readonly LogRecord[]): Buffer => forwardEntries(records);
   private conn: Connection | undefined;
   private readonly creds: Credentials | undefined;
 
@@ -157,20 +158,21 @@ export class ForwardSink implements Sink {
   }
 
   async deliver(batches: readonly Batch[]): Promise<void> {
-    const byTag = new Map<string, LogRecord[]>();
+    const byTag = new Map<string, Batch[]>();
     for (const batch of batches) {
-      if (batch.records.length === 0) continue;
+      if (batch.count === 0) continue;
       let list = byTag.get(batch.tag);
       if (!list) byTag.set(batch.tag, (list = []));
-      for (const r of batch.records) list.push(r);
+      list.push(batch);
     }
     if (byTag.size === 0) return;
     const conn = await this.connect();
     const acks: Promise<void>[] = [];
-    for (const [tag, records] of byTag) {
+    for (const [tag, list] of byTag) {
       const chunk = newChunkId();
       acks.push(conn.expectAck(chunk));
-      conn.write(packedForward(tag, records, chunk));
+      const size = list.reduce((n, b) => n + b.count, 0);
+      conn.write(packedForward(tag, payloadOf(list), size, chunk));
     }
     this.metrics.pendingAcks.inc(acks.length);
     let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,5 @@
 // The output side: a sink delivers batches and says when the output has them.
-import type { Batch, Mark } from '../batch.js';
-import type { CheckpointStore } from '../checkpoint-store.js';
+import type { Batch, Mark, RecordEncoder } from '../batch.js';
 import type { LogRecord } from '../../parsers/record.js';
 
 export interface Sink {
@@ -10,6 +9,8 @@ export interface Sink {
    * itself proves the write on recovery (the file sink): the pipeline then only applies marks.
    */
   readonly recordsIntents: boolean;
+  /** How sources encode records for this sink. */
+  readonly encode: RecordEncoder;
   /** Resolves once the output confirmed every record of `batches`; rejects on failure (the caller retries). */
   deliver(batches: readonly Batch[], marks: readonly Mark[]): Promise<void>;
   /** Makes confirmed output durable before a snapshot claims it. */
@@ -20,13 +21,31 @@ export interface Sink {
 /** An output failure that retrying cannot fix (stdout closed): the sidecar stops. */
 export class FatalOutputError extends Error {}
 
-export interface SinkContext {
-  readonly store: CheckpointStore;
+let pool = Buffer.allocUnsafe(1024 * 1024);
+
+/**
+ * One JSON object per line, as stdout and the file output write them. Each line is written
+ * into a reused buffer: one large string converted at the end costs several times more.
+ */
+export function encodeJsonLines(records: readonly LogRecord[]): Buffer {
+  let length = 0;
+  for (const record of records) {
+    const text = JSON.stringify(record);
+    const worst = length + text.length * 3 + 1;
+    if (worst > pool.length) {
+      const grown = Buffer.allocUnsafe(Math.max(pool.length * 2, worst));
+      pool.copy(grown, 0, 0, length);
+      pool = grown;
+    }
+    length += pool.write(text, length);
+    pool[length++] = 0x0a;
+  }
+  const out = Buffer.allocUnsafe(length);
+  pool.copy(out, 0, 0, length);
+  return out;
 }
 
-/** One JSON object per line, as stdout and the file output write them. */
-export function jsonLines(batches: readonly Batch[]): Buffer {
-  const parts: string[] = [];
-  for (const batch of batches) for (const record of batch.records as LogRecord[]) parts.push(JSON.stringify(record));
-  return parts.length ? Buffer.from(parts.join('\n') + '\n') : Buffer.alloc(0);
+/** The payloads of a delivery as one buffer. */
+export function payloadOf(batches: readonly Batch[]): Buffer {
+  return batches.length === 1 ? batches[0]!.payload : Buffer.concat(batches.map((b) => b.payload));
 }
