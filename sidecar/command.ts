@@ -124,7 +124,9 @@ async function run(o: Options): Promise<number> {
     void sidecar.done.then(() => resolve(null));
   });
   if (signal) log.info(`${signal}: stopping reading, draining the queue`);
-  await sidecar.stop();
+  const drained = await sidecar.stop();
+  // A write stuck in a stalled pipe would keep the process alive: the deadline is the deadline.
+  if (!drained) setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref();
   if (sidecar.error) throw sidecar.error;
   return 0;
 }

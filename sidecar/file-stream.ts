@@ -75,6 +75,8 @@ export class FileStream {
   private flushTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Pokes (inotify) that arrive while begin() still opens files wait for it. */
+  private begun = false;
   private readonly failures = new Set<string>();
   private readonly buf = Buffer.allocUnsafe(CHUNK_BYTES);
 
@@ -114,6 +116,7 @@ export class FileStream {
     this.sinceClean = 0;
     const first = this.files[0];
     if (first) this.clean = this.positionOf(first, first.lineEnd);
+    this.begun = true;
     this.poke();
   }
 
@@ -121,7 +124,7 @@ export class FileStream {
   poke(verify = false): void {
     if (verify) this.verifyWanted = true;
     this.wanted = true;
-    if (!this.pumping && !this.stopped) this.pumping = this.pump().finally(() => (this.pumping = undefined));
+    if (!this.pumping && !this.stopped && this.begun) this.pumping = this.pump().finally(() => (this.pumping = undefined));
   }
 
   /** Stops reading; held records stay unconfirmed and are read again after a restart. */
@@ -161,6 +164,11 @@ export class FileStream {
       // head is at its end
       if (this.flushWanted) await this.flushIdle(head);
       if (head.detachedAt !== null) {
+        // Deleted, or renamed while the new file did not exist yet: look for its successors.
+        if (this.files.length === 1) {
+          await this.followRotation();
+          if (this.files.length > 1) continue;
+        }
         if (!(await this.drained(head))) return this.retryLater(DRAIN_POLL_MS);
         await this.finishHead(head);
         continue;
@@ -300,6 +308,39 @@ export class FileStream {
     return true;
   }
 
+  /**
+   * The newest file we hold was renamed. A fast writer may have rotated several times since:
+   * open every copy newer than it (in rotation order) and then the file now at the path, so that
+   * no intermediate file is skipped. Repeated when the path moves on while we look.
+   */
+  private async followRotation(): Promise<void> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const newest = this.files[this.files.length - 1]!;
+      const held = new Set(this.files.map((f) => `${f.dev}:${f.ino}`));
+      const sibs = await siblingsOf(this.path);
+      const at = sibs.findIndex((s) => s.dev === newest.dev && s.ino === newest.ino);
+      const newer = at >= 0 ? sibs.slice(at + 1) : sibs.filter((s) => s.mtimeMs >= newest.mtimeMs);
+      for (const s of newer) {
+        if (held.has(`${s.dev}:${s.ino}`)) continue;
+        const h = await this.openHandle(s.path, 0, true, s.ino);
+        if (!h) break; // renamed again meanwhile: look again
+        this.files.push(h);
+      }
+      let st: Stats | undefined;
+      try {
+        st = await stat(this.path);
+      } catch {
+        return; // nothing at the path: everything held is detached
+      }
+      const last = this.files[this.files.length - 1]!;
+      if (last.dev === st.dev && last.ino === st.ino) {
+        last.detachedAt = null;
+        return;
+      }
+      last.detachedAt ??= Date.now();
+    }
+  }
+
   /** Looks at the path: same file (maybe truncated), a new file, or none. False: nothing to do now. */
   private async checkPath(h: Handle): Promise<boolean> {
     let st: Stats | undefined;
@@ -316,7 +357,7 @@ export class FileStream {
     if (st.ino !== h.ino || st.dev !== h.dev) {
       h.detachedAt = Date.now();
       this.opts.metrics.rotations.inc({ type: 'rename' });
-      await this.attachCurrent();
+      await this.followRotation();
       return true;
     }
     const fst = await fstatFd(h.fd);

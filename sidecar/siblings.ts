@@ -19,9 +19,14 @@ export interface Sibling {
 /** Rotated files that are compressed are not read (their content was read before compression). */
 const COMPRESSED = /\.(gz|xz|bz2|zst|lz4|zip)$/;
 
-/** Older first: by mtime; on a tie the larger virtlogd/logrotate number is older; the path itself is newest. */
+/**
+ * Older first. Numbered copies (`x.log.2`, `x.log.1`, `x.log.0`) are ordered by their number,
+ * which is exact at any instant, while mtimes tie within a clock tick; other suffixes (dates)
+ * by mtime; the path itself is always newest.
+ */
 function age(a: Sibling & { rank: number }, b: Sibling & { rank: number }): number {
   if (a.isBase !== b.isBase) return a.isBase ? 1 : -1;
+  if (a.rank >= 0 && b.rank >= 0) return b.rank - a.rank;
   return a.mtimeMs - b.mtimeMs || b.rank - a.rank;
 }
 
@@ -42,7 +47,7 @@ export async function siblingsOf(path: string): Promise<Sibling[]> {
       const st = await stat(full);
       if (!st.isFile()) continue;
       const suffix = name.slice(base.length + 1);
-      const rank = /^\d+$/.test(suffix) ? Number(suffix) : 0;
+      const rank = /^\d+$/.test(suffix) ? Number(suffix) : -1;
       found.push({ path: full, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, isBase: name === base, rank });
     } catch {
       // vanished between readdir and stat
