@@ -132,7 +132,7 @@ export class FileSource {
       if (!present.has(name) && stream.openFiles === 0) {
         this.streams.delete(name);
         await stream.stop();
-      } else stream.poke(true);
+      } else stream.poke();
     }
   }
 

