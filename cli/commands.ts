@@ -1,6 +1,7 @@
+import type { CommandSpec, OptionSpec } from './options.js';
 import { generateCommand } from '../generator/command.js';
 import { parseCommand } from '../parsers/command.js';
-import type { CommandSpec, OptionSpec } from './options.js';
+import { sidecarCommand } from '../sidecar/command.js';
 
 /** Every subcommand of the CLI, in the order `--help` and the README list them. */
-export const commands: readonly CommandSpec<readonly OptionSpec[]>[] = [generateCommand, parseCommand];
+export const commands: readonly CommandSpec<readonly OptionSpec[]>[] = [generateCommand, parseCommand, sidecarCommand];
