@@ -1,0 +1,61 @@
+// One stats record of GET_ALL_DOMAIN_STATS, sorted once into domain-wide fields and the indexed
+// groups (vcpu.<n>, block.<n>, net.<n>) so that each collector reads only what it needs.
+import type { DomainRef, DomainStatsRecord, TypedParamValue } from '../libvirt/types.js';
+
+export type Fields = ReadonlyMap<string, TypedParamValue>;
+
+export interface DomainView {
+  readonly ref: DomainRef;
+  /** Fields without an index: `state.state`, `cpu.time`, `balloon.rss`, `vcpu.current`, `net.count`, … */
+  readonly fields: Fields;
+  /** `vcpu.<n>.<field>` by vCPU number (may be sparse after hot-unplug). */
+  readonly vcpus: ReadonlyMap<string, Fields>;
+  /** `block.<n>.<field>` by index. */
+  readonly blocks: ReadonlyMap<string, Fields>;
+  /** `net.<n>.<field>` by index; indices can have gaps (a NIC without a host device reports nothing). */
+  readonly nets: ReadonlyMap<string, Fields>;
+}
+
+const INDEXED = new Set(['vcpu', 'block', 'net']);
+
+export function viewOf(record: DomainStatsRecord): DomainView {
+  const fields = new Map<string, TypedParamValue>();
+  const groups: Record<string, Map<string, Map<string, TypedParamValue>>> = {
+    vcpu: new Map(),
+    block: new Map(),
+    net: new Map(),
+  };
+  for (const [key, value] of record.params) {
+    const dot1 = key.indexOf('.');
+    const group = dot1 > 0 ? key.slice(0, dot1) : '';
+    const dot2 = INDEXED.has(group) ? key.indexOf('.', dot1 + 1) : -1;
+    const index = dot2 > 0 ? key.slice(dot1 + 1, dot2) : '';
+    if (index === '' || !/^\d+$/.test(index)) {
+      fields.set(key, value);
+      continue;
+    }
+    const byIndex = groups[group]!;
+    let entry = byIndex.get(index);
+    if (!entry) byIndex.set(index, (entry = new Map()));
+    entry.set(key.slice(dot2 + 1), value);
+  }
+  return { ref: record.domain, fields, vcpus: groups.vcpu!, blocks: groups.block!, nets: groups.net! };
+}
+
+/** A numeric field as a JS number (64-bit counters arrive as bigint); undefined when absent or not numeric. */
+export function numeric(value: TypedParamValue | undefined): number | undefined {
+  switch (typeof value) {
+    case 'number':
+      return value;
+    case 'bigint':
+      return Number(value);
+    case 'boolean':
+      return value ? 1 : 0;
+    default:
+      return undefined;
+  }
+}
+
+export function text(value: TypedParamValue | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
