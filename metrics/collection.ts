@@ -33,6 +33,13 @@ export interface CollectionOptions {
   readonly metadataTtlMs: number;
 }
 
+interface DomainStats {
+  /** Every domain libvirtd reported. */
+  readonly domains: readonly DomainRef[];
+  /** The stats records that arrived (a timed-out domain has none). */
+  readonly records: readonly DomainStatsRecord[];
+}
+
 interface MetadataEntry {
   readonly id: number;
   readonly fetchedAt: number;
@@ -77,21 +84,23 @@ export class Collection {
     const started = performance.now();
     const deadline = new Deadline(this.options.scrapeTimeoutMs, this.options.callTimeoutMs);
     const state = { answered: false, complete: true };
-    let records: DomainStatsRecord[] | undefined;
+    let stats: DomainStats | undefined;
     let openstack = new Map<string, NovaInstance>();
     try {
       const client = await this.options.connection.get();
-      records = await this.domainStats(client, deadline, state);
-      if (records && this.options.openstack) openstack = await this.novaMetadata(client, records, deadline, state);
+      stats = await this.domainStats(client, deadline, state);
+      if (this.options.openstack) openstack = await this.novaMetadata(client, stats.records, deadline, state);
     } catch (err) {
       this.report('libvirtd unavailable', err);
     }
-    if (records) this.forgetGone(records);
-    else state.complete = false;
-    if (records && state.complete) this.report('ok');
+    if (stats) {
+      this.forgetGone(stats.domains);
+      if (state.complete) this.report('ok');
+    } else state.complete = false;
     return {
       up: state.answered,
-      domains: (records ?? []).map(viewOf),
+      domainCount: stats?.domains.length ?? 0,
+      domains: (stats?.records ?? []).map(viewOf),
       openstack,
       complete: state.complete,
       durationSeconds: (performance.now() - started) / 1000,
@@ -99,16 +108,16 @@ export class Collection {
     };
   }
 
-  /** Every domain's stats: the bulk call, or the per-domain fallback when it fails. Undefined if libvirtd did not answer. */
+  /** Every domain's stats: the bulk call, or the per-domain fallback when it fails. Throws if libvirtd did not answer. */
   private async domainStats(
     client: LibvirtClient,
     deadline: Deadline,
     state: { answered: boolean; complete: boolean },
-  ): Promise<DomainStatsRecord[] | undefined> {
+  ): Promise<DomainStats> {
     const bulk = await attempt(client.getAllDomainStats({ stats: STATS_GROUPS, flags: StatsFlag.NOWAIT, signal: deadline.signal() }));
     if (bulk.ok) {
       state.answered = true;
-      return bulk.value;
+      return { domains: bulk.value.map((r) => r.domain), records: bulk.value };
     }
     if (bulk.kind === 'closed') throw bulk.error;
     if (bulk.kind !== 'timeout') state.answered = true;
@@ -128,7 +137,7 @@ export class Collection {
       if (one.ok) records.push(...one.value);
       else this.countFailure(domain, one);
     });
-    return records;
+    return { domains: listed.value, records };
   }
 
   /** Nova metadata of the domains that have it, from a cache refreshed per domain id change or TTL. */
@@ -181,8 +190,8 @@ export class Collection {
   }
 
   /** Drops the counters and metadata of domains that no longer exist, so memory follows the domain count. */
-  private forgetGone(records: readonly DomainStatsRecord[]): void {
-    const present = new Set(records.map((r) => r.domain.uuid));
+  private forgetGone(domains: readonly DomainRef[]): void {
+    const present = new Set(domains.map((d) => d.uuid));
     for (const uuid of this.failures.keys()) if (!present.has(uuid)) this.failures.delete(uuid);
     for (const uuid of this.metadata.keys()) if (!present.has(uuid)) this.metadata.delete(uuid);
   }

@@ -12,6 +12,9 @@ export interface DomainFailures {
 export interface Snapshot {
   /** libvirtd answered at least one call of this collection. */
   readonly up: boolean;
+  /** Domains libvirtd reported, including those whose stats did not arrive. */
+  readonly domainCount: number;
+  /** The stats of each domain that answered. */
   readonly domains: readonly DomainView[];
   /** Nova metadata by domain uuid, for the domains that have it. */
   readonly openstack: ReadonlyMap<string, NovaInstance>;

@@ -4,7 +4,7 @@ import type { Collector } from './types.js';
 
 export const collectExporter: Collector = (snapshot, out) => {
   out.put(Metrics.up, {}, snapshot.up ? 1 : 0);
-  if (snapshot.up) out.put(Metrics.domains, {}, snapshot.domains.length);
+  if (snapshot.up) out.put(Metrics.domains, {}, snapshot.domainCount);
   out.put(Metrics.scrapeDuration, {}, snapshot.durationSeconds);
   out.put(Metrics.lastScrapeSuccess, {}, snapshot.complete ? 1 : 0);
   for (const f of snapshot.failures.values()) {

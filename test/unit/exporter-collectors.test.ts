@@ -12,6 +12,7 @@ import { parseExposition, select, valueOf, type Sample } from '../helpers/exposi
 function snapshotOf(records: DomainStatsRecord[], extra: Partial<Snapshot> = {}): Snapshot {
   return {
     up: true,
+    domainCount: records.length,
     domains: records.map(viewOf),
     openstack: new Map(),
     complete: true,
