@@ -3,9 +3,9 @@
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { Calls, type CallSpec } from './calls.js';
-import { decodeDomainEvent, isDomainEventProc } from './domain-events.js';
-import { AuthError, type CloseReason, ConnectionClosedError, EventQueueOverflowError, ProtocolError } from './errors.js';
-import { FrameReader, type Header, decodePacket, encodePacket } from './framing.js';
+import { classifyPacket, decodeReply } from './dispatch.js';
+import { AuthError, CallAbortedError, type CloseReason, ConnectionClosedError, EventQueueOverflowError, ProtocolError } from './errors.js';
+import { FrameReader, type Header, encodePacket } from './framing.js';
 import {
   AuthType,
   ConnectFlag,
@@ -21,7 +21,6 @@ import {
   Program,
   nameOf,
 } from './protocol.js';
-import { readRemoteError } from './structs.js';
 import { openTransport } from './transport.js';
 import type {
   CallOptions,
@@ -52,8 +51,7 @@ const CLOSE_TIMEOUT_MS = 2000;
 const MAX_ABANDONED = 65_536;
 
 interface PendingCall {
-  readonly proc: number;
-  readonly decode: (r: XdrReader) => unknown;
+  readonly spec: CallSpec<unknown, unknown>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -97,11 +95,11 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
 
   // ---- calls ----------------------------------------------------------------------------------------
 
-  /** Sends one call and resolves with its decoded reply. Rejects with LibvirtError, ConnectionClosedError or the signal's reason. */
+  /** Sends one call and resolves with its decoded reply. Rejects with LibvirtError, ConnectionClosedError or CallAbortedError. */
   call<A, R>(spec: CallSpec<A, R>, args: A, options: CallOptions = {}): Promise<R> {
     const { signal } = options;
     if (this.closeInfo) return Promise.reject(this.closedError());
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(new CallAbortedError(spec.name, signal.reason));
     const serial = this.nextSerial();
     const packet = encodePacket(
       { prog: Program.REMOTE, vers: PROGRAM_VERSION, proc: spec.proc, type: MessageType.CALL, serial, status: MessageStatus.OK },
@@ -111,13 +109,13 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
       const onAbort = (): void => {
         if (!this.pending.delete(serial)) return;
         this.abandon(serial);
-        reject(signal!.reason);
+        reject(new CallAbortedError(spec.name, signal!.reason));
       };
       const settle = <T>(fn: (v: T) => void) => (v: T): void => {
         signal?.removeEventListener('abort', onAbort);
         fn(v);
       };
-      this.pending.set(serial, { proc: spec.proc, decode: spec.decode, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) });
+      this.pending.set(serial, { spec: spec as CallSpec<unknown, unknown>, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) });
       signal?.addEventListener('abort', onAbort, { once: true });
       this.socket.write(packet);
     });
@@ -274,27 +272,18 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
     }
   }
 
-  /** Routes one packet; throws ProtocolError for anything a daemon must not send. */
-  private dispatch(raw: Buffer): void {
-    const { header, body } = decodePacket(raw);
-    const { prog, vers, proc, type, serial, status } = header;
-    if (vers !== PROGRAM_VERSION) throw new ProtocolError(`program ${prog} version ${vers} is not ${PROGRAM_VERSION}`);
-    if (prog === Program.KEEPALIVE) {
-      if (type !== MessageType.MESSAGE) throw new ProtocolError(`keepalive packet of message type ${type}`);
-      if (proc === KeepaliveProc.PING) this.send(PONG);
-      return;
-    }
-    if (prog !== Program.REMOTE) throw new ProtocolError(`packet for unexpected program 0x${prog.toString(16)}`);
-    switch (type) {
-      case MessageType.REPLY:
-        return this.onReply(proc, serial, status, body);
-      case MessageType.MESSAGE:
-        if (status !== MessageStatus.OK) throw new ProtocolError(`event message ${proc} with status ${status}`);
-        if (!isDomainEventProc(proc)) throw new ProtocolError(`event message ${proc} was never registered`);
-        return this.deliverEvent(decodeDomainEvent(proc, body));
-      default:
-        // No streams, no FD passing, and a daemon never calls the client.
-        throw new ProtocolError(`unexpected message type ${type} (proc ${proc}, serial ${serial})`);
+  /** Acts on one packet; throws ProtocolError for anything a daemon must not send. */
+  private dispatch(packet: Buffer): void {
+    const incoming = classifyPacket(packet);
+    switch (incoming.kind) {
+      case 'ping':
+        return this.send(PONG);
+      case 'pong':
+        return; // receiving anything already counted as a sign of life
+      case 'event':
+        return this.deliverEvent(incoming.event);
+      case 'reply':
+        return this.onReply(incoming.proc, incoming.serial, incoming.status, incoming.body);
     }
   }
 
@@ -304,11 +293,8 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
       if (this.abandoned.delete(serial)) return; // late reply to a call whose deadline passed
       throw new ProtocolError(`reply with serial ${serial} matches no call`);
     }
-    if (call.proc !== proc) throw new ProtocolError(`reply ${serial} is for procedure ${proc}, the call was ${call.proc}`);
-    let outcome: { ok: true; value: unknown } | { ok: false; error: Error };
-    if (status === MessageStatus.OK) outcome = { ok: true, value: call.decode(body) };
-    else if (status === MessageStatus.ERROR) outcome = { ok: false, error: readRemoteError(body) };
-    else throw new ProtocolError(`reply ${serial} with status ${status}`);
+    if (call.spec.proc !== proc) throw new ProtocolError(`reply ${serial} is for procedure ${proc}, the call was ${call.spec.proc}`);
+    const outcome = decodeReply(call.spec, status, body);
     this.pending.delete(serial);
     if (outcome.ok) call.resolve(outcome.value);
     else call.reject(outcome.error);

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
+import { CallAbortedError } from './errors.js';
 import type { TlsOptions } from './types.js';
 import type { ConnectTarget } from './uri.js';
 
@@ -19,7 +20,7 @@ function describe(target: ConnectTarget): string {
 
 /** Resolves once the stream is connected (and, for TLS, the handshake verified the server). */
 export async function openTransport(target: ConnectTarget, tlsOptions: TlsOptions = {}, signal?: AbortSignal): Promise<net.Socket> {
-  signal?.throwIfAborted();
+  if (signal?.aborted) throw new CallAbortedError('connect', signal.reason);
   let socket: net.Socket;
   let ready: string;
   if (target.transport === 'unix') {
@@ -34,7 +35,7 @@ export async function openTransport(target: ConnectTarget, tlsOptions: TlsOption
       readPem(tlsOptions.certFile ?? target.tls.certFile, 'client certificate'),
       readPem(tlsOptions.keyFile ?? target.tls.keyFile, 'client key'),
     ]);
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw new CallAbortedError('connect', signal.reason);
     socket = tls.connect({
       host: target.host,
       port: target.port,
@@ -65,7 +66,7 @@ export async function openTransport(target: ConnectTarget, tlsOptions: TlsOption
     const onAbort = (): void => {
       cleanup();
       socket.destroy();
-      reject(signal!.reason);
+      reject(new CallAbortedError('connect', signal!.reason));
     };
     socket.once(ready, onReady);
     socket.once('error', onError);
