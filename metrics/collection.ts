@@ -6,7 +6,14 @@
 // falls back to one call per domain: the hung domain's call times out and is counted against it, the others
 // are exported. The stalled call keeps that domain's job busy, so later bulk calls return at once.
 import { ErrorCode, StatsFlag, StatsGroup } from '../libvirt/protocol.js';
-import { LibvirtError, type DomainRef, type DomainStatsRecord, type LibvirtClient } from '../libvirt/types.js';
+import {
+  CallAbortedError,
+  ConnectionClosedError,
+  LibvirtError,
+  type DomainRef,
+  type DomainStatsRecord,
+  type LibvirtClient,
+} from '../libvirt/types.js';
 import type { LibvirtConnection } from './connection.js';
 import { viewOf } from './domain-view.js';
 import { errorText, type Logger } from './log.js';
@@ -210,8 +217,8 @@ async function attempt<T>(call: Promise<T>): Promise<Outcome<T>> {
     return { ok: true, value: await call };
   } catch (error) {
     if (error instanceof LibvirtError) return { ok: false, kind: error.code === ErrorCode.NO_DOMAIN ? 'gone' : 'error', error };
-    if (error instanceof Error && error.name === 'TimeoutError') return { ok: false, kind: 'timeout', error };
-    if (error instanceof Error && error.name === 'ConnectionClosedError') return { ok: false, kind: 'closed', error };
+    if (error instanceof CallAbortedError) return { ok: false, kind: 'timeout', error };
+    if (error instanceof ConnectionClosedError) return { ok: false, kind: 'closed', error };
     return { ok: false, kind: 'error', error };
   }
 }
