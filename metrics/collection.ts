@@ -17,7 +17,7 @@ import {
 import type { LibvirtConnection } from './connection.js';
 import { viewOf } from './domain-view.js';
 import { errorText, type Logger } from './log.js';
-import { parseNovaMetadata, type NovaInstance } from './nova.js';
+import { readNovaMetadata, type NovaInstance } from './nova.js';
 import type { DomainFailures, Snapshot } from './snapshot.js';
 
 /** The groups the collectors read. */
@@ -169,7 +169,7 @@ export class Collection {
         return;
       }
       try {
-        this.metadata.set(domain.uuid, { id: domain.id, fetchedAt: performance.now(), nova: parseNovaMetadata(xml.value) });
+        this.metadata.set(domain.uuid, { id: domain.id, fetchedAt: performance.now(), nova: await readNovaMetadata(xml.value) });
       } catch (err) {
         state.complete = false;
         this.countFailure(domain, { ok: false, kind: 'error', error: err });

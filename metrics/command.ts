@@ -6,9 +6,10 @@ import { UriError } from '../libvirt/types.js';
 import { parseUri } from '../libvirt/uri.js';
 import { Collection } from './collection.js';
 import { LibvirtConnection } from './connection.js';
+import { configureHeap } from './heap.js';
 import { createLogger, type Level } from './log.js';
 import { parseListenAddress, startServer } from './server.js';
-import { loadWebConfig, NO_WEB_CONFIG, WebConfigError } from './web-config.js';
+import type { WebConfig } from './web-config.js';
 
 const options = [
   {
@@ -95,8 +96,10 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
+const NO_WEB_CONFIG: WebConfig = { users: new Map(), headers: {} };
+
 /** Checks everything a user can get wrong before anything starts; throws UsageError (exit 2). */
-function validate(o: ExporterOptions) {
+async function validate(o: ExporterOptions) {
   try {
     parseUri(o['libvirt.uri'], { readOnly: true });
   } catch (err) {
@@ -111,6 +114,8 @@ function validate(o: ExporterOptions) {
   }
   let web = NO_WEB_CONFIG;
   if (o['web.config.file']) {
+    // Loaded only when used: the YAML parser costs memory every other exporter would carry for nothing.
+    const { loadWebConfig, WebConfigError } = await import('./web-config.js');
     try {
       web = loadWebConfig(o['web.config.file']);
     } catch (err) {
@@ -122,7 +127,9 @@ function validate(o: ExporterOptions) {
 }
 
 async function run(o: ExporterOptions): Promise<number> {
-  const { listen, web } = validate(o);
+  const { listen, web } = await validate(o);
+  configureHeap();
+  const auth = web.users.size > 0 ? new (await import('./basic-auth.js')).BasicAuth(web.users) : undefined;
   const log = createLogger(o['log.level'] as Level);
   const connection = new LibvirtConnection({
     uri: o['libvirt.uri'],
@@ -143,7 +150,7 @@ async function run(o: ExporterOptions): Promise<number> {
   connection.start();
   let server;
   try {
-    server = await startServer({ listen, telemetryPath: o['web.telemetry-path'], web, collection, log, version: packageVersion() });
+    server = await startServer({ listen, telemetryPath: o['web.telemetry-path'], web, ...(auth ? { auth } : {}), collection, log, version: packageVersion() });
   } catch (err) {
     await connection.stop();
     throw new Error(`cannot listen on ${o['web.listen-address']}: ${(err as Error).message}`);

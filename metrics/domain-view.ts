@@ -17,14 +17,12 @@ export interface DomainView {
 }
 
 const INDEXED = new Set(['vcpu', 'block', 'net']);
+/** Shared by every view without an indexed group (most, with the test driver): no garbage per domain. */
+const NONE: ReadonlyMap<string, Fields> = new Map();
 
 export function viewOf(record: DomainStatsRecord): DomainView {
   const fields = new Map<string, TypedParamValue>();
-  const groups: Record<string, Map<string, Map<string, TypedParamValue>>> = {
-    vcpu: new Map(),
-    block: new Map(),
-    net: new Map(),
-  };
+  const groups: Record<string, Map<string, Map<string, TypedParamValue>> | undefined> = {};
   for (const [key, value] of record.params) {
     const dot1 = key.indexOf('.');
     const group = dot1 > 0 ? key.slice(0, dot1) : '';
@@ -34,12 +32,12 @@ export function viewOf(record: DomainStatsRecord): DomainView {
       fields.set(key, value);
       continue;
     }
-    const byIndex = groups[group]!;
+    const byIndex = (groups[group] ??= new Map());
     let entry = byIndex.get(index);
     if (!entry) byIndex.set(index, (entry = new Map()));
     entry.set(key.slice(dot2 + 1), value);
   }
-  return { ref: record.domain, fields, vcpus: groups.vcpu!, blocks: groups.block!, nets: groups.net! };
+  return { ref: record.domain, fields, vcpus: groups.vcpu ?? NONE, blocks: groups.block ?? NONE, nets: groups.net ?? NONE };
 }
 
 /** A numeric field as a JS number (64-bit counters arrive as bigint); undefined when absent or not numeric. */

@@ -7,8 +7,10 @@ import type { TLSSocket } from 'node:tls';
 import type { Collection } from './collection.js';
 import { renderSnapshot } from './collectors/index.js';
 import { negotiate } from './exposition.js';
+import { collectGarbageWhenIdle } from './heap.js';
 import { errorText, type Logger } from './log.js';
-import { BasicAuth, type WebConfig } from './web-config.js';
+import type { BasicAuth } from './basic-auth.js';
+import type { WebConfig } from './web-config.js';
 
 export interface ListenAddress {
   /** '' = every interface. */
@@ -30,6 +32,8 @@ export interface ServerOptions {
   readonly listen: ListenAddress;
   readonly telemetryPath: string;
   readonly web: WebConfig;
+  /** Present when the web config has basic_auth_users. */
+  readonly auth?: BasicAuth;
   readonly collection: Collection;
   readonly log: Logger;
   readonly version: string;
@@ -69,15 +73,14 @@ function clientCertProblem(req: http.IncomingMessage, web: WebConfig): string | 
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const { web, log, collection, telemetryPath } = options;
-  const auth = new BasicAuth(web.users);
+  const { web, auth, log, collection, telemetryPath } = options;
   const landing = landingPage(telemetryPath, options.version);
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     for (const [name, value] of Object.entries(web.headers)) res.setHeader(name, value);
     const certProblem = clientCertProblem(req, web);
     if (certProblem) return reply(res, 403, `${certProblem}\n`);
-    if (auth.enabled && !(await auth.check(req.headers.authorization))) {
+    if (auth && !(await auth.check(req.headers.authorization))) {
       res.setHeader('WWW-Authenticate', 'Basic realm="libvirt exporter"');
       return reply(res, 401, 'Unauthorized\n');
     }
@@ -91,7 +94,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (path === telemetryPath) {
       const contentType = negotiate(req.headers.accept);
       const body = await renderSnapshot(await collection.collect(), contentType);
-      return reply(res, 200, body, contentType);
+      reply(res, 200, body, contentType);
+      return collectGarbageWhenIdle();
     }
     if (path === '/healthz') return reply(res, 200, 'Healthy\n');
     return reply(res, 200, landing, 'text/html; charset=utf-8');
@@ -133,7 +137,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
-  log('info', 'listening', { address: url, telemetry_path: telemetryPath, tls: Boolean(tls), basic_auth: auth.enabled });
+  log('info', 'listening', { address: url, telemetry_path: telemetryPath, tls: Boolean(tls), basic_auth: Boolean(auth) });
   return {
     url,
     close: () =>

@@ -1,11 +1,9 @@
 // The web configuration file of Prometheus exporters (exporter-toolkit's format): TLS, client certificates,
 // basic auth with bcrypt hashes, extra response headers. Unknown keys are errors, as in exporter-toolkit;
 // relative file paths are resolved against the config file's directory.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SecureVersion } from 'node:tls';
-import bcrypt from 'bcryptjs';
 import YAML from 'yaml';
 
 export class WebConfigError extends Error {
@@ -34,8 +32,6 @@ export interface WebConfig {
   readonly users: ReadonlyMap<string, string>;
   readonly headers: Readonly<Record<string, string>>;
 }
-
-export const NO_WEB_CONFIG: WebConfig = { users: new Map(), headers: {} };
 
 const TLS_VERSIONS: Record<string, SecureVersion> = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' };
 const CLIENT_AUTH: readonly ClientAuthType[] = [
@@ -162,43 +158,5 @@ export function loadWebConfig(file: string): WebConfig {
   } catch (err) {
     if (err instanceof WebConfigError) throw new WebConfigError(`${file}: ${err.message}`);
     throw err;
-  }
-}
-
-/**
- * Checks basic-auth credentials against the bcrypt hashes. bcrypt is slow on purpose, so credentials that
- * matched once are remembered (by user, password and hash); an unknown user costs a comparison too, so
- * timing does not tell which users exist.
- */
-export class BasicAuth {
-  /** sha256 of user, password and hash of credentials that matched. */
-  private readonly verified = new Set<string>();
-  private dummyHash: string | undefined;
-
-  constructor(private readonly users: ReadonlyMap<string, string>) {}
-
-  get enabled(): boolean {
-    return this.users.size > 0;
-  }
-
-  /** True when the Authorization header carries a valid user and password. */
-  async check(authorization: string | undefined): Promise<boolean> {
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
-    if (!m) return false;
-    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return false;
-    const user = decoded.slice(0, colon);
-    const password = decoded.slice(colon + 1);
-    const hash = this.users.get(user);
-    const key = createHash('sha256').update(`${user}\0${password}\0${hash}`).digest('hex');
-    if (hash && this.verified.has(key)) return true;
-    this.dummyHash ??= await bcrypt.hash('not a password', 10);
-    const ok = await bcrypt.compare(password, hash ?? this.dummyHash);
-    if (ok && hash) {
-      if (this.verified.size >= 1024) this.verified.clear();
-      this.verified.add(key);
-    }
-    return ok && hash !== undefined;
   }
 }

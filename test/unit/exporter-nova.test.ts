@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseNovaMetadata } from '../../metrics/nova.js';
+import { readNovaMetadata } from '../../metrics/nova.js';
 
 // Shaped like the domain XML Nova's libvirt driver writes (nova/virt/libvirt/config.py).
 const novaDomain = (prefix: string) => `<domain type='kvm' id='3'>
@@ -28,30 +28,30 @@ const novaDomain = (prefix: string) => `<domain type='kvm' id='3'>
 
 const expected = { instanceName: 'web & api-1', flavor: 'm1.small', projectId: '9f8e7d', projectName: 'demo', userId: '0a1b2c', userName: 'alice' };
 
-test('reads instance name, flavor, project and user from the Nova namespace', (t) => {
-  t.deepEqual(parseNovaMetadata(novaDomain('nova')), expected);
+test('reads instance name, flavor, project and user from the Nova namespace', async (t) => {
+  t.deepEqual(await readNovaMetadata(novaDomain('nova')), expected);
 });
 
-test('matches by namespace URI, whatever the prefix', (t) => {
-  t.deepEqual(parseNovaMetadata(novaDomain('n11')), expected);
+test('matches by namespace URI, whatever the prefix', async (t) => {
+  t.deepEqual(await readNovaMetadata(novaDomain('n11')), expected);
   const defaultNs = novaDomain('nova').replace(/nova:/g, '').replace('xmlns:nova=', 'xmlns=');
-  t.deepEqual(parseNovaMetadata(defaultNs), expected);
+  t.deepEqual(await readNovaMetadata(defaultNs), expected);
 });
 
-test('elements of the same local names in another namespace are ignored', (t) => {
+test('elements of the same local names in another namespace are ignored', async (t) => {
   const foreign = novaDomain('nova').replace('http://openstack.org/xmlns/libvirt/nova/1.1', 'http://openstack.org/xmlns/libvirt/nova/0.9');
-  t.is(parseNovaMetadata(foreign), undefined);
+  t.is(await readNovaMetadata(foreign), undefined);
 });
 
-test('a domain without Nova metadata has none', (t) => {
-  t.is(parseNovaMetadata("<domain type='qemu'><name>tiny</name><metadata/></domain>"), undefined);
+test('a domain without Nova metadata has none', async (t) => {
+  t.is(await readNovaMetadata("<domain type='qemu'><name>tiny</name><metadata/></domain>"), undefined);
 });
 
-test('missing pieces are empty strings, not failures', (t) => {
+test('missing pieces are empty strings, not failures', async (t) => {
   const xml = `<domain><metadata><nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1"><nova:name>x</nova:name></nova:instance></metadata></domain>`;
-  t.deepEqual(parseNovaMetadata(xml), { instanceName: 'x', flavor: '', projectId: '', projectName: '', userId: '', userName: '' });
+  t.deepEqual(await readNovaMetadata(xml), { instanceName: 'x', flavor: '', projectId: '', projectName: '', userId: '', userName: '' });
 });
 
-test('malformed XML throws', (t) => {
-  t.throws(() => parseNovaMetadata('<domain><metadata><nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1"></domain>'));
+test('malformed XML throws', async (t) => {
+  await t.throwsAsync(readNovaMetadata('<domain><metadata><nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1"></domain>'));
 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import bcrypt from 'bcryptjs';
-import { BasicAuth, loadWebConfig, parseWebConfig, WebConfigError } from '../../metrics/web-config.js';
+import { BasicAuth } from '../../metrics/basic-auth.js';
+import { loadWebConfig, parseWebConfig, WebConfigError } from '../../metrics/web-config.js';
 import { parseListenAddress } from '../../metrics/server.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'exporter-webcfg-'));
