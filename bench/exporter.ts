@@ -9,7 +9,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { URIS } from '../scripts/testenv/layout.js';
 import { ensurePackages } from '../scripts/testenv/packages.js';
@@ -38,6 +38,8 @@ interface Figures {
   /** One whole `virsh domstats` process: start, connect, call, print. */
   virshProcessMs: number;
   oursMs: number;
+  /** The exporter's own libvirt_exporter_scrape_duration_seconds: the collection without rendering and HTTP. */
+  oursCollectMs: number;
   oursColdMs: number;
   kuminaMs: number;
   oursRss: number;
@@ -105,13 +107,13 @@ function virshSession(uri: string, times: number): number {
 }
 
 /**
- * virsh's time per domstats call on a warm connection, like the exporter's: a session of n + 1 calls minus a
- * session of 1, divided by n, so process start and connect cancel out. Also the time of one whole virsh run.
+ * virsh's time per domstats call on a warm connection, like the exporter's: a session of 3 calls minus a
+ * session of 1, halved, so process start and connect cancel out. Also the time of the whole 1-call run.
  */
-function timedVirsh(uri: string, n: number): { perCallMs: number; processMs: number } {
+function timedVirsh(uri: string): { perCallMs: number; processMs: number } {
   const one = virshSession(uri, 1);
-  const many = virshSession(uri, n + 1);
-  return { perCallMs: (many - one) / n, processMs: one };
+  const three = virshSession(uri, 3);
+  return { perCallMs: (three - one) / 2, processMs: one };
 }
 
 /** The three tools against one daemon URI, interleaved round by round. */
@@ -122,20 +124,26 @@ async function measure(scenario: string, uri: string): Promise<Figures> {
     const oursColdMs = (await ours.scrape()).ms; // connects, reads every domain's XML once
     const domains = (await ours.scrape()).samples.find((s) => s.name === 'libvirt_domains')?.value ?? NaN;
     await timedFetch(`${kumina.url}/metrics`);
-    const times = { ours: [] as number[], kumina: [] as number[] };
+    // Interleaved round by round, so that the three see the same load on the machine.
+    const times = { ours: [] as number[], collect: [] as number[], kumina: [] as number[], virsh: [] as number[], virshProcess: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
       await new Promise((r) => setTimeout(r, PAUSE_MS));
-      times.ours.push((await ours.scrape()).ms);
+      const scrape = await ours.scrape();
+      times.ours.push(scrape.ms);
+      times.collect.push(1000 * (scrape.samples.find((x) => x.name === 'libvirt_exporter_scrape_duration_seconds')?.value ?? NaN));
       times.kumina.push(await timedFetch(`${kumina.url}/metrics`));
+      const virsh = timedVirsh(uri);
+      times.virsh.push(virsh.perCallMs);
+      times.virshProcess.push(virsh.processMs);
     }
-    const virsh = timedVirsh(uri, ROUNDS);
     const mem = memory(ours.pid);
     return {
       scenario,
       domains,
-      virshMs: virsh.perCallMs,
-      virshProcessMs: virsh.processMs,
+      virshMs: median(times.virsh),
+      virshProcessMs: median(times.virshProcess),
       oursMs: median(times.ours),
+      oursCollectMs: median(times.collect),
       oursColdMs,
       kuminaMs: median(times.kumina),
       oursRss: mem.rss,
@@ -201,7 +209,7 @@ async function withTcgDomains<T>(count: number, body: () => Promise<T>): Promise
 }
 
 const COLUMNS = [
-  ['scenario', 22], ['domains', 8], ['virsh/call', 11], ['virsh proc', 11], ['exporter', 10], ['exp. 1st', 10],
+  ['scenario', 18], ['domains', 8], ['virsh/call', 11], ['virsh proc', 11], ['exporter', 10], ['exp collect', 12], ['exp 1st', 10],
   ['kumina 0.2', 11], ['exp/virsh', 10], ['exp/kumina', 11], ['exp RSS', 10], ['exp peak', 10], ['kumina RSS', 10],
 ] as const;
 
@@ -213,16 +221,17 @@ function printFigures(r: Figures): void {
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   const mib = (x: number) => `${(x / MiB).toFixed(1)} MiB`;
   printRow([
-    r.scenario, String(r.domains), ms(r.virshMs), ms(r.virshProcessMs), ms(r.oursMs), ms(r.oursColdMs), ms(r.kuminaMs),
+    r.scenario, String(r.domains), ms(r.virshMs), ms(r.virshProcessMs), ms(r.oursMs), ms(r.oursCollectMs), ms(r.oursColdMs), ms(r.kuminaMs),
     `${(r.oursMs / r.virshMs).toFixed(2)}x`, `${(r.oursMs / r.kuminaMs).toFixed(3)}x`, mib(r.oursRss), mib(r.oursPeakRss), mib(r.kuminaRss),
   ]);
 }
 
 function printGoals(rows: readonly Figures[]): void {
   process.stdout.write(
-    `\nexporter: median of ${ROUNDS} HTTP scrapes ${PAUSE_MS} ms apart (exp. 1st: the first scrape, which also reads every ` +
-      `domain's XML); RSS after the rounds, peak = VmHWM. virsh/call: a session of ${ROUNDS + 1} domstats minus a session of 1, ` +
-      `per call (a warm connection, like the exporter's); virsh proc: one whole virsh run. Ratios use virsh/call.\n`,
+    `\nMedians of ${ROUNDS} rounds ${PAUSE_MS} ms apart, the tools interleaved. exporter: HTTP scrape; exp collect: its ` +
+      `libvirt collection alone (scrape_duration); exp 1st: the first scrape, which also reads every domain's XML; RSS after ` +
+      `the rounds, peak = VmHWM. virsh/call: (session of 3 domstats - session of 1) / 2, a warm connection like the ` +
+      `exporter's; virsh proc: one whole virsh run. Ratios use virsh/call. Load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}.\n`,
   );
   for (const r of rows) {
     const goals = [

@@ -6,6 +6,8 @@ export type Fields = ReadonlyMap<string, TypedParamValue>;
 
 export interface DomainView {
   readonly ref: DomainRef;
+  /** The labels of every series of this domain, one object shared by all of them. */
+  readonly labels: { readonly domain: string; readonly uuid: string };
   /** Fields without an index: `state.state`, `cpu.time`, `balloon.rss`, `vcpu.current`, `net.count`, … */
   readonly fields: Fields;
   /** `vcpu.<n>.<field>` by vCPU number (may be sparse after hot-unplug). */
@@ -37,7 +39,8 @@ export function viewOf(record: DomainStatsRecord): DomainView {
     if (!entry) byIndex.set(index, (entry = new Map()));
     entry.set(key.slice(dot2 + 1), value);
   }
-  return { ref: record.domain, fields, vcpus: groups.vcpu ?? NONE, blocks: groups.block ?? NONE, nets: groups.net ?? NONE };
+  const labels = { domain: record.domain.name, uuid: record.domain.uuid };
+  return { ref: record.domain, labels, fields, vcpus: groups.vcpu ?? NONE, blocks: groups.block ?? NONE, nets: groups.net ?? NONE };
 }
 
 /** A numeric field as a JS number (64-bit counters arrive as bigint); undefined when absent or not numeric. */

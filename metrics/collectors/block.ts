@@ -1,7 +1,7 @@
 // Per-disk I/O counters and latency (the block group), labelled with the disk's target name.
 import { Metrics } from '../catalogue.js';
 import { text } from '../domain-view.js';
-import { domainLabels, putFields, type FieldMetric } from './fields.js';
+import { putFields, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const PER_DISK: readonly FieldMetric[] = [
@@ -17,10 +17,9 @@ const PER_DISK: readonly FieldMetric[] = [
 
 export const collectBlock: Collector = (snapshot, out) => {
   for (const view of snapshot.domains) {
-    const labels = domainLabels(view);
     for (const fields of view.blocks.values()) {
       const device = text(fields.get('name'));
-      if (device !== undefined) putFields(out, fields, PER_DISK, { ...labels, device });
+      if (device !== undefined) putFields(out, fields, PER_DISK, view.labels, { device });
     }
   }
 };

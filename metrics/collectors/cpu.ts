@@ -1,6 +1,6 @@
 // Whole-domain CPU time (the cpu-total group, from the host's cgroup accounting).
 import { Metrics } from '../catalogue.js';
-import { domainLabels, putFields, type FieldMetric } from './fields.js';
+import { putFields, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const CPU: readonly FieldMetric[] = [
@@ -10,5 +10,5 @@ const CPU: readonly FieldMetric[] = [
 ];
 
 export const collectCpu: Collector = (snapshot, out) => {
-  for (const view of snapshot.domains) putFields(out, view.fields, CPU, domainLabels(view));
+  for (const view of snapshot.domains) putFields(out, view.fields, CPU, view.labels);
 };

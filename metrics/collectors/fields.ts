@@ -1,6 +1,6 @@
 // Shared plumbing of the collectors: copy libvirt fields into metrics, converting to base units.
 import type { MetricDef } from '../catalogue.js';
-import { numeric, type DomainView, type Fields } from '../domain-view.js';
+import { numeric, type Fields } from '../domain-view.js';
 import type { Labels, MetricWriter } from '../exposition.js';
 
 /** libvirt's units that are not Prometheus base units (seconds, bytes). */
@@ -20,14 +20,10 @@ export interface FieldMetric {
   readonly unit?: Unit;
 }
 
-export function domainLabels(view: DomainView): Labels {
-  return { domain: view.ref.name, uuid: view.ref.uuid };
-}
-
 /** Writes each mapped field that is present; libvirt omits what it cannot report, and so do we. */
-export function putFields(out: MetricWriter, fields: Fields, mappings: readonly FieldMetric[], labels: Labels): void {
+export function putFields(out: MetricWriter, fields: Fields, mappings: readonly FieldMetric[], shared: Labels, own?: Labels): void {
   for (const { metric, field, unit } of mappings) {
     const value = numeric(fields.get(field));
-    if (value !== undefined) out.put(metric, labels, toBaseUnit(value, unit));
+    if (value !== undefined) out.put(metric, shared, toBaseUnit(value, unit), own);
   }
 }

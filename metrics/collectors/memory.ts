@@ -1,7 +1,7 @@
 // Assigned memory, memory usage and the balloon fields (the balloon group; sizes arrive in KiB).
 import { Metrics } from '../catalogue.js';
 import { numeric } from '../domain-view.js';
-import { domainLabels, putFields, toBaseUnit, type FieldMetric } from './fields.js';
+import { putFields, toBaseUnit, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const BALLOON: readonly FieldMetric[] = [
@@ -22,7 +22,7 @@ const BALLOON: readonly FieldMetric[] = [
 
 export const collectMemory: Collector = (snapshot, out) => {
   for (const view of snapshot.domains) {
-    const labels = domainLabels(view);
+    const labels = view.labels;
     putFields(out, view.fields, BALLOON, labels);
     // 0 means the guest never sent stats (libvirt reports it without a balloon driver).
     const lastUpdate = numeric(view.fields.get('balloon.last-update'));

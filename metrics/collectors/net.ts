@@ -2,7 +2,7 @@
 // libvirt reports them from the guest's point of view (rx = received by the guest).
 import { Metrics } from '../catalogue.js';
 import { text } from '../domain-view.js';
-import { domainLabels, putFields, type FieldMetric } from './fields.js';
+import { putFields, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const PER_INTERFACE: readonly FieldMetric[] = [
@@ -18,10 +18,9 @@ const PER_INTERFACE: readonly FieldMetric[] = [
 
 export const collectNet: Collector = (snapshot, out) => {
   for (const view of snapshot.domains) {
-    const labels = domainLabels(view);
     for (const fields of view.nets.values()) {
       const iface = text(fields.get('name'));
-      if (iface !== undefined) putFields(out, fields, PER_INTERFACE, { ...labels, interface: iface });
+      if (iface !== undefined) putFields(out, fields, PER_INTERFACE, view.labels, { interface: iface });
     }
   }
 };

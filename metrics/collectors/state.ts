@@ -2,7 +2,6 @@
 import { DOMAIN_STATE_NAMES, DOMAIN_STATE_REASON_NAMES, nameOf } from '../../libvirt/protocol.js';
 import { Metrics } from '../catalogue.js';
 import { numeric } from '../domain-view.js';
-import { domainLabels } from './fields.js';
 import type { Collector } from './types.js';
 
 export const collectState: Collector = (snapshot, out) => {
@@ -10,14 +9,9 @@ export const collectState: Collector = (snapshot, out) => {
     const state = numeric(view.fields.get('state.state'));
     if (state === undefined) continue;
     const reason = numeric(view.fields.get('state.reason'));
-    out.put(
-      Metrics.state,
-      {
-        ...domainLabels(view),
-        state: nameOf(DOMAIN_STATE_NAMES, state),
-        reason: reason === undefined ? 'unknown' : nameOf(DOMAIN_STATE_REASON_NAMES[state], reason),
-      },
-      1,
-    );
+    out.put(Metrics.state, view.labels, 1, {
+      state: nameOf(DOMAIN_STATE_NAMES, state),
+      reason: reason === undefined ? 'unknown' : nameOf(DOMAIN_STATE_REASON_NAMES[state], reason),
+    });
   }
 };

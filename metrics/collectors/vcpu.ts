@@ -1,6 +1,6 @@
 // vCPU count and per-vCPU thread times (the vcpu group).
 import { Metrics } from '../catalogue.js';
-import { domainLabels, putFields, type FieldMetric } from './fields.js';
+import { putFields, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const DOMAIN: readonly FieldMetric[] = [{ metric: Metrics.infoVcpus, field: 'vcpu.current' }];
@@ -13,8 +13,7 @@ const PER_VCPU: readonly FieldMetric[] = [
 
 export const collectVcpu: Collector = (snapshot, out) => {
   for (const view of snapshot.domains) {
-    const labels = domainLabels(view);
-    putFields(out, view.fields, DOMAIN, labels);
-    for (const [vcpu, fields] of view.vcpus) putFields(out, fields, PER_VCPU, { ...labels, vcpu });
+    putFields(out, view.fields, DOMAIN, view.labels);
+    for (const [vcpu, fields] of view.vcpus) putFields(out, fields, PER_VCPU, view.labels, { vcpu });
   }
 };
