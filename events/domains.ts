@@ -1,6 +1,6 @@
 // The agent's picture of each domain's state, kept current by lifecycle events and replaced by the
 // daemon's listing on every (re)connect. It is what reconciliation compares against, and it carries the
-// per-run facts policy needs (an Eviction was already requested for this run of the domain).
+// per-run facts policy needs (for which causes an Eviction was already requested in this run of the domain).
 import { DomainState, DOMAIN_STATE_NAMES, DOMAIN_STATE_REASON_NAMES, nameOf } from '../libvirt/protocol.js';
 import type { DomainRef, LifecycleEvent } from '../libvirt/types.js';
 
@@ -13,9 +13,12 @@ export interface DomainSnapshot {
   readonly reason: number;
 }
 
-export interface TrackedDomain extends DomainSnapshot {
-  /** An Eviction was requested for this run (cleared when the domain starts again). */
-  evicted: boolean;
+export interface TrackedDomain {
+  domain: DomainRef;
+  state: number;
+  reason: number;
+  /** Causes (`crash`, `watchdog`, `io-error`) an Eviction was requested for in this run; cleared when it starts again. */
+  readonly evictedFor: Set<string>;
   /** Epoch ms of the last change; shut-off domains are forgotten some time after it. */
   changedAt: number;
 }
@@ -88,10 +91,11 @@ export class DomainTracker {
     this.domains.clear();
     for (const snap of listing) {
       const before = previous.get(snap.domain.uuid);
-      const sameRun = before !== undefined && isActive(before.state) === isActive(snap.state) && before.domain.id === snap.domain.id;
+      // Domain ids are per run: a different id of an active domain means it was restarted.
+      const sameRun = before !== undefined && isActive(before.state) === isActive(snap.state) && (!isActive(snap.state) || before.domain.id === snap.domain.id);
       this.domains.set(snap.domain.uuid, {
         ...snap,
-        evicted: sameRun ? before.evicted : false,
+        evictedFor: sameRun ? before.evictedFor : new Set(),
         changedAt: sameRun && before.state === snap.state ? before.changedAt : now,
       });
     }
@@ -101,7 +105,7 @@ export class DomainTracker {
   touch(domain: DomainRef, now: number): TrackedDomain {
     let entry = this.domains.get(domain.uuid);
     if (!entry) {
-      entry = { domain, state: DomainState.RUNNING, reason: 0, evicted: false, changedAt: now };
+      entry = { domain, state: DomainState.RUNNING, reason: 0, evictedFor: new Set(), changedAt: now };
       this.domains.set(domain.uuid, entry);
     }
     return entry;
@@ -116,16 +120,15 @@ export class DomainTracker {
     }
     let entry = this.domains.get(uuid);
     if (!entry) {
-      entry = { domain: event.domain, state: DomainState.NOSTATE, reason: 0, evicted: false, changedAt: now };
+      entry = { domain: event.domain, state: DomainState.NOSTATE, reason: 0, evictedFor: new Set(), changedAt: now };
       this.domains.set(uuid, entry);
     }
-    // Keep the id of the running domain: libvirt stamps some stop events with id −1.
-    if (event.domain.id >= 0 || event.domain.name !== entry.domain.name) entry = Object.assign(entry, { domain: event.domain });
+    entry.domain = event.domain;
     // Defined only tells the state of a domain we did not know (Defined Updated also fires for running ones).
     const after = event.eventName === 'defined' ? (entry.state === DomainState.NOSTATE ? ([DomainState.SHUTOFF, 0] as [number, number]) : undefined) : stateAfter(event);
     if (after) {
       const [state, reason] = after;
-      if (event.eventName === 'started') entry.evicted = false;
+      if (event.eventName === 'started') entry.evictedFor.clear();
       Object.assign(entry, { state, reason, changedAt: now });
     }
     if (entry.state === DomainState.SHUTOFF) this.forgetOldShutoff(now);

@@ -9,8 +9,10 @@
 //   reboot                                          → patch status.lastDomainReboot of this node's Hypervisor
 //   control-error, everything else                  → record only
 //
-// At most one Eviction per run of a domain (a panic gives crashed/panicked, then stopped/crashed); reboot
-// and I/O error bursts count once per burst window.
+// At most one Eviction per cause (crash, watchdog, I/O error) and run of a domain: a panic gives
+// crashed/panicked, then stopped/crashed; a watchdog with action pause gives watchdog, then
+// suspended/watchdog; a resume on a still-full disk pauses the domain again. Reboot and I/O error
+// bursts count once per burst window.
 import { DomainState, DOMAIN_STATE_REASON_NAMES } from '../libvirt/protocol.js';
 import type { DomainEvent, DomainRef, IoErrorEvent, IoErrorReasonEvent, LifecycleEvent } from '../libvirt/types.js';
 import { BurstFilter } from './dedupe.js';
@@ -95,7 +97,7 @@ export class EventPolicy {
       case 'lifecycle':
         return this.lifecycle(observed, event);
       case 'watchdog':
-        return this.evict(this.domains.touch(event.domain, observed.at), observed, `the guest watchdog fired (action ${event.actionName})`);
+        return this.evict(this.domains.touch(event.domain, observed.at), observed, 'watchdog', `the guest watchdog fired (action ${event.actionName})`);
       case 'io-error':
       case 'io-error-reason':
         return this.ioError(observed, event.domain, event.actionName === 'pause', event);
@@ -123,18 +125,18 @@ export class EventPolicy {
     const { eventName, detailName } = event;
     if (eventName === 'stopped' || eventName === 'undefined') this.closeEpisode(event.domain.uuid);
     if (!entry) return NONE;
-    if (eventName === 'stopped' && UNEXPECTED_STOP[detailName]) return this.evict(entry, observed, UNEXPECTED_STOP[detailName]);
+    if (eventName === 'stopped' && UNEXPECTED_STOP[detailName]) return this.evict(entry, observed, 'crash', UNEXPECTED_STOP[detailName]);
     if (eventName === 'crashed') {
-      return this.evict(entry, observed, detailName === 'crashloaded' ? 'the guest crashed and loaded its crash kernel' : 'the guest kernel panicked');
+      return this.evict(entry, observed, 'crash', detailName === 'crashloaded' ? 'the guest crashed and loaded its crash kernel' : 'the guest kernel panicked');
     }
-    if (eventName === 'suspended' && detailName === 'watchdog') return this.evict(entry, observed, 'the guest watchdog fired and paused the domain');
+    if (eventName === 'suspended' && detailName === 'watchdog') return this.evict(entry, observed, 'watchdog', 'the guest watchdog fired and paused the domain');
     if (eventName === 'suspended' && detailName === 'ioerror') return this.ioError(observed, event.domain, true, undefined);
     return NONE;
   }
 
-  private evict(entry: TrackedDomain, observed: ObservedEvent, explanation: string): Decision {
-    if (entry.evicted) return { action: 'deduplicated', of: 'Eviction already requested for this run of the domain' };
-    entry.evicted = true;
+  private evict(entry: TrackedDomain, observed: ObservedEvent, cause: 'crash' | 'watchdog' | 'io-error', explanation: string): Decision {
+    if (entry.evictedFor.has(cause)) return { action: 'deduplicated', of: `Eviction for ${cause} already requested in this run of the domain` };
+    entry.evictedFor.add(cause);
     const { event } = observed;
     return {
       action: 'evict',
@@ -149,7 +151,7 @@ export class EventPolicy {
       case 'record':
         return position > 0 ? { action: 'deduplicated', of: 'I/O error burst' } : NONE;
       case 'evict-on-pause':
-        if (paused) return this.evict(entry, observed, `${describeIoError(error)} paused the domain`);
+        if (paused) return this.evict(entry, observed, 'io-error', `${describeIoError(error)} paused the domain`);
         return position > 0 ? { action: 'deduplicated', of: 'I/O error burst' } : NONE;
       case 'evict-on-persist': {
         const open = this.episodes.get(domain.uuid);
@@ -181,7 +183,7 @@ export class EventPolicy {
     const last = episode.last;
     const event: DomainEvent = last ?? lifecycleEvent(entry.domain, 'suspended', 'ioerror');
     const observed: ObservedEvent = { event, origin: 'policy', at: episode.startedAt + this.config.ioErrorPersistMs, note: `I/O error persisted: ${why}` };
-    this.deferred(observed, this.evict(entry, observed, `${describeIoError(last)} persisted: ${why}`));
+    this.deferred(observed, this.evict(entry, observed, 'io-error', `${describeIoError(last)} persisted: ${why}`));
   }
 
   private closeEpisode(uuid: string): void {

@@ -2,12 +2,9 @@
 // ship (events/deploy/), a Hypervisor CRD as the operator would install it, and a Hypervisor object.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { FakeKubeApiServer, type CustomResourceDefinition, type PolicyRule } from './fake-kube-apiserver.js';
-
-/** The repository root (this file runs from dist/test/helpers/). */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+import { repoRoot } from './paths.js';
 
 function yamlDocuments(file: string): Record<string, unknown>[] {
   return parseAllDocuments(readFileSync(path.join(repoRoot, file), 'utf8')).map((d) => d.toJS() as Record<string, unknown>);
