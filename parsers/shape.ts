@@ -2,7 +2,7 @@
 // `generate` renders (Onigmo, Ruby syntax) and the TypeScript parser the sidecar runs (JS RegExp),
 // so its pattern stays in the subset both engines read the same way: named groups `(?<name>...)`
 // with [A-Za-z0-9_] names, character classes, `\d \s \S \w`, non-greedy and greedy quantifiers,
-// anchors `^ $`, non-capturing groups. No lookbehind, no `\h`, no possessive quantifiers,
+// anchors `^ $`, non-capturing groups, negative lookahead `(?!...)`. No lookbehind, no `\h`, no possessive quantifiers,
 // no backreferences, no Unicode property escapes.
 
 export type FieldType = 'string' | 'integer' | 'float' | 'bool';
