@@ -52,6 +52,24 @@ export class ConnectionClosedError extends Error {
   }
 }
 
+const isTimeout = (reason: unknown): boolean => (reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+
+/** The caller's AbortSignal ended a call (or connect) before it completed; `cause` is the signal's reason. */
+export class CallAbortedError extends Error {
+  override readonly name = 'CallAbortedError';
+  /** Whether the signal was a deadline (AbortSignal.timeout) rather than a cancellation. */
+  readonly timedOut: boolean;
+
+  constructor(
+    /** The procedure, e.g. CONNECT_GET_ALL_DOMAIN_STATS, or 'connect'. */
+    readonly procedure: string,
+    reason: unknown,
+  ) {
+    super(`libvirt ${procedure} ${isTimeout(reason) ? 'timed out' : 'was aborted'}`, { cause: reason });
+    this.timedOut = isTimeout(reason);
+  }
+}
+
 /** The URI is not one this client can connect to, or a connect option is invalid. */
 export class UriError extends Error {
   override readonly name = 'UriError';

@@ -9,6 +9,7 @@ export {
   LibvirtError,
   ProtocolError,
   ConnectionClosedError,
+  CallAbortedError,
   UriError,
   AuthError,
   EventQueueOverflowError,
@@ -171,7 +172,7 @@ export interface ConnectOptions {
 }
 
 export interface CallOptions {
-  /** Deadline or cancellation for this call only; the call rejects with the signal's reason, the connection stays up. */
+  /** Deadline or cancellation for this call only: it rejects with CallAbortedError, the connection stays up. */
   readonly signal?: AbortSignal;
 }
 
