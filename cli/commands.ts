@@ -1,5 +1,6 @@
 import type { CommandSpec, OptionSpec } from './options.js';
+import { eventsCommand } from '../events/command.js';
 import { parseCommand } from '../parsers/command.js';
 
 /** Every subcommand of the CLI, in the order `--help` and the README list them. */
-export const commands: readonly CommandSpec<readonly OptionSpec[]>[] = [parseCommand];
+export const commands: readonly CommandSpec<readonly OptionSpec[]>[] = [parseCommand, eventsCommand];
