@@ -2,6 +2,7 @@
 // drivers, TCP 127.0.0.1:16509 with auth none), shared machine-wide. See scripts/README.md.
 //   node dist/scripts/testenv.js up | down [--force] | status [--json] | run -- <command…>
 import { down, release, status, up } from './testenv/env.js';
+import { ensureGuestArtefacts } from './testenv/guest.js';
 import { testenvVariables } from './testenv/layout.js';
 import { runInherited } from './testenv/proc.js';
 import { say } from './testenv/say.js';
@@ -18,7 +19,7 @@ async function timed<T>(what: string, body: () => Promise<T>): Promise<T> {
 }
 
 async function bringUp(keep: boolean): Promise<void> {
-  const { started } = await timed('up', () => up({ keep }));
+  const { started } = await timed('up', () => up({ keep, afterStart: ensureGuestArtefacts }));
   say(started.length > 0 ? `started ${started.join(', ')}` : 'already up; reusing it');
 }
 

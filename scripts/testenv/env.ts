@@ -173,11 +173,11 @@ function leftoverQemuProcesses(): ProcessRef[] {
     .filter((ref): ref is ProcessRef => ref !== undefined && ref.comm.startsWith('qemu-system'));
 }
 
-async function stopDaemon(state: TestenvState, name: DaemonName): Promise<void> {
+async function stopDaemon(state: TestenvState, name: DaemonName, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   const ref = state.daemons[name];
   if (ref && isAlive(ref)) {
-    say(`stopping ${name} (pid ${ref.pid})`);
-    await stopProcess(ref, name === 'libvirtd' ? 30_000 : 10_000);
+    say(`stopping ${name} (pid ${ref.pid}, ${signal})`);
+    await stopProcess(ref, name === 'libvirtd' ? 30_000 : 10_000, signal);
   }
   delete state.daemons[name];
   removeUnitCgroup(DAEMONS[name].unit);
@@ -221,11 +221,14 @@ export async function status(): Promise<Status> {
   };
 }
 
-/** Replaces our libvirtd by a new one (same configuration) and waits until it answers. */
-export async function restartLibvirtd(): Promise<ProcessRef> {
+/**
+ * Replaces our libvirtd by a new one (same configuration) and waits until it answers. `signal`
+ * SIGKILL simulates a crash; running QEMU domains survive either way and are reconnected.
+ */
+export async function restartLibvirtd(signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessRef> {
   return await withLock(async () => {
     const state = requireState();
-    await stopDaemon(state, 'libvirtd');
+    await stopDaemon(state, 'libvirtd', signal);
     writeState(state);
     state.daemons.libvirtd = await startLibvirtd();
     writeState(state);
@@ -234,14 +237,15 @@ export async function restartLibvirtd(): Promise<ProcessRef> {
 }
 
 /** Stops our libvirtd (e.g. to test a client's reaction); `startLibvirtdAgain` brings it back. */
-export async function stopLibvirtd(): Promise<void> {
+export async function stopLibvirtd(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   await withLock(async () => {
     const state = requireState();
-    await stopDaemon(state, 'libvirtd');
+    await stopDaemon(state, 'libvirtd', signal);
     writeState(state);
   });
 }
 
+/** Starts libvirtd if it is not running (after `stopLibvirtd` or a crash); resolves once it answers. */
 export async function startLibvirtdAgain(): Promise<ProcessRef> {
   return await withLock(async () => {
     const state = requireState();
@@ -251,6 +255,14 @@ export async function startLibvirtdAgain(): Promise<ProcessRef> {
     writeState(state);
     return state.daemons.libvirtd;
   });
+}
+
+/** The live daemons of the environment; throws when it is not (completely) up. */
+export function runningDaemons(): Record<DaemonName, ProcessRef> {
+  const state = requireState();
+  const down = DAEMON_ORDER.filter((name) => !isAlive(state.daemons[name]));
+  if (down.length > 0) throw new Error(`the test environment is not up: ${down.join(', ')} not running (node dist/scripts/testenv.js up)`);
+  return state.daemons as Record<DaemonName, ProcessRef>;
 }
 
 function requireState(): TestenvState {

@@ -64,10 +64,13 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => T
   }
 }
 
-/** SIGTERM, wait up to `graceMs`, then SIGKILL; resolves once /proc shows the process gone or a zombie. */
-export async function stopProcess(ref: ProcessRef, graceMs = 10_000): Promise<void> {
+/**
+ * Sends `signal` (SIGTERM by default), waits up to `graceMs`, then SIGKILL; resolves once /proc
+ * shows the process gone or a zombie.
+ */
+export async function stopProcess(ref: ProcessRef, graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!isAlive(ref)) return;
-  process.kill(ref.pid, 'SIGTERM');
+  process.kill(ref.pid, signal);
   try {
     await waitFor(`${ref.comm} (pid ${ref.pid}) to exit`, graceMs, () => !isAlive(ref));
     return;
