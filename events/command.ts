@@ -65,14 +65,16 @@ async function run(o: Options): Promise<number> {
   let actions: ActionSink;
   let namespace = o.namespace;
   let kube: KubeActions | undefined;
+  let kubeClient: KubeClient | undefined;
   if (o['dry-run']) {
     actions = new DryRunActions(stdout);
     namespace ??= 'default';
   } else {
     const { config, namespace: contextNamespace } = loadKubeConfig(o.kubeconfig);
     namespace ??= contextNamespace ?? 'default';
+    kubeClient = await KubeClient.create(config);
     kube = new KubeActions(
-      new KubeClient(config),
+      kubeClient,
       {
         capacity: o['kube.queue-size'],
         concurrency: o['kube.concurrency'],
@@ -144,6 +146,7 @@ async function run(o: Options): Promise<number> {
     if (!(await kube.writer.drain(DRAIN_ON_EXIT_MS))) log('warn', 'Kubernetes writes still pending at exit', { pending: kube.writer.size });
     kube.writer.close();
   }
+  kubeClient?.close();
   await web.close();
   return 0;
 }

@@ -1,6 +1,8 @@
 // The two Kubernetes API calls the agent makes, through @kubernetes/client-node: create an Eviction
 // (409 = it exists already, which is success for a deterministic name) and merge-patch the status of a
 // Hypervisor. Every call takes an AbortSignal (the writer's per-request timeout).
+import http from 'node:http';
+import https from 'node:https';
 import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderMiddleware } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, EVICTION_PLURAL, HYPERVISOR_PLURAL, type Eviction } from './eviction.js';
 
@@ -33,10 +35,18 @@ export function loadKubeConfig(path: string | undefined): { config: KubeConfig; 
 }
 
 export class KubeClient implements KubeApi {
-  private readonly api: CustomObjectsApi;
+  private constructor(
+    private readonly api: CustomObjectsApi,
+    private readonly agent: http.Agent | undefined,
+  ) {}
 
-  constructor(config: KubeConfig) {
-    this.api = config.makeApiClient(CustomObjectsApi);
+  static async create(config: KubeConfig): Promise<KubeClient> {
+    return new KubeClient(config.makeApiClient(CustomObjectsApi), await keepAliveAgent(config));
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent?.destroy();
   }
 
   async createEviction(eviction: Eviction, signal: AbortSignal): Promise<CreateOutcome> {
@@ -44,7 +54,7 @@ export class KubeClient implements KubeApi {
     try {
       await this.api.createNamespacedCustomObject(
         { group: API_GROUP, version: API_VERSION, namespace, plural: EVICTION_PLURAL, body: eviction },
-        requestOptions('application/json', signal),
+        requestOptions('application/json', signal, this.agent),
       );
       return 'created';
     } catch (err) {
@@ -53,7 +63,7 @@ export class KubeClient implements KubeApi {
     // The name is ours by construction; make sure the object holding it is ours too.
     const existing = (await this.api.getNamespacedCustomObject(
       { group: API_GROUP, version: API_VERSION, namespace, plural: EVICTION_PLURAL, name: eviction.metadata.name },
-      requestOptions('application/json', signal),
+      requestOptions('application/json', signal, this.agent),
     )) as { spec?: { hypervisor?: string } };
     if (existing.spec?.hypervisor !== eviction.spec.hypervisor) {
       throw new PermanentKubeError(`Eviction ${namespace}/${eviction.metadata.name} exists for another hypervisor (${String(existing.spec?.hypervisor)})`);
@@ -64,19 +74,43 @@ export class KubeClient implements KubeApi {
   async patchHypervisorStatus(name: string, patch: object, signal: AbortSignal): Promise<void> {
     await this.api.patchClusterCustomObjectStatus(
       { group: API_GROUP, version: API_VERSION, plural: HYPERVISOR_PLURAL, name, body: patch },
-      requestOptions(PatchStrategy.MergePatch, signal),
+      requestOptions(PatchStrategy.MergePatch, signal, this.agent),
     );
   }
 }
 
-/** Sets the content type and the abort signal of one request. */
-function requestOptions(contentType: string, signal: AbortSignal) {
+/**
+ * One keep-alive agent with the cluster's TLS material for every request: client-node otherwise makes a new
+ * agent, so a new connection and TLS handshake, per request. Proxied clusters keep client-node's own agents.
+ */
+async function keepAliveAgent(config: KubeConfig): Promise<http.Agent | undefined> {
+  const cluster = config.getCurrentCluster();
+  if (!cluster || cluster.proxyUrl) return undefined;
+  if (cluster.server.startsWith('http:')) return new http.Agent({ keepAlive: true });
+  const tls: https.RequestOptions = {};
+  await config.applyToHTTPSOptions(tls);
+  const { ca, cert, key, pfx, passphrase } = tls;
+  return new https.Agent({
+    keepAlive: true,
+    ca,
+    cert,
+    key,
+    pfx,
+    passphrase,
+    ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
+    ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
+  });
+}
+
+/** Sets the content type, the abort signal and the shared agent of one request. */
+function requestOptions(contentType: string, signal: AbortSignal, agent: http.Agent | undefined) {
   const header = setHeaderMiddleware('Content-Type', contentType);
   return {
     middleware: [
       {
         pre: (context: Parameters<typeof header.pre>[0]) => {
           context.setSignal(signal);
+          if (agent) context.setAgent(agent);
           return header.pre(context);
         },
         post: header.post,

@@ -325,9 +325,9 @@ export class FakeKubeApiServer {
   }
 
   private route(pathname: string): Route {
-    const notFound = new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    const notFound = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const parts = pathname.split('/').filter(Boolean);
-    if (parts[0] !== 'apis' || parts.length < 4) throw notFound;
+    if (parts[0] !== 'apis' || parts.length < 4) throw notFound();
     const [, group, version, ...rest] = parts;
     let namespace: string | undefined;
     if (rest[0] === 'namespaces' && rest.length >= 3) {
@@ -336,12 +336,12 @@ export class FakeKubeApiServer {
     }
     const [plural, name, subresource, ...extra] = rest;
     const resource = this.resources.find((r) => r.group === group && r.version === version && r.plural === plural);
-    if (!resource || extra.length > 0) throw notFound;
+    if (!resource || extra.length > 0) throw notFound();
     // Cluster-scoped kinds have no namespaced paths; namespaced objects are addressed inside their namespace
     // (listing across all namespaces is allowed).
-    if (!resource.namespaced && namespace !== undefined) throw notFound;
-    if (resource.namespaced && namespace === undefined && name !== undefined) throw notFound;
-    if (subresource !== undefined && !(subresource === 'status' && resource.statusSubresource)) throw notFound;
+    if (!resource.namespaced && namespace !== undefined) throw notFound();
+    if (resource.namespaced && namespace === undefined && name !== undefined) throw notFound();
+    if (subresource !== undefined && !(subresource === 'status' && resource.statusSubresource)) throw notFound();
     return { resource, namespace, name, subresource };
   }
 

@@ -25,7 +25,9 @@ async function clientFor(server: FakeKubeApiServer, t: { teardown(fn: () => Prom
   await server.writeKubeconfig(file, 'ha');
   const { config, namespace } = loadKubeConfig(file);
   if (namespace !== 'ha') throw new Error(`context namespace ${namespace}`);
-  return new KubeClient(config);
+  const client = await KubeClient.create(config);
+  t.teardown(async () => client.close());
+  return client;
 }
 
 interface Outcome {
