@@ -69,8 +69,10 @@ export class EventAgent {
     this.deps.metrics.connected.set(1);
   }
 
-  onDisconnected(_info: CloseInfo | undefined): void {
+  /** The connection ended (`info`), or connecting/registering failed (no `info`). */
+  onDisconnected(info: CloseInfo | undefined): void {
     this.deps.metrics.connected.set(0);
+    if (!info) this.deps.metrics.connectFailures.inc();
   }
 
   close(): void {

@@ -1,17 +1,11 @@
 // `libvirt-telemetry events`: the HA agent's libvirt event listener. Subscribes to the node's libvirtd,
 // records every domain event on stdout, creates Evictions and patches the Hypervisor status in Kubernetes.
+// The options live here; the agent (and its heavy dependencies, @kubernetes/client-node and prom-client)
+// is loaded by run() only, so other commands start without them.
 import { hostname } from 'node:os';
 import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
-import { connect } from '../libvirt/client.js';
-import { DryRunActions, KubeActions } from './actions.js';
-import { EventAgent, type ActionSink } from './agent.js';
-import { KubeClient, loadKubeConfig } from './kube-client.js';
-import { LibvirtListener } from './listener.js';
-import { createLogger, errorText, type Level } from './log.js';
-import { AgentMetrics } from './metrics.js';
-import { IO_ERROR_POLICIES, type IoErrorPolicy } from './policy.js';
-import { JsonLineSink } from './record.js';
-import { parseListenAddress, startWebServer } from './web.js';
+import { IO_ERROR_POLICIES } from './policy.js';
+import { parseListenAddress } from './web.js';
 
 const options = [
   { name: 'libvirt.uri', type: 'string', default: 'qemu:///system', env: 'LIBVIRT_URI', description: 'libvirt daemon to subscribe to, e.g. qemu+tcp://$(NODE_IP):16509/system' },
@@ -40,16 +34,12 @@ const options = [
   { name: 'log.level', type: 'enum', choices: ['debug', 'info', 'warn', 'error'], default: 'info', description: 'lowest level of the operational log on stderr' },
 ] as const;
 
-type Options = OptionValues<typeof options>;
+export type EventsOptions = OptionValues<typeof options>;
 
 /** Kubernetes object names: RFC 1123 subdomains. */
 const RESOURCE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** stdout bytes waiting for a reader before records are dropped (and counted). */
-const MAX_STDOUT_BUFFER = 8 * 1024 * 1024;
-/** How long a shutdown waits for pending Kubernetes writes. */
-const DRAIN_ON_EXIT_MS = 5000;
 
-async function run(o: Options): Promise<number> {
+async function run(o: EventsOptions): Promise<number> {
   const hypervisor = o.hypervisor ?? hostname().toLowerCase();
   if (hypervisor.length > 253 || !RESOURCE_NAME.test(hypervisor)) {
     throw new UsageError(`--hypervisor: '${hypervisor}' is not a Kubernetes resource name (lower-case RFC 1123 subdomain)`);
@@ -57,98 +47,8 @@ async function run(o: Options): Promise<number> {
   const listen = parseListenAddress(o['web.listen-address']);
   if (!listen) throw new UsageError(`--web.listen-address: expected HOST:PORT such as :9178 or 127.0.0.1:9178, got '${o['web.listen-address']}'`);
   if (o['libvirt.reconnect-min'] > o['libvirt.reconnect-max']) throw new UsageError('--libvirt.reconnect-min must not exceed --libvirt.reconnect-max');
-
-  const log = createLogger(o['log.level'] as Level);
-  const metrics = new AgentMetrics();
-  const stdout = new JsonLineSink(process.stdout, MAX_STDOUT_BUFFER, () => metrics.recordsDropped.inc());
-
-  let actions: ActionSink;
-  let namespace = o.namespace;
-  let kube: KubeActions | undefined;
-  let kubeClient: KubeClient | undefined;
-  if (o['dry-run']) {
-    actions = new DryRunActions(stdout);
-    namespace ??= 'default';
-  } else {
-    const { config, namespace: contextNamespace } = loadKubeConfig(o.kubeconfig);
-    namespace ??= contextNamespace ?? 'default';
-    kubeClient = await KubeClient.create(config);
-    kube = new KubeActions(
-      kubeClient,
-      {
-        capacity: o['kube.queue-size'],
-        concurrency: o['kube.concurrency'],
-        requestTimeoutMs: o['kube.timeout'],
-        retryForMs: o['kube.retry-for'],
-        backoffMinMs: 200,
-        backoffMaxMs: 30_000,
-      },
-      metrics,
-      log,
-    );
-    actions = kube;
-  }
-
-  const agent = new EventAgent(
-    {
-      hypervisor,
-      namespace,
-      policy: {
-        ioErrorPolicy: o['io-error-policy'] as IoErrorPolicy,
-        ioErrorPersistMs: o['io-error-persist'],
-        rebootWindowMs: o['dedupe.reboot-window'],
-        ioErrorWindowMs: o['dedupe.io-error-window'],
-      },
-    },
-    { actions, records: stdout, metrics, log },
-  );
-  const listener = new LibvirtListener(
-    {
-      uri: o['libvirt.uri'],
-      connect,
-      callTimeoutMs: o['libvirt.timeout'],
-      backoffMinMs: o['libvirt.reconnect-min'],
-      backoffMaxMs: o['libvirt.reconnect-max'],
-      log,
-    },
-    {
-      connected: (listing, first) => agent.onConnected(listing, first),
-      event: (event) => agent.onEvent(event),
-      disconnected: (info) => agent.onDisconnected(info),
-    },
-  );
-  let web;
-  try {
-    web = await startWebServer(listen, metrics.registry, () =>
-      listener.state === 'connected' ? { ok: true, reason: 'ok: connected to libvirtd' } : { ok: false, reason: `not connected to libvirtd (${listener.state}${listener.lastError ? `: ${listener.lastError}` : ''})` },
-    );
-  } catch (err) {
-    throw new Error(`cannot listen on ${o['web.listen-address']}: ${errorText(err)}`);
-  }
-  log('info', 'events agent started', {
-    hypervisor,
-    namespace,
-    uri: o['libvirt.uri'],
-    dry_run: o['dry-run'],
-    io_error_policy: o['io-error-policy'],
-    web: web.url,
-  });
-  listener.start();
-
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log('info', 'stopping', { signal });
-  await listener.close();
-  agent.close();
-  if (kube) {
-    if (!(await kube.writer.drain(DRAIN_ON_EXIT_MS))) log('warn', 'Kubernetes writes still pending at exit', { pending: kube.writer.size });
-    kube.writer.close();
-  }
-  kubeClient?.close();
-  await web.close();
-  return 0;
+  const { runAgent } = await import('./run.js');
+  return await runAgent(o, hypervisor, listen);
 }
 
 export const eventsCommand: CommandSpec<typeof options> = {
