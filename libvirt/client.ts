@@ -101,10 +101,15 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
     if (this.closeInfo) return Promise.reject(this.closedError());
     if (signal?.aborted) return Promise.reject(new CallAbortedError(spec.name, signal.reason));
     const serial = this.nextSerial();
-    const packet = encodePacket(
-      { prog: Program.REMOTE, vers: PROGRAM_VERSION, proc: spec.proc, type: MessageType.CALL, serial, status: MessageStatus.OK },
-      spec.encode && ((w) => spec.encode!(w, args)),
-    );
+    let packet: Buffer;
+    try {
+      packet = encodePacket(
+        { prog: Program.REMOTE, vers: PROGRAM_VERSION, proc: spec.proc, type: MessageType.CALL, serial, status: MessageStatus.OK },
+        spec.encode && ((w) => spec.encode!(w, args)),
+      );
+    } catch (err) {
+      return Promise.reject(err); // bad arguments (a malformed UUID, an oversized list): nothing was sent
+    }
     return new Promise<R>((resolve, reject) => {
       const onAbort = (): void => {
         if (!this.pending.delete(serial)) return;

@@ -52,3 +52,31 @@ export async function scriptedPeer(): Promise<ScriptedPeer> {
     },
   };
 }
+
+/** A unix-socket listener that answers every packet a client sends with `answer(header, body)`. */
+export async function scriptedDaemon(
+  answer: (header: Header, body: Buffer) => Buffer[],
+): Promise<{ uri: (driverPath: string) => string; dispose: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'libvirt-daemon-'));
+  const path = join(dir, 'sock');
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    const frames = new FrameReader();
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      for (const packet of frames.push(chunk)) {
+        for (const out of answer(decodePacket(packet).header, packet.subarray(28))) socket.write(out);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return {
+    uri: (driverPath) => `qemu+unix://${driverPath}?socket=${path}`,
+    dispose: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,11 +1,13 @@
 // The client's connection logic against a scripted peer: routing, deadlines, keepalive, close.
 import { setTimeout as sleep } from 'node:timers/promises';
-import test from 'ava';
-import { CallAbortedError, ConnectionClosedError, EventQueueOverflowError, LibvirtError, ProtocolError } from '../../libvirt/errors.js';
-import { KeepaliveProc, Program, RemoteProc } from '../../libvirt/protocol.js';
-import type { CloseInfo, DomainEvent } from '../../libvirt/types.js';
+import test, { type ExecutionContext } from 'ava';
+import { connect } from '../../libvirt/client.js';
+import { AuthError, CallAbortedError, ConnectionClosedError, EventQueueOverflowError, LibvirtError, ProtocolError } from '../../libvirt/errors.js';
+import { AuthType, KeepaliveProc, Program, RemoteProc } from '../../libvirt/protocol.js';
+import type { CloseInfo, ConnectOptions, DomainEvent, LibvirtClient } from '../../libvirt/types.js';
 import { errorReply, ping, reply, validEvents } from '../helpers/server-packets.js';
-import { scriptedPeer } from '../helpers/scripted-peer.js';
+import { hex } from '../helpers/hex.js';
+import { scriptedDaemon, scriptedPeer } from '../helpers/scripted-peer.js';
 
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
@@ -158,4 +160,60 @@ test('close() sends CONNECT_CLOSE, waits for its reply and reports reason client
   await closing;
   t.is((await client.closed).reason, 'client');
   await client.close();
+});
+
+test('bad arguments reject the call without sending anything or closing the connection', async (t) => {
+  const { client, received, dispose } = await scriptedPeer();
+  t.teardown(dispose);
+  await t.throwsAsync(client.domainLookupByUuid('not-a-uuid'), { instanceOf: TypeError, message: /not a UUID/ });
+  await t.throwsAsync(client.domainGetState({ name: 'x', uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0', id: 2 ** 40 }), { instanceOf: RangeError });
+  await sleep(20);
+  t.deepEqual(received, []);
+  t.false(client.isClosed);
+});
+
+/** The handshake as a daemon with the given auth list sees it; returns the procedures called and CONNECT_OPEN's body. */
+async function handshake(t: ExecutionContext, authTypes: number[], options: ConnectOptions = {}) {
+  const procs: number[] = [];
+  let openBody: Buffer | undefined;
+  const daemon = await scriptedDaemon((h, body) => {
+    procs.push(h.proc);
+    switch (h.proc) {
+      case RemoteProc.AUTH_LIST:
+        return [reply(h.proc, h.serial, (w) => w.array(authTypes, 20, (x, v) => x.int(v)))];
+      case RemoteProc.AUTH_POLKIT:
+      case RemoteProc.CONNECT_SUPPORTS_FEATURE:
+        return [reply(h.proc, h.serial, (w) => w.int(1))];
+      case RemoteProc.CONNECT_OPEN:
+        openBody = Buffer.from(body);
+        return [reply(h.proc, h.serial)];
+      default:
+        return [reply(h.proc, h.serial)];
+    }
+  });
+  t.teardown(daemon.dispose);
+  const result = await connect(daemon.uri('/system'), options).then((c) => c, (err: unknown) => err as Error);
+  return { procs, openBody, result };
+}
+
+test('handshake: AUTH_LIST, keepalive negotiation, then CONNECT_OPEN with the daemon-side name and the read-only flag', async (t) => {
+  const { procs, openBody, result } = await handshake(t, [AuthType.NONE], { readOnly: true });
+  t.deepEqual(procs, [RemoteProc.AUTH_LIST, RemoteProc.CONNECT_SUPPORTS_FEATURE, RemoteProc.CONNECT_OPEN]);
+  // present=1, "qemu:///system", flags=1 (VIR_CONNECT_RO)
+  t.deepEqual(openBody, hex('00 00 00 01 | 00 00 00 0e | 71 65 6d 75 | 3a 2f 2f 2f | 73 79 73 74 | 65 6d 00 00 | 00 00 00 01'));
+  t.false((result as LibvirtClient).isClosed);
+  await (result as LibvirtClient).close();
+});
+
+test('handshake: polkit is completed with AUTH_POLKIT; keepalive: false skips the negotiation', async (t) => {
+  const { procs, result } = await handshake(t, [AuthType.POLKIT], { keepalive: false });
+  t.deepEqual(procs, [RemoteProc.AUTH_LIST, RemoteProc.AUTH_POLKIT, RemoteProc.CONNECT_OPEN]);
+  await (result as LibvirtClient).close();
+});
+
+test('handshake: a daemon that demands SASL is refused with a clear AuthError and nothing else is sent', async (t) => {
+  const { procs, result } = await handshake(t, [AuthType.SASL]);
+  t.true(result instanceof AuthError);
+  t.regex((result as Error).message, /requires SASL authentication, which this client does not implement/);
+  t.deepEqual(procs, [RemoteProc.AUTH_LIST]);
 });
