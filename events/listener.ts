@@ -89,7 +89,8 @@ export class LibvirtListener {
   /** One connection from connect to close; resolves when it has closed. */
   private async session(): Promise<{ info: CloseInfo }> {
     const { uri, connect, callTimeoutMs } = this.options;
-    const client = await connect(uri, { signal: AbortSignal.any([this.stop.signal, AbortSignal.timeout(callTimeoutMs)]) });
+    // Read-only: the agent only listens and lists; libvirt serves events and stats on read-only connections.
+    const client = await connect(uri, { readOnly: true, signal: AbortSignal.any([this.stop.signal, AbortSignal.timeout(callTimeoutMs)]) });
     this.client = client;
     let held: DomainEvent[] | undefined = [];
     let overflow = 0;

@@ -21,6 +21,11 @@ export async function runAgent(o: EventsOptions, hypervisor: string, listen: Lis
   const log = createLogger(o['log.level'] as Level);
   const metrics = new AgentMetrics();
   const stdout = new JsonLineSink(process.stdout, MAX_STDOUT_BUFFER, () => metrics.recordsDropped.inc());
+  // A reader of stdout that goes away (EPIPE) must not take the agent down: records are then dropped and counted.
+  process.stdout.on('error', (err) => {
+    log('error', 'stdout failed; event records are dropped from now on', { error: errorText(err) });
+    process.stdout.destroy();
+  });
 
   let actions: ActionSink;
   let namespace = o.namespace;

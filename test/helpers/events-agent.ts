@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { EventRecord } from '../../events/record.js';
 import { waitFor } from '../../scripts/testenv/proc.js';
 import type { FakeKubeApiServer } from './fake-kube-apiserver.js';
-import { repoRoot } from './paths.js';
+import { CLI } from '../support/samples.js';
 
 export interface EventsAgent {
   /** stdout lines parsed: records (source libvirt-event), or, with --dry-run, the printed objects. */
@@ -38,7 +38,7 @@ export interface AgentOptions {
 export async function startEventsAgent(options: AgentOptions = {}): Promise<EventsAgent> {
   const dir = mkdtempSync(path.join(tmpdir(), 'events-agent-'));
   const args = [
-    path.join(repoRoot, 'dist', 'cli', 'main.js'),
+    CLI,
     'events',
     '--libvirt.uri', options.uri ?? 'qemu+tcp://127.0.0.1:16509/system',
     '--hypervisor', options.hypervisor ?? 'node-1',

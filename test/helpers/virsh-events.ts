@@ -3,11 +3,10 @@
 // measured sequences and timings. Domain UUIDs are derived from names; ids count the domain's starts.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { IO_ERROR_ACTION_NAMES, WATCHDOG_ACTION_NAMES } from '../../libvirt/protocol.js';
 import type { DomainEvent, DomainRef } from '../../libvirt/types.js';
 import { lifecycleEvent, type ObservedEvent } from '../../events/observed.js';
-import { sharedDir } from './paths.js';
+import { sample } from '../support/samples.js';
 
 /** virsh's detail strings that are not the lower-cased libvirt name. */
 const DETAIL: Record<string, string> = {
@@ -74,5 +73,5 @@ export function parseVirshEvents(text: string): ObservedEvent[] {
 
 /** The measured QEMU session: tiny (no OS) and tinylinux through every event type. */
 export function measuredSession(): ObservedEvent[] {
-  return parseVirshEvents(readFileSync(path.join(sharedDir, 'samples', 'real', 'events-qemu.txt'), 'utf8'));
+  return parseVirshEvents(readFileSync(sample('real/events-qemu.txt'), 'utf8'));
 }

@@ -1,13 +1,11 @@
 // The `events` command as a process: usage errors exit 2 with one line, runtime failures exit 1 with one
 // line, an unreachable libvirtd is retried (not fatal) and shows in /healthz and /metrics, SIGTERM exits 0.
 import { spawn, spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import test from 'ava';
 import { metricValue } from '../helpers/events-agent.js';
-import { repoRoot } from '../helpers/paths.js';
+import { CLI } from '../support/samples.js';
 
-const CLI = path.join(repoRoot, 'dist', 'cli', 'main.js');
 const env = { ...process.env, KUBECONFIG: '', NODE_NAME: '', KUBERNETES_SERVICE_HOST: '', POD_NAMESPACE: '', LIBVIRT_URI: '' };
 
 function events(args: string[]) {

@@ -5,9 +5,9 @@ import test from 'ava';
 import { formatDefault, type OptionSpec } from '../../cli/options.js';
 import { eventsCommand } from '../../events/command.js';
 import { AgentMetrics } from '../../events/metrics.js';
-import { repoRoot } from '../helpers/paths.js';
+import { REPO_ROOT } from '../support/samples.js';
 
-const readme = readFileSync(path.join(repoRoot, 'events', 'README.md'), 'utf8');
+const readme = readFileSync(path.join(REPO_ROOT, 'events', 'README.md'), 'utf8');
 const section = (title: string) => readme.split(/^### /m).find((s) => s.startsWith(title)) ?? '';
 
 /** Table rows whose first cell is code, as arrays of cells (backticks kept). */
