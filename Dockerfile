@@ -15,6 +15,8 @@ COPY libvirt ./libvirt
 COPY metrics ./metrics
 COPY events ./events
 COPY templates ./templates
+COPY deploy/prometheus/libvirt-telemetry.rules.yml ./deploy/prometheus/
+COPY deploy/grafana/libvirt-telemetry.json ./deploy/grafana/
 # Compile the runtime folders only, then drop the dev dependencies before node_modules is copied on.
 RUN npx tsc -p tsconfig.build.json \
  && chmod 0755 dist/cli/main.js \
@@ -32,6 +34,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/templates ./templates
 COPY --from=build /app/events/deploy ./events/deploy
+COPY --from=build /app/deploy ./deploy
 RUN ln -s /app/dist/cli/main.js /usr/local/bin/libvirt-telemetry
 # The node image's unprivileged user, numeric so that runAsNonRoot can verify it. The sidecar reading
 # root-owned QEMU logs or the host journal overrides it (runAsUser 0, or the journal's group).

@@ -99,7 +99,7 @@ export const generateCommand: CommandSpec<typeof generateOptions> = {
     'fluent-bit (default): writes fluent-bit.conf + parsers-libvirt.conf (classic) and/or fluent-bit.yaml into --out, rendered from one model so both formats are equivalent. ' +
     'Run it with `fluent-bit -c <out>/fluent-bit.conf` or `fluent-bit -c <out>/fluent-bit.yaml`. ' +
     `manifests: writes ${ALL_MANIFEST_FILE_NAMES.join(', ')} into --out: the exporter DaemonSet, Service and ServiceMonitor, a ConfigMap with the Fluent Bit configuration of these options, ` +
-    'a patch adding the sidecar to the libvirt DaemonSet (container model), the HA agent DaemonSet with its RBAC, and the Eviction CRD.',
+    'a patch adding the sidecar to the libvirt DaemonSet (container model), the HA agent DaemonSet with its RBAC, the Eviction CRD, the alert rules as a PrometheusRule and the Grafana dashboard in a ConfigMap.',
   options: generateOptions,
   positionals: [{ name: 'target', description: `what to write: ${TARGETS.join(' or ')} (default fluent-bit)` }],
   async run(options, positionals) {

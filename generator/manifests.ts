@@ -25,10 +25,14 @@ export const MANIFEST_FILES = {
   sidecar: 'libvirt-sidecar-patch.yaml',
   events: 'events.yaml',
   crd: 'eviction-crd.yaml',
+  alerts: 'prometheus-rules.yaml',
+  dashboard: 'grafana-dashboard.yaml',
 } as const;
 export const ALL_MANIFEST_FILE_NAMES: readonly string[] = Object.values(MANIFEST_FILES);
 
 const EVENTS_DEPLOY = new URL('../../events/deploy/', import.meta.url);
+const RULES_FILE = new URL('../../deploy/prometheus/libvirt-telemetry.rules.yml', import.meta.url);
+const DASHBOARD_FILE = new URL('../../deploy/grafana/libvirt-telemetry.json', import.meta.url);
 /** The design document's node selector: only hypervisor nodes run the per-node agents. */
 const HYPERVISOR_NODE_SELECTOR = { 'node-role.kubernetes.io/hypervisor': '' };
 /** libvirtd's TCP endpoint on the node (design document: qemu+tcp://$(NODE_IP):16509/system). */
@@ -251,6 +255,36 @@ function events(o: GenerateOptions): ManifestFile {
   };
 }
 
+/** The alert rules of deploy/prometheus as a prometheus-operator PrometheusRule. */
+function alerts(o: GenerateOptions): ManifestFile {
+  return {
+    comment: ['Alert rules of libvirt-telemetry (deploy/prometheus/libvirt-telemetry.rules.yml) for the Prometheus operator.'],
+    documents: [
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'PrometheusRule',
+        metadata: { name: 'libvirt-telemetry', namespace: o['k8s.monitoring-namespace'] },
+        spec: YAML.parse(readFileSync(RULES_FILE, 'utf8')),
+      },
+    ],
+  };
+}
+
+/** The Grafana dashboard in a ConfigMap labelled for Grafana's dashboard sidecar (grafana_dashboard: "1"). */
+function dashboard(o: GenerateOptions): ManifestFile {
+  return {
+    comment: ["The Grafana dashboard (deploy/grafana/libvirt-telemetry.json), picked up by Grafana's dashboard sidecar through its label."],
+    documents: [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'libvirt-telemetry-dashboard', namespace: o['k8s.monitoring-namespace'], labels: { grafana_dashboard: '1' } },
+        data: { 'libvirt-telemetry.json': readFileSync(DASHBOARD_FILE, 'utf8') },
+      },
+    ],
+  };
+}
+
 /** Every manifest file for these options; `fluentBitFiles` are the generated Fluent Bit files. */
 export function buildManifests(o: GenerateOptions, fluentBitFiles: ReadonlyMap<string, string>): Map<string, ManifestFile> {
   return new Map([
@@ -259,6 +293,8 @@ export function buildManifests(o: GenerateOptions, fluentBitFiles: ReadonlyMap<s
     [MANIFEST_FILES.sidecar, sidecar(o)],
     [MANIFEST_FILES.events, events(o)],
     [MANIFEST_FILES.crd, { comment: ['The Eviction CRD (hypervisor.c5c3.io/v1) the HA agent creates and the Hypervisor operator acts on.'], documents: readDeploy('eviction-crd.yaml') }],
+    [MANIFEST_FILES.alerts, alerts(o)],
+    [MANIFEST_FILES.dashboard, dashboard(o)],
   ]);
 }
 

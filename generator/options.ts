@@ -72,7 +72,7 @@ export const generateOptions = withEnv([
   { name: 'opensearch.password', type: 'string', description: "opensearch output: HTTP basic auth password ('${VAR}' reads it from Fluent Bit's environment)" },
 
   { name: 'image', type: 'string', default: `ghcr.io/c5c3/libvirt-telemetry:${packageVersion()}`, description: 'manifests: container image of the exporter, events and sidecar containers' },
-  { name: 'k8s.monitoring-namespace', type: 'string', default: 'monitoring', description: 'manifests: namespace of the exporter DaemonSet, Service and ServiceMonitor' },
+  { name: 'k8s.monitoring-namespace', type: 'string', default: 'monitoring', description: 'manifests: namespace of the exporter DaemonSet, Service and ServiceMonitor, the PrometheusRule and the dashboard ConfigMap' },
   { name: 'k8s.logging-namespace', type: 'string', default: 'logging', description: 'manifests: namespace of the Fluent Bit ConfigMap' },
   { name: 'k8s.ha-namespace', type: 'string', default: 'libvirt-telemetry', description: 'manifests: namespace of the HA agent (events) DaemonSet, its ServiceAccount and the Evictions it creates' },
 ] as const);

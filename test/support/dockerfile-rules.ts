@@ -55,11 +55,11 @@ export function dockerfileProblems(df: Dockerfile, x: ImageExpectations): string
     if (prune === -1 || prune < ci || prune < compile) problems.push(`stage ${source.name} does not prune dev dependencies after installing and compiling`);
   }
   const shipped = finalCopies.flatMap((c) => c.sources.map((s) => s.replace(/^\/app\//, '')));
-  for (const p of x.runtimePaths) if (!shipped.includes(p)) problems.push(`${p} is not copied into the final stage`);
+  for (const p of x.runtimePaths) if (!shipped.some((s) => p === s || p.startsWith(`${s}/`))) problems.push(`${p} is not copied into the final stage`);
 
   const contextCopies = build.flatMap((s) => copies(s).filter((c) => c.from === undefined).flatMap((c) => c.sources));
   for (const folder of x.sourceFolders) if (!contextCopies.includes(folder)) problems.push(`source folder ${folder} is not copied into the build`);
   for (const pattern of ['node_modules', 'dist']) if (!x.dockerignore.includes(pattern)) problems.push(`.dockerignore does not exclude ${pattern}`);
-  for (const p of contextCopies) if (x.dockerignore.includes(p)) problems.push(`${p} is copied but excluded by .dockerignore`);
+  for (const p of contextCopies) if (x.dockerignore.some((i) => p === i || p.startsWith(`${i}/`))) problems.push(`${p} is copied but excluded by .dockerignore`);
   return problems;
 }

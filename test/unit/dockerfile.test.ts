@@ -42,7 +42,9 @@ const expectations: ImageExpectations = {
 };
 
 test('the runtime paths are found in the code', (t) => {
-  t.deepEqual([...expectations.runtimePaths].sort(), ['dist', 'events/deploy', 'node_modules', 'package.json', 'templates']);
+  t.deepEqual([...expectations.runtimePaths].sort(), [
+    'deploy/grafana/libvirt-telemetry.json', 'deploy/prometheus/libvirt-telemetry.rules.yml', 'dist', 'events/deploy', 'node_modules', 'package.json', 'templates',
+  ]);
 });
 
 test('Dockerfile keeps every invariant', (t) => {
@@ -67,6 +69,7 @@ const BROKEN: [string, (text: string) => string, RegExp][] = [
   ['no journalctl', (s) => s.replace(/ systemd \\/, ' ca-certificates \\'), /journalctl missing/],
   ['templates not shipped', (s) => s.replace(/^COPY --from=build \/app\/templates .*$/m, ''), /templates is not copied/],
   ['a source folder not copied', (s) => s.replace(/^COPY events \.\/events$/m, ''), /source folder events/],
+  ['the alert rules not shipped', (s) => s.replace(/^COPY --from=build \/app\/deploy .*$/m, ''), /deploy\/prometheus\/libvirt-telemetry.rules.yml is not copied/],
   ['a full Node image', (s) => s.replace('node:20-bookworm-slim', 'node:20-bookworm'), /not a slim Node 20/],
 ];
 

@@ -70,7 +70,7 @@ for (const [name, files] of [['defaults', DEFAULTS], ['container model, custom i
         count++;
       }
     }
-    t.is(count, 10, 'DaemonSet, Service, ServiceMonitor, ConfigMap, sidecar patch, ServiceAccount, ClusterRole, ClusterRoleBinding, DaemonSet, CRD');
+    t.is(count, 12, 'DaemonSet, Service, ServiceMonitor, ConfigMap, sidecar patch, ServiceAccount, ClusterRole, ClusterRoleBinding, DaemonSet, CRD, PrometheusRule, ConfigMap');
   });
 }
 
@@ -161,6 +161,15 @@ test('manifests: the sidecar patch shares the QEMU log volume with the libvirtd 
   ]);
 });
 
+test('manifests: the PrometheusRule and the dashboard ConfigMap hold deploy/\'s rules and dashboard', (t) => {
+  const rule = find(VARIANT.get(MANIFEST_FILES.alerts)!, 'PrometheusRule');
+  t.deepEqual(rule['spec'], YAML.parse(readFileSync(path.join(REPO_ROOT, 'deploy', 'prometheus', 'libvirt-telemetry.rules.yml'), 'utf8')));
+  t.is(rule['metadata'].namespace, 'obs');
+  const dashboard = find(VARIANT.get(MANIFEST_FILES.dashboard)!, 'ConfigMap');
+  t.is(dashboard['data']['libvirt-telemetry.json'], readFileSync(path.join(REPO_ROOT, 'deploy', 'grafana', 'libvirt-telemetry.json'), 'utf8'));
+  t.deepEqual(dashboard['metadata'].labels, { grafana_dashboard: '1' });
+});
+
 // The checks above can fail: broken variants of the generated objects are rejected.
 const BROKEN: [string, string, (docs: Map<string, Obj[]>) => Obj][] = [
   ['containerPort as text', MANIFEST_FILES.exporter, (f) => {
@@ -212,6 +221,11 @@ const BROKEN: [string, string, (docs: Map<string, Obj[]>) => Obj][] = [
     const pod = podOfPatch(f.get(MANIFEST_FILES.sidecar)![0]!) as Obj;
     delete pod['spec'].containers[1].volumeMounts[0].mountPath;
     return pod;
+  }],
+  ['PrometheusRule rule without expr', MANIFEST_FILES.alerts, (f) => {
+    const d = find(f.get(MANIFEST_FILES.alerts)!, 'PrometheusRule');
+    delete d['spec'].groups[0].rules[0].expr;
+    return d;
   }],
   ['an unknown kind', MANIFEST_FILES.exporter, () => ({ apiVersion: 'v1', kind: 'Servce', metadata: { name: 'x' } })],
 ];
