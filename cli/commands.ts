@@ -1,4 +1,5 @@
 import type { CommandSpec, OptionSpec } from './options.js';
+import { parseCommand } from '../parsers/command.js';
 
 /** Every subcommand of the CLI, in the order `--help` and the README list them. */
-export const commands: readonly CommandSpec<readonly OptionSpec[]>[] = [];
+export const commands: readonly CommandSpec<readonly OptionSpec[]>[] = [parseCommand];

@@ -1,0 +1,109 @@
+// Argument encoders and reply decoders of the remote procedures this client calls (reference §5.2).
+// Each decoder consumes the whole payload: trailing bytes mean a layout mismatch and are a ProtocolError.
+import { Limits, RemoteProc } from './protocol.js';
+import { DOMAIN_MIN_BYTES, readDomain, readTypedParams, uuidToBytes, writeDomain } from './structs.js';
+import type { DomainInfo, DomainRef, DomainStatsRecord } from './types.js';
+import type { XdrReader, XdrWriter } from './xdr.js';
+
+export interface CallSpec<A, R> {
+  readonly proc: number;
+  readonly name: string;
+  readonly encode: ((w: XdrWriter, args: A) => void) | undefined;
+  readonly decode: (r: XdrReader) => R;
+}
+
+function spec<A, R>(
+  proc: number,
+  name: string,
+  encode: ((w: XdrWriter, args: A) => void) | undefined,
+  decode: (r: XdrReader) => R,
+): CallSpec<A, R> {
+  return {
+    proc,
+    name,
+    encode,
+    decode: (r) => {
+      const value = decode(r);
+      r.end(name);
+      return value;
+    },
+  };
+}
+
+const nothing = (): void => undefined;
+const versionNumber = (r: XdrReader): number => Number(r.uhyper('version'));
+
+export const Calls = {
+  connectOpen: spec(RemoteProc.CONNECT_OPEN, 'CONNECT_OPEN', (w, a: { name: string; flags: number }) => {
+    w.optional(a.name, (x, name) => x.string(name, Limits.STRING_MAX));
+    w.uint(a.flags);
+  }, nothing),
+  connectClose: spec<void, void>(RemoteProc.CONNECT_CLOSE, 'CONNECT_CLOSE', undefined, nothing),
+  authList: spec<void, number[]>(RemoteProc.AUTH_LIST, 'AUTH_LIST', undefined, (r) =>
+    r.array(Limits.AUTH_TYPE_LIST_MAX, 4, (x) => x.int('auth type'), 'auth types')),
+  authPolkit: spec<void, boolean>(RemoteProc.AUTH_POLKIT, 'AUTH_POLKIT', undefined, (r) => r.int('complete') !== 0),
+  supportsFeature: spec(RemoteProc.CONNECT_SUPPORTS_FEATURE, 'CONNECT_SUPPORTS_FEATURE', (w, feature: number) => {
+    w.int(feature);
+  }, (r) => r.int('supported') !== 0),
+  getLibVersion: spec<void, number>(RemoteProc.CONNECT_GET_LIB_VERSION, 'CONNECT_GET_LIB_VERSION', undefined, versionNumber),
+  getVersion: spec<void, number>(RemoteProc.CONNECT_GET_VERSION, 'CONNECT_GET_VERSION', undefined, versionNumber),
+  getHostname: spec<void, string>(RemoteProc.CONNECT_GET_HOSTNAME, 'CONNECT_GET_HOSTNAME', undefined, (r) =>
+    r.string(Limits.STRING_MAX, 'hostname')),
+  listAllDomains: spec(RemoteProc.CONNECT_LIST_ALL_DOMAINS, 'CONNECT_LIST_ALL_DOMAINS', (w, flags: number) => {
+    w.int(1); // need_results
+    w.uint(flags);
+  }, (r): DomainRef[] => {
+    const domains = r.array(Limits.DOMAIN_LIST_MAX, DOMAIN_MIN_BYTES, readDomain, 'domains');
+    r.uint('ret');
+    return domains;
+  }),
+  getAllDomainStats: spec(
+    RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS,
+    'CONNECT_GET_ALL_DOMAIN_STATS',
+    (w, a: { domains: readonly DomainRef[]; stats: number; flags: number }) => {
+      w.array(a.domains, Limits.DOMAIN_LIST_MAX, writeDomain);
+      w.uint(a.stats);
+      w.uint(a.flags >>> 0);
+    },
+    (r): DomainStatsRecord[] =>
+      r.array(Limits.DOMAIN_LIST_MAX, DOMAIN_MIN_BYTES + 4, (x) => ({
+        domain: readDomain(x),
+        params: readTypedParams(x, Limits.DOMAIN_STATS_PARAMS_MAX),
+      }), 'stats records'),
+  ),
+  domainGetInfo: spec(RemoteProc.DOMAIN_GET_INFO, 'DOMAIN_GET_INFO', writeDomain, (r): DomainInfo => ({
+    state: r.uint('state'),
+    maxMemoryKiB: r.uhyper('maxMem'),
+    memoryKiB: r.uhyper('memory'),
+    vcpus: r.uint('nrVirtCpu'),
+    cpuTimeNs: r.uhyper('cpuTime'),
+  })),
+  domainGetState: spec(RemoteProc.DOMAIN_GET_STATE, 'DOMAIN_GET_STATE', (w, dom: DomainRef) => {
+    writeDomain(w, dom);
+    w.uint(0); // flags: must be 0
+  }, (r) => ({ state: r.int('state'), reason: r.int('reason') })),
+  domainGetXmlDesc: spec(RemoteProc.DOMAIN_GET_XML_DESC, 'DOMAIN_GET_XML_DESC', (w, a: { domain: DomainRef; flags: number }) => {
+    writeDomain(w, a.domain);
+    w.uint(a.flags);
+  }, (r) => r.string(Limits.STRING_MAX, 'xml')),
+  domainLookupByUuid: spec(RemoteProc.DOMAIN_LOOKUP_BY_UUID, 'DOMAIN_LOOKUP_BY_UUID', (w, uuid: string) => {
+    w.opaqueFixed(uuidToBytes(uuid), Limits.UUID_BYTES);
+  }, readDomain),
+  registerEvent: spec(
+    RemoteProc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY,
+    'CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY',
+    (w, a: { eventId: number; domain: DomainRef | undefined }) => {
+      w.int(a.eventId);
+      w.optional(a.domain, writeDomain);
+    },
+    (r) => r.int('callbackID'),
+  ),
+  deregisterEvent: spec(
+    RemoteProc.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY,
+    'CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY',
+    (w, callbackId: number) => {
+      w.int(callbackId);
+    },
+    nothing,
+  ),
+} as const;

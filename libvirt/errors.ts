@@ -1,0 +1,86 @@
+// The errors the client raises. Every failure a caller can see is one of these classes
+// (or an AbortSignal's own reason when the caller aborted a call).
+import { ERROR_LEVEL_NAMES, nameOf } from './protocol.js';
+
+/** A remote_error reply from the daemon (§3.4): the call failed on the server side. */
+export class LibvirtError extends Error {
+  override readonly name = 'LibvirtError';
+  constructor(
+    message: string,
+    /** virErrorNumber, e.g. 42 = VIR_ERR_NO_DOMAIN (ErrorCode in protocol.ts). */
+    readonly code: number,
+    /** virErrorDomain: where the error arose, e.g. 10 = QEMU (ErrorDomain in protocol.ts). */
+    readonly domain: number,
+    /** virErrorLevel: 0 none, 1 warning, 2 error. */
+    readonly level: number,
+  ) {
+    super(message);
+  }
+
+  get levelName(): string {
+    return nameOf(ERROR_LEVEL_NAMES, this.level);
+  }
+}
+
+/** The peer broke the protocol: bad length word, bad header, undecodable XDR. The connection is closed. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}
+
+/** Why a connection ended. */
+export type CloseReason =
+  /** The caller closed it. */
+  | 'client'
+  /** The daemon closed the socket. */
+  | 'eof'
+  /** A socket error (reset, TLS failure, …). */
+  | 'error'
+  /** Our keepalive probes went unanswered. */
+  | 'keepalive'
+  /** The daemon sent something we must not accept (ProtocolError). */
+  | 'protocol';
+
+/** Rejects every call still pending (or issued) when the connection ends. */
+export class ConnectionClosedError extends Error {
+  override readonly name = 'ConnectionClosedError';
+  constructor(
+    readonly reason: CloseReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const isTimeout = (reason: unknown): boolean => (reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+
+/** The caller's AbortSignal ended a call (or connect) before it completed; `cause` is the signal's reason. */
+export class CallAbortedError extends Error {
+  override readonly name = 'CallAbortedError';
+  /** Whether the signal was a deadline (AbortSignal.timeout) rather than a cancellation. */
+  readonly timedOut: boolean;
+
+  constructor(
+    /** The procedure, e.g. CONNECT_GET_ALL_DOMAIN_STATS, or 'connect'. */
+    readonly procedure: string,
+    reason: unknown,
+  ) {
+    super(`libvirt ${procedure} ${isTimeout(reason) ? 'timed out' : 'was aborted'}`, { cause: reason });
+    this.timedOut = isTimeout(reason);
+  }
+}
+
+/** The URI is not one this client can connect to, or a connect option is invalid. */
+export class UriError extends Error {
+  override readonly name = 'UriError';
+}
+
+/** The daemon asks for an authentication method this client does not implement (SASL). */
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+}
+
+/** The consumer of an event iterator fell behind by more than its queue allows; events were lost. */
+export class EventQueueOverflowError extends Error {
+  override readonly name = 'EventQueueOverflowError';
+}

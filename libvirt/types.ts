@@ -1,0 +1,239 @@
+// Public API of the libvirt remote-protocol client: what the exporter and the event agent code against.
+// The numbers behind the names (procedures, enums, flags) live in protocol.ts; the error classes in errors.ts.
+import type { CloseReason } from './errors.js';
+import type { DomainEventKind } from './protocol.js';
+
+export type { CloseReason } from './errors.js';
+export type { DomainEventKind } from './protocol.js';
+export {
+  LibvirtError,
+  ProtocolError,
+  ConnectionClosedError,
+  CallAbortedError,
+  UriError,
+  AuthError,
+  EventQueueOverflowError,
+} from './errors.js';
+
+/** A domain as the daemon names it. Key domains by `uuid`; `id` is −1 for an inactive domain and not stable across restarts. */
+export interface DomainRef {
+  readonly name: string;
+  /** Canonical text form, lower case: `4dea22b3-1d52-d8f3-2516-782e98ab3fa0`. */
+  readonly uuid: string;
+  readonly id: number;
+}
+
+/**
+ * A typed parameter's value: INT, UINT and DOUBLE → number; LLONG and ULLONG → bigint (counters exceed 2^53);
+ * BOOLEAN → boolean; STRING → string.
+ */
+export type TypedParamValue = number | bigint | string | boolean;
+/** Typed parameters by field name (libvirt's names, e.g. `cpu.time`, `net.0.rx.bytes`), in wire order. */
+export type TypedParams = Map<string, TypedParamValue>;
+
+/** One record of GET_ALL_DOMAIN_STATS. */
+export interface DomainStatsRecord {
+  readonly domain: DomainRef;
+  readonly params: TypedParams;
+}
+
+/** DOMAIN_GET_INFO. */
+export interface DomainInfo {
+  /** virDomainState (DomainState in protocol.ts). */
+  readonly state: number;
+  readonly maxMemoryKiB: bigint;
+  readonly memoryKiB: bigint;
+  readonly vcpus: number;
+  readonly cpuTimeNs: bigint;
+}
+
+/** DOMAIN_GET_STATE, with the names of libvirt's enums (protocol.ts; 'unknown' for values newer than our tables). */
+export interface DomainStateInfo {
+  readonly state: number;
+  readonly stateName: string;
+  readonly reason: number;
+  readonly reasonName: string;
+}
+
+interface DomainEventBase {
+  /** The daemon-assigned registration this event belongs to (registerDomainEvent's result). */
+  readonly callbackId: number;
+  readonly domain: DomainRef;
+}
+
+/** VIR_DOMAIN_EVENT_ID_LIFECYCLE: `event`/`detail` numbers with libvirt's names (e.g. 'stopped'/'failed'). */
+export interface LifecycleEvent extends DomainEventBase {
+  readonly kind: 'lifecycle';
+  readonly event: number;
+  readonly eventName: string;
+  readonly detail: number;
+  readonly detailName: string;
+}
+
+export interface RebootEvent extends DomainEventBase {
+  readonly kind: 'reboot';
+}
+
+export interface WatchdogEvent extends DomainEventBase {
+  readonly kind: 'watchdog';
+  readonly action: number;
+  /** 'none' | 'pause' | 'reset' | 'poweroff' | 'shutdown' | 'debug' | 'injectnmi' | 'unknown'. */
+  readonly actionName: string;
+}
+
+export interface IoErrorEvent extends DomainEventBase {
+  readonly kind: 'io-error';
+  readonly srcPath: string;
+  readonly devAlias: string;
+  readonly action: number;
+  /** 'none' | 'pause' | 'report' | 'unknown'. */
+  readonly actionName: string;
+}
+
+export interface IoErrorReasonEvent extends DomainEventBase {
+  readonly kind: 'io-error-reason';
+  readonly srcPath: string;
+  readonly devAlias: string;
+  readonly action: number;
+  readonly actionName: string;
+  /** '' (unknown), 'enospc', 'message', … as QEMU reports it. */
+  readonly reason: string;
+}
+
+export interface ControlErrorEvent extends DomainEventBase {
+  readonly kind: 'control-error';
+}
+
+interface BlockJobFields {
+  readonly jobType: number;
+  /** 'unknown' | 'pull' | 'copy' | 'commit' | 'active_commit' | 'backup'. */
+  readonly jobTypeName: string;
+  readonly status: number;
+  /** 'completed' | 'failed' | 'canceled' | 'ready' | 'unknown'. */
+  readonly statusName: string;
+}
+
+/** VIR_DOMAIN_EVENT_ID_BLOCK_JOB: the disk is identified by its source path. */
+export interface BlockJobEvent extends DomainEventBase, BlockJobFields {
+  readonly kind: 'block-job';
+  readonly path: string;
+}
+
+/** VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2: the disk is identified by its target name (`vda`). */
+export interface BlockJob2Event extends DomainEventBase, BlockJobFields {
+  readonly kind: 'block-job-2';
+  readonly target: string;
+}
+
+/** A decoded domain event; `kind` equals the DomainEventKind it was registered as. */
+export type DomainEvent =
+  | LifecycleEvent
+  | RebootEvent
+  | WatchdogEvent
+  | IoErrorEvent
+  | IoErrorReasonEvent
+  | ControlErrorEvent
+  | BlockJobEvent
+  | BlockJob2Event;
+
+/** How and why a connection ended; delivered exactly once. */
+export interface CloseInfo {
+  readonly reason: CloseReason;
+  /** The underlying failure (absent for a client close or a clean EOF). */
+  readonly error?: Error;
+}
+
+/** TLS material; unset fields fall back to libvirt's default PKI paths (DefaultPki in protocol.ts). */
+export interface TlsOptions {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /** Name to verify the server certificate against; default: the URI host. */
+  readonly servername?: string;
+}
+
+/** Client-side keepalive: after `intervalMs` without any packet from the daemon, ping; after `count` unanswered pings, close. */
+export interface KeepaliveOptions {
+  readonly intervalMs: number;
+  readonly count: number;
+}
+
+export interface ConnectOptions {
+  /** Open with VIR_CONNECT_RO. The `-ro` unix socket is chosen for `qemu:///system` URIs. Default false. */
+  readonly readOnly?: boolean;
+  /** Aborts connecting and the handshake. */
+  readonly signal?: AbortSignal;
+  readonly tls?: TlsOptions;
+  /**
+   * Keepalive, enabled when the daemon supports it (CONNECT_SUPPORTS_FEATURE 10, which also makes the daemon
+   * ping us; we always answer). `false` disables it. Default { intervalMs: 5000, count: 5 }.
+   */
+  readonly keepalive?: KeepaliveOptions | false;
+}
+
+export interface CallOptions {
+  /** Deadline or cancellation for this call only: it rejects with CallAbortedError, the connection stays up. */
+  readonly signal?: AbortSignal;
+}
+
+export interface GetAllDomainStatsOptions extends CallOptions {
+  /** OR of StatsGroup bits; 0 (default) = every group the driver supports. */
+  readonly stats?: number;
+  /** OR of StatsFlag bits (filters, NOWAIT, BACKING, ENFORCE_STATS). Default 0. */
+  readonly flags?: number;
+  /** Exactly these domains instead of all (filter flags may then be refused by the daemon). */
+  readonly domains?: readonly DomainRef[];
+}
+
+export interface RegisterEventOptions extends CallOptions {
+  /** Only events of this domain; default all domains. */
+  readonly domain?: DomainRef;
+}
+
+export interface EventStreamOptions {
+  /** Events buffered for a slow consumer before the iterator fails with EventQueueOverflowError. Default 10000. */
+  readonly maxQueued?: number;
+  /** Ends the iteration. */
+  readonly signal?: AbortSignal;
+}
+
+/** A connection to one libvirt daemon; obtained from `connect(uri, options)` in client.ts. */
+export interface LibvirtClient {
+  /** The URI given to connect(). */
+  readonly uri: string;
+  readonly readOnly: boolean;
+  /** Resolves once, when the connection has ended, with the reason. */
+  readonly closed: Promise<CloseInfo>;
+  readonly isClosed: boolean;
+
+  /** Daemon libvirt version, major × 1 000 000 + minor × 1 000 + micro. */
+  getLibVersion(options?: CallOptions): Promise<number>;
+  /** Hypervisor version in the same encoding (QEMU's for the QEMU driver). */
+  getVersion(options?: CallOptions): Promise<number>;
+  getHostname(options?: CallOptions): Promise<string>;
+  supportsFeature(feature: number, options?: CallOptions): Promise<boolean>;
+  /** flags: OR of ListDomainsFlag; 0 = all. */
+  listAllDomains(flags?: number, options?: CallOptions): Promise<DomainRef[]>;
+  getAllDomainStats(options?: GetAllDomainStatsOptions): Promise<DomainStatsRecord[]>;
+  domainGetInfo(domain: DomainRef, options?: CallOptions): Promise<DomainInfo>;
+  domainGetState(domain: DomainRef, options?: CallOptions): Promise<DomainStateInfo>;
+  /** flags: OR of DomainXmlFlag (SECURE and MIGRATABLE are refused on a read-only connection). */
+  domainGetXmlDesc(domain: DomainRef, flags?: number, options?: CallOptions): Promise<string>;
+  domainLookupByUuid(uuid: string, options?: CallOptions): Promise<DomainRef>;
+
+  /** Registers one event kind; resolves to the callbackId the daemon stamps on these events. */
+  registerDomainEvent(kind: DomainEventKind, options?: RegisterEventOptions): Promise<number>;
+  deregisterDomainEvent(callbackId: number, options?: CallOptions): Promise<void>;
+  /** Events from now on, until the connection closes (the iterator then ends) or `signal` aborts. */
+  events(options?: EventStreamOptions): AsyncIterableIterator<DomainEvent>;
+
+  on(name: 'event', listener: (event: DomainEvent) => void): this;
+  on(name: 'close', listener: (info: CloseInfo) => void): this;
+  off(name: 'event', listener: (event: DomainEvent) => void): this;
+  off(name: 'close', listener: (info: CloseInfo) => void): this;
+
+  /** CONNECT_CLOSE, then ends the socket; pending calls reject with ConnectionClosedError('client'). Idempotent. */
+  close(): Promise<void>;
+}
+
+export type Connect = (uri: string, options?: ConnectOptions) => Promise<LibvirtClient>;

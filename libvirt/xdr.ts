@@ -1,0 +1,199 @@
+// XDR (RFC 4506) as rpcgen writes it for libvirt (reference §2). The reader trusts nothing:
+// every length and count is checked against the protocol maximum AND the bytes actually left
+// before anything is allocated, so a decoded value is never larger than the packet it came from.
+import { ProtocolError } from './errors.js';
+
+const pad4 = (n: number): number => (4 - (n & 3)) & 3;
+
+export class XdrReader {
+  private offset = 0;
+
+  constructor(private readonly buf: Buffer) {}
+
+  get remaining(): number {
+    return this.buf.length - this.offset;
+  }
+
+  /** Fails unless every byte was consumed: trailing bytes mean we decoded with the wrong layout. */
+  end(what: string): void {
+    if (this.remaining !== 0) throw new ProtocolError(`${what}: ${this.remaining} unexpected trailing bytes`);
+  }
+
+  private need(bytes: number, what: string): number {
+    if (bytes > this.remaining) {
+      throw new ProtocolError(`${what}: needs ${bytes} bytes, only ${this.remaining} left`);
+    }
+    const at = this.offset;
+    this.offset += bytes;
+    return at;
+  }
+
+  int(what = 'int'): number {
+    return this.buf.readInt32BE(this.need(4, what));
+  }
+
+  uint(what = 'unsigned int'): number {
+    return this.buf.readUInt32BE(this.need(4, what));
+  }
+
+  hyper(what = 'hyper'): bigint {
+    return this.buf.readBigInt64BE(this.need(8, what));
+  }
+
+  uhyper(what = 'unsigned hyper'): bigint {
+    return this.buf.readBigUInt64BE(this.need(8, what));
+  }
+
+  double(what = 'double'): number {
+    return this.buf.readDoubleBE(this.need(8, what));
+  }
+
+  /** libvirt only ever writes 0 or 1; anything else is garbage (stricter than glibc's xdr_bool, on purpose). */
+  bool(what = 'bool'): boolean {
+    const v = this.uint(what);
+    if (v > 1) throw new ProtocolError(`${what}: bool must be 0 or 1, got ${v}`);
+    return v === 1;
+  }
+
+  /** A variable-length count or byte length, bounded by `max` and by what is left (`minBytesEach` per unit). */
+  private count(max: number, minBytesEach: number, what: string): number {
+    const n = this.uint(`${what} length`);
+    if (n > max) throw new ProtocolError(`${what}: length ${n} exceeds the protocol maximum ${max}`);
+    if (n * minBytesEach > this.remaining) {
+      throw new ProtocolError(`${what}: length ${n} cannot fit in the ${this.remaining} bytes left`);
+    }
+    return n;
+  }
+
+  string(max: number, what = 'string'): string {
+    const n = this.count(max, 1, what);
+    const at = this.need(n + pad4(n), what);
+    return this.buf.toString('utf8', at, at + n);
+  }
+
+  /** Fixed-length opaque: exactly `n` bytes (+ padding); returns a view into the packet. */
+  opaqueFixed(n: number, what = 'opaque'): Buffer {
+    const at = this.need(n + pad4(n), what);
+    return this.buf.subarray(at, at + n);
+  }
+
+  optional<T>(decode: (r: XdrReader) => T, what = 'optional'): T | undefined {
+    return this.bool(`${what} presence`) ? decode(this) : undefined;
+  }
+
+  /** Variable-length array; `minBytesEach` is the smallest wire size of one element (bounds the count early). */
+  array<T>(max: number, minBytesEach: number, decode: (r: XdrReader) => T, what = 'array'): T[] {
+    const n = this.count(max, minBytesEach, what);
+    const out = new Array<T>(n);
+    for (let i = 0; i < n; i++) out[i] = decode(this);
+    return out;
+  }
+}
+
+/** A growable big-endian writer; `maxBytes` bounds the whole encoding. */
+export class XdrWriter {
+  private buf: Buffer;
+  private offset = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    initialBytes = 256,
+  ) {
+    this.buf = Buffer.allocUnsafe(Math.min(initialBytes, maxBytes));
+  }
+
+  get length(): number {
+    return this.offset;
+  }
+
+  /** Returns the offset to write at. May replace this.buf: call it before reading this.buf. */
+  private reserve(bytes: number): number {
+    const need = this.offset + bytes;
+    if (need > this.maxBytes) throw new RangeError(`XDR encoding exceeds ${this.maxBytes} bytes`);
+    if (need > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.maxBytes, Math.max(need, this.buf.length * 2)));
+      this.buf.copy(grown, 0, 0, this.offset);
+      this.buf = grown;
+    }
+    const at = this.offset;
+    this.offset = need;
+    return at;
+  }
+
+  int(v: number): this {
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new RangeError(`not an XDR int: ${v}`);
+    const at = this.reserve(4);
+    this.buf.writeInt32BE(v, at);
+    return this;
+  }
+
+  uint(v: number): this {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`not an XDR unsigned int: ${v}`);
+    const at = this.reserve(4);
+    this.buf.writeUInt32BE(v, at);
+    return this;
+  }
+
+  hyper(v: bigint): this {
+    const at = this.reserve(8);
+    this.buf.writeBigInt64BE(v, at);
+    return this;
+  }
+
+  uhyper(v: bigint): this {
+    const at = this.reserve(8);
+    this.buf.writeBigUInt64BE(v, at);
+    return this;
+  }
+
+  double(v: number): this {
+    const at = this.reserve(8);
+    this.buf.writeDoubleBE(v, at);
+    return this;
+  }
+
+  bool(v: boolean): this {
+    return this.uint(v ? 1 : 0);
+  }
+
+  string(v: string, max: number): this {
+    const n = Buffer.byteLength(v, 'utf8');
+    if (n > max) throw new RangeError(`string of ${n} bytes exceeds the protocol maximum ${max}`);
+    this.uint(n);
+    const at = this.reserve(n + pad4(n));
+    this.buf.write(v, at, n, 'utf8');
+    this.buf.fill(0, at + n, at + n + pad4(n));
+    return this;
+  }
+
+  opaqueFixed(bytes: Uint8Array, n: number): this {
+    if (bytes.length !== n) throw new RangeError(`fixed opaque needs ${n} bytes, got ${bytes.length}`);
+    const at = this.reserve(n + pad4(n));
+    this.buf.set(bytes, at);
+    this.buf.fill(0, at + n, at + n + pad4(n));
+    return this;
+  }
+
+  optional<T>(v: T | undefined, encode: (w: XdrWriter, v: T) => void): this {
+    this.bool(v !== undefined);
+    if (v !== undefined) encode(this, v);
+    return this;
+  }
+
+  array<T>(items: readonly T[], max: number, encode: (w: XdrWriter, v: T) => void): this {
+    if (items.length > max) throw new RangeError(`array of ${items.length} exceeds the protocol maximum ${max}`);
+    this.uint(items.length);
+    for (const item of items) encode(this, item);
+    return this;
+  }
+
+  /** Overwrites an already written unsigned int (the packet length word). */
+  patchUint(at: number, v: number): void {
+    this.buf.writeUInt32BE(v, at);
+  }
+
+  /** The encoded bytes (a view; the writer must not be used afterwards). */
+  finish(): Buffer {
+    return this.buf.subarray(0, this.offset);
+  }
+}

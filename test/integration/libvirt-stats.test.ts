@@ -1,0 +1,111 @@
+// GET_ALL_DOMAIN_STATS of a real running TCG domain (virtio disk, ethernet NIC), checked against virsh.
+import test from 'ava';
+import { StatsFlag, StatsGroup } from '../../libvirt/protocol.js';
+import type { TypedParams, TypedParamValue } from '../../libvirt/types.js';
+import { type Teardown, type TinyDomain, defineTinyDomain, testDomainName, waitForDomainState } from '../helpers/domains.js';
+import { client, parseDomstatsRaw, virshText } from '../helpers/libvirt-client.js';
+import { URIS as uris } from '../../scripts/testenv/layout.js';
+import { virsh } from '../helpers/testenv.js';
+
+
+const FIELD_TYPES: Record<string, 'number' | 'bigint' | 'string'> = {
+  'state.state': 'number', 'state.reason': 'number',
+  'cpu.time': 'bigint', 'cpu.user': 'bigint', 'cpu.system': 'bigint',
+  'balloon.current': 'bigint', 'balloon.maximum': 'bigint', 'balloon.rss': 'bigint',
+  'vcpu.current': 'number', 'vcpu.maximum': 'number', 'vcpu.0.state': 'number', 'vcpu.0.time': 'bigint', 'vcpu.0.wait': 'bigint',
+  'net.count': 'number', 'net.0.name': 'string',
+  'net.0.rx.bytes': 'bigint', 'net.0.rx.pkts': 'bigint', 'net.0.rx.errs': 'bigint', 'net.0.rx.drop': 'bigint',
+  'net.0.tx.bytes': 'bigint', 'net.0.tx.pkts': 'bigint', 'net.0.tx.errs': 'bigint', 'net.0.tx.drop': 'bigint',
+  'block.count': 'number', 'block.0.name': 'string', 'block.0.path': 'string',
+  'block.0.rd.reqs': 'bigint', 'block.0.rd.bytes': 'bigint', 'block.0.rd.times': 'bigint',
+  'block.0.wr.reqs': 'bigint', 'block.0.wr.bytes': 'bigint', 'block.0.wr.times': 'bigint',
+  'block.0.fl.reqs': 'bigint', 'block.0.fl.times': 'bigint',
+  'block.0.allocation': 'bigint', 'block.0.capacity': 'bigint', 'block.0.physical': 'bigint',
+};
+
+async function runningDomain(t: Teardown, label: string): Promise<TinyDomain> {
+  const domain = await defineTinyDomain(testDomainName(label), { cleanup: t, enospcDisk: false });
+  await virsh(['start', domain.name]);
+  await waitForDomainState(domain.name, 'running');
+  return domain;
+}
+
+test('a running TCG domain reports the state, cpu, balloon, vcpu, net and block groups with libvirt\'s names and types', async (t) => {
+  const domain = await runningDomain(t, 'stats');
+  const c = await client(t, uris.qemuTcp, { readOnly: true });
+  const ref = (await c.listAllDomains(StatsFlag.ACTIVE)).find((d) => d.name === domain.name)!;
+  const [record] = await c.getAllDomainStats({ domains: [ref] });
+  t.deepEqual(record!.domain, ref);
+  const params = record!.params;
+  for (const [field, type] of Object.entries(FIELD_TYPES)) {
+    t.is(typeof params.get(field), type, field);
+  }
+  t.is(params.get('state.state'), 1);
+  t.is(params.get('state.reason'), 1, 'running, booted');
+  t.is(params.get('balloon.maximum'), 131072n);
+  t.is(params.get('net.count'), 1);
+  t.regex(params.get('net.0.name') as string, /^vnet\d+$/);
+  t.is(params.get('block.count'), 1);
+  t.is(params.get('block.0.name'), 'vda');
+  t.is(params.get('block.0.path'), domain.disk);
+  t.is(params.get('block.0.capacity'), 16n * 1024n * 1024n);
+  t.true((params.get('cpu.time') as bigint) > 0n);
+
+  // Group bits select groups; the filter flags select domains.
+  const [only] = await c.getAllDomainStats({ domains: [ref], stats: StatsGroup.INTERFACE | StatsGroup.STATE });
+  t.deepEqual(new Set([...only!.params.keys()].map((k) => k.split('.')[0])), new Set(['state', 'net']));
+  const active = await c.getAllDomainStats({ stats: StatsGroup.STATE, flags: StatsFlag.ACTIVE | StatsFlag.RUNNING });
+  t.true(active.some((r) => r.domain.uuid === ref.uuid));
+  const inactive = await c.getAllDomainStats({ stats: StatsGroup.STATE, flags: StatsFlag.INACTIVE });
+  t.false(inactive.some((r) => r.domain.uuid === ref.uuid));
+});
+
+/** Decoded value equals virsh's text for the field (as libvirt's own client prints the same wire value). */
+function sameAsVirsh(ours: TypedParamValue | undefined, virshValue: string | undefined): boolean {
+  return ours !== undefined && virshValue !== undefined && virshText(ours) === virshValue;
+}
+
+/** For a counter that may move between two of our reads, virsh's read in between must lie between them. */
+function between(before: TypedParamValue, virshValue: string, after: TypedParamValue): boolean {
+  if (typeof before !== 'bigint' || typeof after !== 'bigint') return false;
+  const v = BigInt(virshValue);
+  return (before <= v && v <= after) || (after <= v && v <= before);
+}
+
+test('for a paused domain every decoded field equals `virsh domstats --raw`', async (t) => {
+  const domain = await runningDomain(t, 'paused-stats');
+  await virsh(['suspend', domain.name]);
+  await waitForDomainState(domain.name, 'paused');
+  const c = await client(t, uris.qemuTcp, { readOnly: true });
+  const ref = (await c.listAllDomains()).find((d) => d.name === domain.name)!;
+
+  const read = async (): Promise<TypedParams> => (await c.getAllDomainStats({ domains: [ref] }))[0]!.params;
+  const before = await read();
+  const fromVirsh = parseDomstatsRaw(await virsh(['domstats', '--raw', domain.name])).get(domain.name)!;
+  const after = await read();
+
+  t.deepEqual([...before.keys()].sort(), [...fromVirsh.keys()].sort(), 'the same fields');
+  t.true(before.size > 40, `${before.size} fields`);
+  t.is(before.get('state.state'), 3);
+  t.is(before.get('state.reason'), 1, 'paused by the user');
+  const moving: string[] = [];
+  for (const [field, ours] of before) {
+    const theirs = fromVirsh.get(field);
+    if (sameAsVirsh(ours, theirs)) continue;
+    // Only the QEMU process's own accounting can move while the guest is paused (its main loop still runs).
+    t.true(between(ours, theirs!, after.get(field)!), `${field}: ours ${String(ours)} → ${String(after.get(field))}, virsh ${theirs}`);
+    moving.push(field);
+  }
+  t.log(`fields that moved while paused: ${moving.join(', ') || 'none'}`);
+  t.true(moving.every((f) => /^(cpu\.(time|user|system)|balloon\.rss)$/.test(f)), `only host-side counters move: ${moving.join(', ')}`);
+});
+
+test('NOWAIT without a competing job returns the monitor groups as well', async (t) => {
+  const domain = await runningDomain(t, 'nowait');
+  const c = await client(t, uris.qemuTcp, { readOnly: true });
+  const ref = (await c.listAllDomains()).find((d) => d.name === domain.name)!;
+  const [record] = await c.getAllDomainStats({ domains: [ref], stats: StatsGroup.STATE | StatsGroup.BLOCK, flags: StatsFlag.NOWAIT });
+  t.is(record!.params.get('state.state'), 1);
+  t.is(record!.params.get('block.0.name'), 'vda');
+  t.is(typeof record!.params.get('block.0.rd.reqs'), 'bigint');
+});
