@@ -41,11 +41,15 @@ export function unitCgroup(unit: string): string {
   return directory;
 }
 
+/** Removes system.slice/<unit>, and system.slice once empty. */
 export function removeUnitCgroup(unit: string): void {
-  try {
-    rmdirSync(path.join(cgroup2Root(), 'system.slice', unit));
-  } catch {
-    // still populated (a process of someone else) or already gone: leave it
+  const slice = path.join(cgroup2Root(), 'system.slice');
+  for (const directory of [path.join(slice, unit), slice]) {
+    try {
+      rmdirSync(directory);
+    } catch {
+      // still populated (another unit, or a process not yet reaped) or already gone: leave it
+    }
   }
 }
 
