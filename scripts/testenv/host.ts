@@ -22,13 +22,22 @@ export async function ensureQemuUser(): Promise<void> {
   await runCommand('useradd', ['--system', ...uid, '--gid', 'libvirt-qemu', '--groups', 'kvm', '--home-dir', '/var/lib/libvirt', '--no-create-home', '--shell', '/usr/sbin/nologin', 'libvirt-qemu']);
 }
 
+/** Mount points and file system types of this process's mount namespace. */
+function mounts(): { mountPoint: string; fsType: string }[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(' - '))
+    .map((line) => {
+      const [before, after] = line.split(' - ');
+      return { mountPoint: before!.split(' ')[4]!, fsType: after!.split(' ')[0]! };
+    });
+}
+
 /** The cgroup2 mount point: /sys/fs/cgroup/unified on hybrid hosts, /sys/fs/cgroup on unified ones. */
 function cgroup2Root(): string {
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [before, after] = line.split(' - ');
-    if (after?.split(' ')[0] === 'cgroup2') return before!.split(' ')[4]!;
-  }
-  throw new Error('no cgroup2 hierarchy is mounted (journald derives _SYSTEMD_UNIT from it)');
+  const cgroup2 = mounts().find((mount) => mount.fsType === 'cgroup2');
+  if (!cgroup2) throw new Error('no cgroup2 hierarchy is mounted (journald derives _SYSTEMD_UNIT from it)');
+  return cgroup2.mountPoint;
 }
 
 /**
@@ -83,9 +92,7 @@ function readlinkSafe(file: string): string | undefined {
 
 function isMountPoint(directory: string): boolean {
   const target = path.resolve(directory);
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((line) => line.split(' ')[4] === target);
+  return mounts().some((mount) => mount.mountPoint === target);
 }
 
 /**
