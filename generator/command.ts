@@ -82,6 +82,12 @@ export function generateFiles(o: GenerateOptions): { config: FluentBitConfig; fi
 
 /** The manifest files `generate manifests` writes, name → content. */
 export function generateManifestFiles(o: GenerateOptions): Map<string, string> {
+  // A ConfigMap is readable by anyone who may read the namespace: secrets must come from the environment.
+  for (const name of ['forward.shared-key', 'opensearch.password'] as const) {
+    const value = o[name];
+    if (value !== undefined && !/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(value))
+      throw new UsageError(`--${name}: the manifests put the configuration into a ConfigMap; pass '\${VARIABLE}' and set VARIABLE in Fluent Bit's pod from a Secret`);
+  }
   const { files } = generateFiles(o);
   return new Map([...buildManifests(o, files)].map(([name, file]) => [name, renderManifestFile(file)]));
 }

@@ -59,7 +59,7 @@ function replay(): Layout {
           } else if (final) {
             if (!/^(apt-get |rm -rf \/var\/lib\/apt\/lists)/.test(command)) throw new Error(`final-stage RUN not replayable: ${command}`);
           } else {
-            execFileSync('sh', ['-c', command], { cwd: inside(stageRoot, '/', workdir), stdio: 'pipe', env: { ...process.env, npm_config_loglevel: 'error' } });
+            execFileSync('sh', ['-c', command], { cwd: inside(stageRoot, '/', workdir), stdio: 'pipe', env: { ...process.env, npm_config_loglevel: 'error', npm_config_prefer_offline: 'true' } });
           }
         }
       }

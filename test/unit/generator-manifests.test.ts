@@ -237,6 +237,27 @@ for (const [what, file, breakIt] of BROKEN) {
   });
 }
 
+test('manifests: default --out is ./manifests; a directory with foreign files is refused', (t) => {
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'lt-manifests-cwd-'));
+  const r = spawnSync(process.execPath, [MAIN, 'generate', 'manifests'], { cwd, encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(readdirSync(path.join(cwd, 'manifests')).sort(), [...ALL_MANIFEST_FILE_NAMES].sort());
+  const fluentBit = spawnSync(process.execPath, [MAIN, 'generate', 'manifests', '--out', 'fluent-bit'], { cwd, encoding: 'utf8' });
+  t.is(fluentBit.status, 0, fluentBit.stderr);
+  const refused = spawnSync(process.execPath, [MAIN, 'generate', '--out', 'manifests'], { cwd, encoding: 'utf8' });
+  t.is(refused.status, 2);
+  t.regex(refused.stderr, /holds files generate did not write/);
+});
+
+test('manifests: a literal secret is refused (it would land in a ConfigMap); ${VAR} is accepted', (t) => {
+  const base = ['generate', 'manifests', '--out', path.join(mkdtempSync(path.join(os.tmpdir(), 'lt-manifests-')), 'm'), '--output', 'forward', '--forward.host', 'agg'];
+  const literal = spawnSync(process.execPath, [MAIN, ...base, '--forward.shared-key', 'hunter2'], { encoding: 'utf8' });
+  t.is(literal.status, 2);
+  t.regex(literal.stderr, /^libvirt-telemetry generate: --forward.shared-key: the manifests put the configuration into a ConfigMap/);
+  const variable = spawnSync(process.execPath, [MAIN, ...base, '--forward.shared-key', '${FORWARD_SHARED_KEY}'], { encoding: 'utf8' });
+  t.is(variable.status, 0, variable.stderr);
+});
+
 test('manifests: a bad target or namespace is a one-line usage error', (t) => {
   for (const args of [['generate', 'helm'], ['generate', 'manifests', '--k8s.monitoring-namespace', 'Monitoring'], ['generate', 'manifests', '--image', '']]) {
     const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
