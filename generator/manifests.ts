@@ -243,7 +243,8 @@ function events(o: GenerateOptions): ManifestFile {
                   env: [NODE_IP, fieldEnv('NODE_NAME', 'spec.nodeName'), fieldEnv('POD_NAMESPACE', 'metadata.namespace')],
                   ports: [{ containerPort: EVENTS_PORT, name: 'metrics' }],
                   resources: { requests: { memory: '64Mi', cpu: '25m' }, limits: { memory: '256Mi', cpu: '200m' } },
-                  livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 30 },
+                  // 503 while disconnected from libvirtd: not ready, but never killed for it (it reconnects itself).
+                  readinessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10 },
                   securityContext: NON_ROOT,
                 },
               ],

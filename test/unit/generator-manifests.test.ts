@@ -138,6 +138,8 @@ test('manifests: the HA agent runs as the bound ServiceAccount in --k8s.ha-names
     { NODE_IP: 'status.hostIP', NODE_NAME: 'spec.nodeName', POD_NAMESPACE: 'metadata.namespace' },
   );
   t.true(container.securityContext.runAsNonRoot);
+  t.is(container.readinessProbe.httpGet.path, '/healthz');
+  t.is(container.livenessProbe, undefined, 'a libvirtd restart must not get the agent killed');
 });
 
 test('manifests: --image and the namespaces reach every object', (t) => {
