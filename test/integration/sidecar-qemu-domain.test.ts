@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { defineTinyDomain, qemuPid, testDomainName, waitForDomainState } from '../helpers/domains.js';
 import { CLI, startSidecar, tempDir } from '../helpers/sidecar.js';
-import { testenvInfo, virsh } from '../helpers/testenv.js';
+import { virsh } from '../helpers/testenv.js';
+import { HOST_PATHS } from '../../scripts/testenv/layout.js';
 
 /** What `libvirt-telemetry parse` makes of the log and its rotated copies, oldest first. */
 function parsedRecords(log: string, domain: string): Record<string, unknown>[] {
@@ -21,11 +22,10 @@ function parsedRecords(log: string, domain: string): Record<string, unknown>[] {
 }
 
 test.serial('a real domain started, destroyed, started and killed -9: every record of its QEMU log exactly once', async (t) => {
-  const env = testenvInfo();
   const name = testDomainName('sidecar-log');
   const domain = await defineTinyDomain(name, { nic: false, enospcDisk: false, cleanup: t });
   const sc = startSidecar([
-    '--qemu-log-dir', env.qemuLogDir, '--qemu-log-glob', `${name}.log`, '--libvirtd-source', 'none',
+    '--qemu-log-dir', HOST_PATHS.qemuLogDir, '--qemu-log-glob', `${name}.log`, '--libvirtd-source', 'none',
     '--state-dir', path.join(tempDir('domain'), 'state'), '--rotate-wait', '1s', '--multiline-flush', '200ms',
   ]);
   t.teardown(() => sc.child.kill('SIGKILL'));
