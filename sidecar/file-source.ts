@@ -140,7 +140,7 @@ export class FileSource {
         this.streams.delete(name);
         this.forgottenAt.set(name, Date.now());
         await stream.stop();
-      } else stream.poke();
+      } else stream.recheck();
     }
   }
 

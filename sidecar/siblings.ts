@@ -113,7 +113,9 @@ export async function planResume(path: string, cp: StreamCheckpoint): Promise<St
     const s = sibs[i]!;
     if (s.dev === at.dev && s.ino === at.ino && s.size >= at.offset && (await fingerprintMatches(s.path, at))) index = i;
   }
-  for (let i = 0; i < sibs.length && index < 0; i++) {
+  // A copy (copytruncate) is recognised by its first bytes alone; an empty fingerprint (the file
+  // was empty at the checkpoint) would match any file.
+  for (let i = 0; i < sibs.length && index < 0 && at.fpLen > 0; i++) {
     const s = sibs[i]!;
     if (s.size >= at.offset && (await fingerprintMatches(s.path, at))) index = i;
   }
@@ -160,8 +162,13 @@ export async function planNew(path: string, mode: 'head' | 'tail', newerThan: nu
     const tail = await lastLineStart(path);
     return { files: tail ? [{ path, ino: tail.ino, offset: tail.offset, detached: false }] : [], skip: 0 };
   }
+  if (newerThan === null) {
+    // The file alone: no directory listing (a thousand files would list the directory a thousand times).
+    const st = await stat(path).catch(() => undefined);
+    return { files: st?.isFile() ? [{ path, ino: st.ino, offset: 0, detached: false }] : [], skip: 0 };
+  }
   const sibs = await siblingsOf(path);
-  const pick = newerThan === null ? sibs.filter((s) => s.isBase) : sibs.filter((s) => s.isBase || s.mtimeMs > newerThan);
+  const pick = sibs.filter((s) => s.isBase || s.mtimeMs > newerThan);
   return { files: pick.map(fromHead), skip: 0 };
 }
 
