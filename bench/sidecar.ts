@@ -112,8 +112,11 @@ async function idle(dir: string, files: number): Promise<void> {
   });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
+  let stopping = false;
   const exited = new Promise((r) => child.on('close', r));
-  void exited.then(() => console.log(`idle sidecar exited early: ${err}`));
+  void exited.then(() => {
+    if (!stopping) console.log(`idle sidecar exited early: ${err}`);
+  });
   while (!err.includes('following')) await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 5000)); // read them all, then settle
   const cpu0 = cpuSeconds(child.pid!);
@@ -121,6 +124,7 @@ async function idle(dir: string, files: number): Promise<void> {
   await new Promise((r) => setTimeout(r, window * 1000));
   const cpu = cpuSeconds(child.pid!) - cpu0;
   const rss = peakRssMiB(child.pid!);
+  stopping = true;
   child.kill('SIGTERM');
   await exited;
   console.log(`idle, ${files} files   CPU ${((cpu / window) * 100).toFixed(2)}% of a core over ${window} s (default 5 s rescan)  peak RSS ${rss.toFixed(0)} MiB`);
