@@ -46,6 +46,9 @@ export class FileSource {
   private watcher: FSWatcher | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** When the source started, and when a name's stream was last given up: copies newer than that are unread. */
+  private startedAt = Date.now();
+  private readonly forgottenAt = new Map<string, number>();
 
   constructor(private readonly opts: FileSourceOptions) {}
 
@@ -55,6 +58,7 @@ export class FileSource {
 
   async start(): Promise<void> {
     const { store, dir, pattern } = this.opts;
+    this.startedAt = Date.now();
     // Paths the previous run followed resume from their checkpoints.
     for (const path of store.streamPaths()) {
       if (dirname(path) !== dir || !pattern.test(basename(path))) continue;
@@ -103,7 +107,10 @@ export class FileSource {
       const { store } = this.opts;
       const path = join(this.opts.dir, name);
       const firstStart = atStartup && store.firstStart;
-      const plan = await planNew(path, firstStart ? this.opts.startAt : 'head', atStartup && !store.firstStart ? store.previousSavedAt : null);
+      // Found while running: rotated copies written since we last could have seen the name are
+      // unread too (a writer can rotate before inotify tells us about the file).
+      const newerThan = atStartup ? (store.firstStart ? null : store.previousSavedAt) : (this.forgottenAt.get(name) ?? this.startedAt);
+      const plan = await planNew(path, firstStart ? this.opts.startAt : 'head', newerThan);
       if (this.stopped) return;
       await this.add(path, Date.now(), async (stream) => {
         await stream.begin(plan);
@@ -131,8 +138,9 @@ export class FileSource {
     for (const [name, stream] of this.streams) {
       if (!present.has(name) && stream.openFiles === 0) {
         this.streams.delete(name);
+        this.forgottenAt.set(name, Date.now());
         await stream.stop();
-      } else stream.poke();
+      } else stream.recheck();
     }
   }
 

@@ -2,6 +2,7 @@
 // the checkpoints only after the sink confirmed. A failed delivery is retried with backoff for
 // as long as it takes: the queue fills and the sources pause, nothing is dropped.
 import type { Batch, Mark } from './batch.js';
+import { recycle } from './payload-slabs.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -71,6 +72,7 @@ export class Pipeline {
       else await this.store.commit(marks);
       this.count(batches);
       this.queue.release(batches);
+      for (const batch of batches) recycle(batch.payload);
       this.inFlightSince = undefined;
       if (Date.now() - this.lastSnapshot >= this.opts.snapshotIntervalMs || this.store.walSize >= this.opts.walLimitBytes)
         await this.snapshot();

@@ -16,6 +16,11 @@ export interface Sibling {
   readonly isBase: boolean;
 }
 
+export interface RankedSibling extends Sibling {
+  /** N of a numbered copy `x.log.N`, -1 otherwise. */
+  readonly rank: number;
+}
+
 /** Rotated files that are compressed are not read (their content was read before compression). */
 const COMPRESSED = /\.(gz|xz|bz2|zst|lz4|zip)$/;
 
@@ -24,22 +29,21 @@ const COMPRESSED = /\.(gz|xz|bz2|zst|lz4|zip)$/;
  * which is exact at any instant, while mtimes tie within a clock tick; other suffixes (dates)
  * by mtime; the path itself is always newest.
  */
-function age(a: Sibling & { rank: number }, b: Sibling & { rank: number }): number {
+function age(a: RankedSibling, b: RankedSibling): number {
   if (a.isBase !== b.isBase) return a.isBase ? 1 : -1;
   if (a.rank >= 0 && b.rank >= 0) return b.rank - a.rank;
   return a.mtimeMs - b.mtimeMs || b.rank - a.rank;
 }
 
-export async function siblingsOf(path: string): Promise<Sibling[]> {
-  const dir = dirname(path);
-  const base = basename(path);
+/** One pass over the directory: readdir, then a stat per name (not atomic against renames). */
+async function listOnce(dir: string, base: string): Promise<RankedSibling[]> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch {
     return [];
   }
-  const found: (Sibling & { rank: number })[] = [];
+  const found: RankedSibling[] = [];
   for (const name of names) {
     if (name !== base && !(name.startsWith(`${base}.`) && !COMPRESSED.test(name))) continue;
     const full = join(dir, name);
@@ -54,6 +58,30 @@ export async function siblingsOf(path: string): Promise<Sibling[]> {
     }
   }
   return found.sort(age);
+}
+
+const sameListing = (a: readonly Sibling[], b: readonly Sibling[]): boolean =>
+  a.length === b.length && a.every((s, i) => s.path === b[i]!.path && s.ino === b[i]!.ino && s.dev === b[i]!.dev);
+
+/** Passes tried before a listing that keeps changing is taken as it is. */
+const LISTING_ATTEMPTS = 50;
+
+/**
+ * The path and its copies, oldest first. A rotation between the stats of one pass can hide a
+ * file (stat `.1` before and `.0` after the rename chain moved on), so passes repeat until two in
+ * a row agree: every rotation gives the path a new inode, so agreement means no rotation ran
+ * during the first of them.
+ */
+export async function siblingsOf(path: string): Promise<Sibling[]> {
+  const dir = dirname(path);
+  const base = basename(path);
+  let previous = await listOnce(dir, base);
+  for (let i = 0; i < LISTING_ATTEMPTS; i++) {
+    const next = await listOnce(dir, base);
+    if (sameListing(previous, next)) return next;
+    previous = next;
+  }
+  return previous;
 }
 
 async function fingerprintMatches(path: string, fp: { fpLen: number; fpHash: string }): Promise<boolean> {
@@ -85,7 +113,9 @@ export async function planResume(path: string, cp: StreamCheckpoint): Promise<St
     const s = sibs[i]!;
     if (s.dev === at.dev && s.ino === at.ino && s.size >= at.offset && (await fingerprintMatches(s.path, at))) index = i;
   }
-  for (let i = 0; i < sibs.length && index < 0; i++) {
+  // A copy (copytruncate) is recognised by its first bytes alone; an empty fingerprint (the file
+  // was empty at the checkpoint) would match any file.
+  for (let i = 0; i < sibs.length && index < 0 && at.fpLen > 0; i++) {
     const s = sibs[i]!;
     if (s.size >= at.offset && (await fingerprintMatches(s.path, at))) index = i;
   }
@@ -132,8 +162,13 @@ export async function planNew(path: string, mode: 'head' | 'tail', newerThan: nu
     const tail = await lastLineStart(path);
     return { files: tail ? [{ path, ino: tail.ino, offset: tail.offset, detached: false }] : [], skip: 0 };
   }
+  if (newerThan === null) {
+    // The file alone: no directory listing (a thousand files would list the directory a thousand times).
+    const st = await stat(path).catch(() => undefined);
+    return { files: st?.isFile() ? [{ path, ino: st.ino, offset: 0, detached: false }] : [], skip: 0 };
+  }
   const sibs = await siblingsOf(path);
-  const pick = newerThan === null ? sibs.filter((s) => s.isBase) : sibs.filter((s) => s.isBase || s.mtimeMs > newerThan);
+  const pick = sibs.filter((s) => s.isBase || s.mtimeMs > newerThan);
   return { files: pick.map(fromHead), skip: 0 };
 }
 
@@ -142,4 +177,59 @@ export async function pathExists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+const sameFile = (a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean => a.dev === b.dev && a.ino === b.ino;
+
+async function statIdentity(path: string): Promise<{ dev: number; ino: number } | undefined> {
+  return stat(path).then(
+    (st) => ({ dev: st.dev, ino: st.ino }),
+    () => undefined,
+  );
+}
+
+export type Successor =
+  | { readonly kind: 'at_path' }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'gone' }
+  | { readonly kind: 'file'; readonly path: string; readonly ino: number };
+
+/** Attempts before a chain that keeps rotating under us is looked at again later. */
+const SUCCESSOR_ATTEMPTS = 100;
+
+/**
+ * The file that followed `file` at `path` in the rotation chain: `at_path` when `file` is still
+ * the one at the path, `none` when nothing newer exists (the path is absent), `gone` when `file`
+ * left the chain (rotated past the last backup or deleted). One listing is not atomic against
+ * renames, so a candidate counts only if, afterwards, both files are still where the listing
+ * saw them: each rotation moves every file, so then no rotation ran between the two stats.
+ */
+export async function successorOf(path: string, file: { dev: number; ino: number }): Promise<Successor> {
+  const dir = dirname(path);
+  const base = basename(path);
+  let missing = 0;
+  let previous: RankedSibling[] = [];
+  for (let attempt = 0; attempt < SUCCESSOR_ATTEMPTS; attempt++) {
+    const sibs = await listOnce(dir, base);
+    const stable = sameListing(previous, sibs);
+    previous = sibs;
+    const at = sibs.findIndex((s) => sameFile(s, file));
+    if (at < 0) {
+      // Two passes in a row without it: it is gone (one pass can miss it mid-rotation).
+      if (++missing >= 2) return { kind: 'gone' };
+      continue;
+    }
+    missing = 0;
+    const self = sibs[at]!;
+    if (self.isBase) return { kind: 'at_path' };
+    const next = sibs[at + 1];
+    if (!next) return { kind: 'none' };
+    // Numbered copies are consecutive during a rotation chain; a gap means the listing raced a
+    // rotation, unless two listings in a row show it (a copy removed by hand).
+    const gap = self.rank >= 0 && (next.isBase ? self.rank !== 0 : next.rank !== self.rank - 1);
+    if (gap && !stable) continue;
+    const [selfNow, nextNow] = [await statIdentity(self.path), await statIdentity(next.path)];
+    if (selfNow && nextNow && sameFile(selfNow, self) && sameFile(nextNow, next)) return { kind: 'file', path: next.path, ino: next.ino };
+  }
+  return { kind: 'none' };
 }

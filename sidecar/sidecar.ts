@@ -167,7 +167,9 @@ export class Sidecar {
       this.fatal = err;
       log.warn(`stopping: ${err.message}`);
     });
-    this.gaugeTimer = setInterval(() => this.updateGauges(), 1000).unref();
+    // Not unref'd: it keeps a quiet daemon alive when nothing else is pending (no HTTP server,
+    // watchers and rescans unref'd), until stop() clears it.
+    this.gaugeTimer = setInterval(() => this.updateGauges(), 1000);
   }
 
   private updateGauges(): void {

@@ -3,6 +3,7 @@
 // for an ack, plus the shared-key handshake (HELO / PING / PONG).
 import { createHash, randomBytes } from 'node:crypto';
 import { Encoder, ExtData } from '@msgpack/msgpack';
+import { slabCopy } from '../payload-slabs.js';
 
 export const EVENT_TIME_EXT = 0;
 
@@ -45,7 +46,8 @@ export function forwardEntries(records: readonly TimedRecord[], now = Date.now()
   const entries = records.map((r) => [eventTime(r.time, now), r]);
   // One encode of the array, minus its header, is exactly the concatenated entries.
   const all = encoder.encodeSharedRef(entries);
-  return Buffer.from(all.subarray(arrayHeaderLength(all)));
+  const header = arrayHeaderLength(all);
+  return slabCopy(Buffer.from(all.buffer, all.byteOffset + header, all.length - header), all.length - header);
 }
 
 /** `[tag, <entries>, {size, chunk}]` with the entries as msgpack bin (PackedForward mode). */

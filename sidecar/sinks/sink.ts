@@ -1,6 +1,7 @@
 // The output side: a sink delivers batches and says when the output has them.
 import type { Batch, Mark, RecordEncoder } from '../batch.js';
 import type { LogRecord } from '../../parsers/record.js';
+import { slabCopy } from '../payload-slabs.js';
 
 export interface Sink {
   readonly name: 'stdout' | 'file' | 'forward';
@@ -40,9 +41,7 @@ export function encodeJsonLines(records: readonly LogRecord[]): Buffer {
     length += pool.write(text, length);
     pool[length++] = 0x0a;
   }
-  const out = Buffer.allocUnsafe(length);
-  pool.copy(out, 0, 0, length);
-  return out;
+  return slabCopy(pool, length);
 }
 
 /** The payloads of a delivery as one buffer. */

@@ -83,7 +83,7 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   let found = false;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;
-    const m = /^([a-z_:]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    const m = /^([a-zA-Z0-9_:]+)(\{[^}]*\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const set = m[2] ?? '';
     if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) {
