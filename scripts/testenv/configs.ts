@@ -52,14 +52,14 @@ export function virtlogdConf(maxSize: number): string {
   return conf({ log_outputs: '3:journald', max_size: maxSize, max_backups: 3 });
 }
 
-/** Writes all three files; libvirtd's namespace sees the directory as /etc/libvirt. */
-export function writeConfigs(virtlogdMaxSize: number): void {
+/** libvirtd.conf and qemu.conf; libvirtd's namespace sees the directory as /etc/libvirt. */
+export function writeDaemonConfigs(): void {
   mkdirSync(paths.etcLibvirt, { recursive: true });
   writeFileSync(paths.libvirtdConf, libvirtdConf());
   writeFileSync(paths.qemuConf, qemuConf());
-  writeVirtlogdConf(virtlogdMaxSize);
 }
 
 export function writeVirtlogdConf(maxSize: number): void {
+  mkdirSync(paths.etcLibvirt, { recursive: true });
   writeFileSync(paths.virtlogdConf, virtlogdConf(maxSize));
 }

@@ -2,7 +2,7 @@
 // and starts only the missing ones; teardown stops exactly the recorded pids.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { virtlogdMaxSizeFromEnv, writeConfigs } from './configs.js';
+import { virtlogdMaxSizeFromEnv, writeDaemonConfigs, writeVirtlogdConf } from './configs.js';
 import { DAEMONS, libvirtdAnswers, startJournald, startLibvirtd, startVirtlogd } from './daemons.js';
 import {
   ensureEtcLibvirtMountPoint,
@@ -53,6 +53,8 @@ export async function up(options: UpOptions): Promise<UpResult> {
     const missing = DAEMON_ORDER.filter((name) => !isAlive(state.daemons[name]));
     const started: DaemonName[] = [];
     if (missing.length === DAEMON_ORDER.length) {
+      // Nothing runs: whatever an earlier environment left (it may have been killed) is garbage.
+      removeLeftovers();
       state.startedAt = new Date().toISOString();
       state.keep = false;
     }
@@ -95,7 +97,9 @@ function selfRef(): ProcessRef {
 async function prepareHost(state: TestenvState): Promise<void> {
   await ensurePackages();
   await ensureQemuUser();
-  writeConfigs(virtlogdMaxSizeFromEnv());
+  writeDaemonConfigs();
+  // A running virtlogd keeps its configuration (possibly set by setVirtlogdMaxSize).
+  if (!isAlive(state.daemons.virtlogd)) writeVirtlogdConf(virtlogdMaxSizeFromEnv());
   state.created.etcLibvirtDir = ensureEtcLibvirtMountPoint() || state.created.etcLibvirtDir;
   state.created.enospcMount = (await mountEnospcTmpfs()) || state.created.enospcMount;
   writeState(state);
@@ -162,13 +166,8 @@ async function stopDomains(state: TestenvState): Promise<void> {
 const QEMU_RUN_DIR = '/run/libvirt/qemu';
 
 function leftoverQemuProcesses(): ProcessRef[] {
-  let files: string[];
-  try {
-    files = readdirSync(QEMU_RUN_DIR).filter((file) => file.endsWith('.pid'));
-  } catch {
-    return [];
-  }
-  return files
+  return readdirOrEmpty(QEMU_RUN_DIR)
+    .filter((file) => file.endsWith('.pid'))
     .map((file) => processRef(Number(readFileSync(path.join(QEMU_RUN_DIR, file), 'utf8').trim())))
     .filter((ref): ref is ProcessRef => ref !== undefined && ref.comm.startsWith('qemu-system'));
 }
@@ -187,8 +186,22 @@ async function undoHostChanges(state: TestenvState): Promise<void> {
   if (state.created.devLog) unlinkDevLog();
   if (state.created.enospcMount) await unmountEnospcTmpfs();
   if (state.created.etcLibvirtDir) removeEtcLibvirtMountPoint();
-  for (const directory of [paths.run, paths.etcLibvirt, paths.domains, paths.enospc]) rmSync(directory, { recursive: true, force: true });
+  removeLeftovers();
   removeState();
+}
+
+/** Pid files, configs, persistent domain definitions, disk images and ENOSPC files of test domains. */
+function removeLeftovers(): void {
+  for (const directory of [paths.run, paths.etcLibvirt, paths.domains]) rmSync(directory, { recursive: true, force: true });
+  for (const file of readdirOrEmpty(paths.enospc)) rmSync(path.join(paths.enospc, file), { force: true });
+}
+
+function readdirOrEmpty(directory: string): string[] {
+  try {
+    return readdirSync(directory);
+  } catch {
+    return [];
+  }
 }
 
 export interface DaemonStatus {
@@ -254,6 +267,20 @@ export async function startLibvirtdAgain(): Promise<ProcessRef> {
     state.daemons.libvirtd = await startLibvirtd();
     writeState(state);
     return state.daemons.libvirtd;
+  });
+}
+
+/**
+ * Changes the size at which virtlogd rotates `<domain>.log` and console logs (into .0, .1, .2).
+ * virtlogd re-executes itself on SIGUSR1 (same pid), keeping its open logs and re-reading the
+ * configuration, so running domains keep logging.
+ */
+export async function setVirtlogdMaxSize(bytes: number): Promise<void> {
+  await withLock(async () => {
+    const virtlogd = requireState().daemons.virtlogd;
+    if (!virtlogd || !isAlive(virtlogd)) throw new Error('virtlogd of the test environment is not running');
+    writeVirtlogdConf(bytes);
+    process.kill(virtlogd.pid, 'SIGUSR1');
   });
 }
 

@@ -40,7 +40,11 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 while read -r module params; do insmod "/lib/modules/$module.ko" $params; done < /etc/modules
-acpid -c /etc/acpi
+# busybox acpid opens the /dev/input/event* present at its start; devtmpfs creates them asynchronously.
+for event in /sys/class/input/event*; do
+  for i in 1 2 3 4 5 6 7 8 9 10; do [ -e "/dev/input/\${event##*/}" ] && break; sleep 1; done
+done
+acpid -c /etc/acpi -l /tmp/acpid.log
 ip link set lo up
 for dev in /sys/class/net/eth*; do ip link set "\${dev##*/}" up; done 2>/dev/null
 exec </dev/ttyS0 >/dev/ttyS0 2>&1
@@ -117,8 +121,10 @@ export async function ensureGuestArtefacts(): Promise<void> {
     const modules = loadOrder(indexModules(path.join(root, 'lib', 'modules')));
     const initrd = gzipSync(cpioNewc(initramfsEntries(readFileSync(path.join(root, 'bin', 'busybox')), modules)));
 
+    // Renames, not rewrites: a domain starting meanwhile reads either the old or the new file.
     renameSync(path.join(root, 'boot', kernel), artefacts.kernel);
-    writeFileSync(artefacts.initrd, initrd);
+    writeFileSync(path.join(work, 'initrd.gz'), initrd);
+    renameSync(path.join(work, 'initrd.gz'), artefacts.initrd);
     const manifest: Manifest = { recipe: recipeHash(), kernelPackage, busyboxPackage: path.basename(busyboxDeb) };
     writeFileSync(artefacts.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
     say(`tiny guest built: ${kernelPackage}, ${modules.length} modules, initrd ${Math.round(initrd.length / 1024)} KiB`);

@@ -1,6 +1,6 @@
 // Changes to the host outside the state dir: the libvirt-qemu user, cgroup2 unit paths,
 // the /dev/log symlink, the ENOSPC tmpfs and the /etc/libvirt mount point.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { ENOSPC_TMPFS_SIZE, HOST_PATHS, SOCKETS, paths } from './layout.js';
 import { runCommand } from './proc.js';
@@ -97,6 +97,7 @@ export async function mountEnospcTmpfs(): Promise<boolean> {
 
 export async function unmountEnospcTmpfs(): Promise<void> {
   if (isMountPoint(paths.enospc)) await runCommand('umount', [paths.enospc]);
+  rmSync(paths.enospc, { recursive: true, force: true });
 }
 
 /** libvirtd's namespace bind-mounts the private config dir here, so the mount point must exist; true if created. */

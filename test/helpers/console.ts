@@ -58,6 +58,8 @@ export async function guestConsole(domain: Pick<TinyDomain, 'name' | 'uri' | 'co
     return await waitFor(`'${regex.source}' on the console of ${domain.name}`, options.timeoutMs ?? 30_000, () => regex.exec(text().slice(options.from ?? 0)) ?? undefined, 100);
   };
   const send = (line: string): void => {
+    // Once QEMU closes the pty, `cat` ends and the pty number may go to another domain.
+    if (holder.exitCode !== null || holder.signalCode !== null) throw new Error(`the console of ${domain.name} is closed (domain stopped?)`);
     writeFileSync(pty, `${line}\n`);
   };
   return {

@@ -1,15 +1,17 @@
 // Test-side access to the shared test environment (scripts/testenv): where it is, the daemons'
 // pids, virsh, libvirtd restarts and the journal. In `npm test` the environment is always up:
 // these helpers throw (the test fails) when it is not.
+import { DEFAULT_VIRTLOGD_MAX_SIZE } from '../../scripts/testenv/configs.js';
 import {
   restartLibvirtd as restartOurLibvirtd,
   runningDaemons,
+  setVirtlogdMaxSize as setOurVirtlogdMaxSize,
   startLibvirtdAgain,
   stopLibvirtd as stopOurLibvirtd,
 } from '../../scripts/testenv/env.js';
 import { guestArtefacts, type GuestArtefacts } from '../../scripts/testenv/guest.js';
 import { HOST_PATHS, SOCKETS, STATE_DIR, URIS, paths } from '../../scripts/testenv/layout.js';
-import { runCommand, type ProcessRef } from '../../scripts/testenv/proc.js';
+import { runCommand, sleep, type ProcessRef } from '../../scripts/testenv/proc.js';
 
 export interface TestenvInfo {
   stateDir: string;
@@ -49,10 +51,24 @@ export interface VirshOptions {
   timeoutMs?: number;
 }
 
-/** Runs `virsh -c URI args…` and returns its stdout; rejects with virsh's error message. */
+/** How long virsh() retries while libvirtd does not accept connections (another test restarting it). */
+const VIRSH_CONNECT_RETRY_MS = 20_000;
+
+/**
+ * Runs `virsh -q -c URI args…` and returns its stdout; rejects with virsh's error message. A refused
+ * connection is retried for a while: libvirtd is shared and may be restarting.
+ */
 export async function virsh(args: readonly string[], options: VirshOptions = {}): Promise<string> {
-  const { stdout } = await runCommand('virsh', ['-q', '-c', options.uri ?? URIS.qemuTcp, ...args], { timeoutMs: options.timeoutMs ?? 60_000 });
-  return stdout;
+  const command = ['-q', '-c', options.uri ?? URIS.qemuTcp, ...args];
+  const deadline = Date.now() + VIRSH_CONNECT_RETRY_MS;
+  for (;;) {
+    try {
+      return (await runCommand('virsh', command, { timeoutMs: options.timeoutMs ?? 60_000 })).stdout;
+    } catch (error) {
+      if (!(error instanceof Error && /failed to connect to the hypervisor/.test(error.message)) || Date.now() > deadline) throw error;
+      await sleep(250);
+    }
+  }
 }
 
 /**
@@ -72,6 +88,16 @@ export async function stopLibvirtd(signal: NodeJS.Signals = 'SIGTERM'): Promise<
 /** Starts libvirtd again if it is not running; resolves once it answers. */
 export async function startLibvirtd(): Promise<ProcessRef> {
   return await startLibvirtdAgain();
+}
+
+export { DEFAULT_VIRTLOGD_MAX_SIZE };
+
+/**
+ * Sets the size at which virtlogd rotates `<domain>.log` and console logs (running domains keep
+ * logging). Shared daemon: restore DEFAULT_VIRTLOGD_MAX_SIZE in t.teardown.
+ */
+export async function setVirtlogdMaxSize(bytes: number): Promise<void> {
+  await setOurVirtlogdMaxSize(bytes);
 }
 
 export type JournalEntry = Record<string, string | number[] | undefined>;

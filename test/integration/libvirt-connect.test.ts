@@ -6,9 +6,9 @@ import { ConnectionClosedError, LibvirtError } from '../../libvirt/errors.js';
 import { DomainXmlFlag, ErrorCode, ListDomainsFlag } from '../../libvirt/protocol.js';
 import { defineTinyDomain, testDomainName } from '../helpers/domains.js';
 import { client } from '../helpers/libvirt-client.js';
-import { testenvInfo, virsh } from '../helpers/testenv.js';
+import { URIS as uris } from '../../scripts/testenv/layout.js';
+import { virsh } from '../helpers/testenv.js';
 
-const { uris } = testenvInfo();
 const version = (text: string): number => {
   const [major, minor, micro] = text.split('.').map(Number);
   return major! * 1_000_000 + minor! * 1_000 + (micro ?? 0);

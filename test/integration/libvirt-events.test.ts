@@ -8,9 +8,9 @@ import { DOMAIN_EVENT_KIND_NAMES } from '../../libvirt/protocol.js';
 import type { DomainEvent, LibvirtClient, LifecycleEvent } from '../../libvirt/types.js';
 import { type TinyDomain, defineTinyDomain, qemuPid, removeDomain, testDomainName, waitForDomainState } from '../helpers/domains.js';
 import { client } from '../helpers/libvirt-client.js';
-import { testenvInfo, virsh } from '../helpers/testenv.js';
+import { URIS as uris, paths } from '../../scripts/testenv/layout.js';
+import { virsh } from '../helpers/testenv.js';
 
-const { uris } = testenvInfo();
 
 /** Collects one domain's lifecycle events as `event/detail`; waitFor resolves once `expected` arrived in order. */
 function recorder(c: LibvirtClient, name: string) {
@@ -54,7 +54,7 @@ test('define, start, suspend, resume, destroy, kill -9 and undefine arrive as li
   t.teardown(async () => {
     // This test undefines the domain itself; remove what is left (removeDomain expects the domain to exist).
     if (domain && (await virsh(['list', '--all', '--name'])).split('\n').includes(name)) await removeDomain(domain);
-    else rmSync(path.join(testenvInfo().domainsDir, name), { recursive: true, force: true });
+    else rmSync(path.join(paths.domains, name), { recursive: true, force: true });
   });
   domain = await defineTinyDomain(name, { enospcDisk: false });
   t.deepEqual(await events.next(['defined/added']), ['defined/added']);

@@ -8,9 +8,10 @@ import { StatsFlag, StatsGroup } from '../../libvirt/protocol.js';
 import type { CloseInfo, DomainRef, LibvirtClient } from '../../libvirt/types.js';
 import { type Teardown, defineTinyDomain, qemuPid, testDomainName, waitForDomainState } from '../helpers/domains.js';
 import { client } from '../helpers/libvirt-client.js';
-import { startLibvirtd, testenvInfo, virsh } from '../helpers/testenv.js';
+import { runningDaemons } from '../../scripts/testenv/env.js';
+import { URIS as uris } from '../../scripts/testenv/layout.js';
+import { startLibvirtd, virsh } from '../helpers/testenv.js';
 
-const { uris } = testenvInfo();
 /** Groups that make the QEMU driver talk to the monitor (and take the domain job). */
 const MONITOR_GROUPS = StatsGroup.BALLOON | StatsGroup.BLOCK;
 
@@ -65,8 +66,7 @@ test.serial('libvirtd killed mid-call: pending calls reject, close fires once, a
     c.getAllDomainStats({ domains: [ref], stats: MONITOR_GROUPS }),
   ];
   await c.getLibVersion(); // the stats calls are on the daemon by now
-  const { pids } = testenvInfo();
-  process.kill(pids.libvirtd, 'SIGKILL');
+  process.kill(runningDaemons().libvirtd.pid, 'SIGKILL');
   for (const call of pending) {
     const err = await t.throwsAsync(call, { instanceOf: ConnectionClosedError });
     t.true(err!.reason === 'eof' || err!.reason === 'error', err!.reason);
@@ -87,15 +87,15 @@ test.serial('keepalive: a daemon that stops responding is declared dead after th
   const intervalMs = 300;
   const count = 2;
   const c = await connect(uris.testTcp, { keepalive: { intervalMs, count } });
-  const { pids } = testenvInfo();
+  const libvirtd = runningDaemons().libvirtd.pid;
   let stopped = true;
   const resume = (): void => {
-    if (stopped) process.kill(pids.libvirtd, 'SIGCONT');
+    if (stopped) process.kill(libvirtd, 'SIGCONT');
     stopped = false;
   };
   t.teardown(resume);
   const started = Date.now();
-  process.kill(pids.libvirtd, 'SIGSTOP');
+  process.kill(libvirtd, 'SIGSTOP');
   const pending = c.getHostname();
   const info = await c.closed;
   const elapsed = Date.now() - started;

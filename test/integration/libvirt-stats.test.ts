@@ -4,9 +4,9 @@ import { StatsFlag, StatsGroup } from '../../libvirt/protocol.js';
 import type { TypedParams, TypedParamValue } from '../../libvirt/types.js';
 import { type Teardown, type TinyDomain, defineTinyDomain, testDomainName, waitForDomainState } from '../helpers/domains.js';
 import { client, parseDomstatsRaw, virshText } from '../helpers/libvirt-client.js';
-import { testenvInfo, virsh } from '../helpers/testenv.js';
+import { URIS as uris } from '../../scripts/testenv/layout.js';
+import { virsh } from '../helpers/testenv.js';
 
-const { uris } = testenvInfo();
 
 const FIELD_TYPES: Record<string, 'number' | 'bigint' | 'string'> = {
   'state.state': 'number', 'state.reason': 'number',

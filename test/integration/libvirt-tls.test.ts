@@ -10,9 +10,8 @@ import tls from 'node:tls';
 import test from 'ava';
 import { connect } from '../../libvirt/client.js';
 import { client } from '../helpers/libvirt-client.js';
-import { testenvInfo } from '../helpers/testenv.js';
+import { SOCKETS as sockets } from '../../scripts/testenv/layout.js';
 
-const { sockets } = testenvInfo();
 
 /** A CA and, signed by it, a server certificate for localhost/127.0.0.1 and a client certificate. */
 function makePki(dir: string, caName: string): void {

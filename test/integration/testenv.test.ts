@@ -1,7 +1,9 @@
 // The shared test environment itself: daemons up and attributed in the journal, the tiny Linux
 // guest boots and takes commands, and every action the other tests rely on works on it.
 import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { guestConsole, type GuestConsole } from '../helpers/console.js';
 import {
   defineTinyDomain,
@@ -14,7 +16,7 @@ import {
   type Teardown,
   type TinyDomain,
 } from '../helpers/domains.js';
-import { journalEntries, restartLibvirtd, testenvInfo, virsh } from '../helpers/testenv.js';
+import { DEFAULT_VIRTLOGD_MAX_SIZE, journalEntries, restartLibvirtd, setVirtlogdMaxSize, testenvInfo, virsh } from '../helpers/testenv.js';
 
 async function startAndAttach(domain: TinyDomain, cleanup?: Teardown): Promise<GuestConsole> {
   await virsh(['start', domain.name]);
@@ -29,6 +31,23 @@ test.serial('the environment is up: QEMU and test drivers answer over TCP and th
   t.regex(await virsh(['version'], { uri: info.uris.qemuUnix }), /Running hypervisor: QEMU/);
   t.regex(await virsh(['list', '--all', '--name'], { uri: info.uris.testTcp }), /^test$/m);
   t.true(existsSync(info.guest.kernel) && existsSync(info.guest.initrd));
+});
+
+test.serial('testenv status reports the running daemons; a bad verb is a usage error', async (t) => {
+  const cli = fileURLToPath(new URL('../../scripts/testenv.js', import.meta.url));
+  const status = spawnSync(process.execPath, [cli, 'status', '--json'], { encoding: 'utf8' });
+  t.is(status.status, 0);
+  const reported = JSON.parse(status.stdout) as { up: boolean; answering: boolean; daemons: Record<string, { pid: number; alive: boolean }> };
+  t.true(reported.up && reported.answering);
+  const { pids } = testenvInfo();
+  t.deepEqual(
+    Object.fromEntries(Object.entries(reported.daemons).map(([name, daemon]) => [name, daemon.pid])),
+    { journald: pids.journald, virtlogd: pids.virtlogd, libvirtd: pids.libvirtd },
+  );
+  const bad = spawnSync(process.execPath, [cli, 'upp'], { encoding: 'utf8' });
+  t.is(bad.status, 2);
+  t.regex(bad.stderr, /^testenv: usage: testenv up \| down/);
+  t.is(bad.stderr.trim().split('\n').length, 1);
 });
 
 test.serial('a tiny Linux domain boots, runs commands, logs to the journal and its qemu log, and is destroyed', async (t) => {
@@ -97,6 +116,19 @@ test.serial('guest actions: closing /dev/watchdog without the magic character re
   t.regex(await console.waitReady({ from: mark }), /ready/);
 });
 
+test.serial('guest actions: virtlogd rotates the console log at the size set by the helper', async (t) => {
+  const { domain, console } = booted();
+  t.teardown(() => setVirtlogdMaxSize(DEFAULT_VIRTLOGD_MAX_SIZE));
+  await setVirtlogdMaxSize(64 * 1024);
+  t.false(existsSync(`${domain.consoleLog}.0`));
+  // 100 000 characters on the console: more than the limit, so the log is rotated once.
+  console.send('yes rotate-me | head -c 100000; echo; echo rotation-done');
+  await console.waitFor('rotation-done', { timeoutMs: 60_000 });
+  t.true(existsSync(`${domain.consoleLog}.0`));
+  t.true(statSync(`${domain.consoleLog}.0`).size <= 64 * 1024);
+  t.true(statSync(domain.consoleLog).size < 100_000, 'the live log continues in a new file');
+});
+
 test.serial('guest actions: writing past the 1 MiB tmpfs behind vdb pauses the domain with ENOSPC', async (t) => {
   const { domain, console } = booted();
   console.send('dd if=/dev/zero of=/dev/vdb bs=1M count=4 conv=fsync');
@@ -110,6 +142,14 @@ test.serial('a guest kernel panic (sysrq c) reported through pvpanic stops the d
   await console.waitReady();
   console.send('echo c > /proc/sysrq-trigger');
   t.deepEqual(await waitForDomainState(domain.name, 'shut off'), { state: 'shut off', reason: 'crashed' });
+});
+
+test.serial('virsh shutdown: the guest powers off on the ACPI power button', async (t) => {
+  const domain = await defineTinyLinuxDomain(testDomainName('acpi'), { cleanup: t });
+  const console = await startAndAttach(domain, t);
+  await console.waitReady();
+  await virsh(['shutdown', domain.name]);
+  t.deepEqual(await waitForDomainState(domain.name, 'shut off'), { state: 'shut off', reason: 'shutdown' });
 });
 
 test.serial('libvirtd restarted by the helper comes back with the running domain and its id', async (t) => {

@@ -1,0 +1,81 @@
+// What the Fluent Bit config generator takes from the log grammar: the parser and multiline
+// parser definitions, the parser-filter chains, and the two renderings of one pattern (Onigmo for
+// Fluent Bit, RegExp for the TypeScript parsers).
+//
+// Record keys: in_tail puts each line under `log` (its default Key) and the multiline parsers
+// concatenate into that same key, so both chains parse key `log`:
+//   - qemu: the records of the tail input on /var/log/libvirt/qemu/*.log after `multiline.parser`
+//     libvirt_qemu_multiline;
+//   - libvirtd: the container records after `multiline.parser cri` (inner line in `log`) and the
+//     multiline filter libvirt_daemon_multiline (`multiline.key_content log`).
+
+import type { LineShape, MultilineShape } from './shape.js';
+import type { Pattern } from './regex.js';
+import {
+  LIBVIRTD_LINE,
+  LIBVIRTD_MULTILINE,
+  QEMU_CHARDEV,
+  QEMU_COMMAND_LINE,
+  QEMU_EXTERNAL_DEVICE,
+  QEMU_LIBVIRT_MESSAGE,
+  QEMU_MESSAGE,
+  QEMU_MIGRATION,
+  QEMU_MULTILINE,
+  QEMU_PANIC,
+  QEMU_SHUTDOWN,
+  QEMU_SIGNAL,
+  QEMU_START,
+  QEMU_TAINT,
+} from './shapes.js';
+
+export { toJsRegExp } from './regex.js';
+
+/**
+ * Shapes of a QEMU domain log record, in the order a parser filter tries them (first match wins).
+ * Specific libvirt lines precede the catch-all `<time>: <message>`; the signal line precedes the
+ * general QEMU message; the two untimestamped shapes come last, the folded command line (which
+ * needs ` \` + newline and so fails at once on a single line) before the chardev line (which
+ * would otherwise be searched for on every line of the command-line block).
+ */
+export const QEMU_CHAIN: readonly LineShape[] = [
+  LIBVIRTD_LINE,
+  QEMU_START,
+  QEMU_TAINT,
+  QEMU_SHUTDOWN,
+  QEMU_MIGRATION,
+  QEMU_PANIC,
+  QEMU_EXTERNAL_DEVICE,
+  QEMU_LIBVIRT_MESSAGE,
+  QEMU_SIGNAL,
+  QEMU_MESSAGE,
+  QEMU_COMMAND_LINE,
+  QEMU_CHARDEV,
+];
+
+/** Shapes of a libvirtd text record (container model, after continuation lines are joined). */
+export const LIBVIRTD_CHAIN: readonly LineShape[] = [LIBVIRTD_LINE];
+
+/** Every regex parser a generated config references (each once). */
+export const FLUENT_BIT_PARSERS: readonly LineShape[] = [...new Set([...QEMU_CHAIN, ...LIBVIRTD_CHAIN])];
+
+export const FLUENT_BIT_MULTILINE_PARSERS: readonly MultilineShape[] = [QEMU_MULTILINE, LIBVIRTD_MULTILINE];
+
+/** Parser names for a Fluent Bit parser filter (`Key_Name log`), in the order to try them. */
+export const PARSER_CHAINS: { readonly qemu: readonly string[]; readonly libvirtd: readonly string[] } = {
+  qemu: QEMU_CHAIN.map((s) => s.name),
+  libvirtd: LIBVIRTD_CHAIN.map((s) => s.name),
+};
+
+/** Multiline parsers: `qemu` for in_tail `multiline.parser`, `libvirtd` for the multiline filter. */
+export const MULTILINE_NAMES: { readonly qemu: string; readonly libvirtd: string } = {
+  qemu: QEMU_MULTILINE.name,
+  libvirtd: LIBVIRTD_MULTILINE.name,
+};
+
+/**
+ * The regex as Fluent Bit's `Regex` (and a multiline `Rule`) takes it: `/…/`, or `/…/m` where `.`
+ * must match newlines (Onigmo's Ruby syntax calls that option `m`).
+ */
+export function renderOnigmoRegex(shape: Pattern): string {
+  return shape.dotAll ? `/${shape.pattern}/m` : `/${shape.pattern}/`;
+}

@@ -1,0 +1,180 @@
+// Every line shape of the libvirt/QEMU log grammar, defined once. Fluent Bit renders them into
+// [PARSER] sections (parsers/fluentbit.ts); the TypeScript parsers compile the same patterns.
+// Formats and their sources: shared/reference/log-formats.md §1.1, §2.2, §3.
+//
+// Patterns use [0-9] rather than \d and never `\s`/`\S`/`\w`: the two engines disagree on what
+// those classes contain outside ASCII.
+
+import type { LineShape, MultilineShape, TimeSpec } from './shape.js';
+
+const DATE = '[0-9]{4}-[0-9]{2}-[0-9]{2}';
+const CLOCK = '[0-9]{2}:[0-9]{2}:[0-9]{2}';
+
+/** libvirt's own timestamp, `virTimeStringThenRaw()`: always UTC, milliseconds, literal `+0000`. */
+export const LIBVIRT_TIME = `${DATE} ${CLOCK}\\.[0-9]{3}[+-][0-9]{4}`;
+
+/** QEMU's `-msg timestamp=on` prefix: ISO 8601 UTC, microseconds, fraction omitted when µs = 0. */
+export const QEMU_TIME = `${DATE}T${CLOCK}(?:\\.[0-9]+)?Z`;
+
+/** `virLogPriorityString()`. */
+const LIBVIRT_LEVELS = 'debug|info|warning|error|unknown';
+
+/** Start of a line in libvirt's fd-output format (`virLogOutputToFd()`), as libvirt's own `VIR_LOG_REGEX`. */
+const LIBVIRT_LOG_PREFIX = `${LIBVIRT_TIME}: [0-9]+: (?:${LIBVIRT_LEVELS}) : `;
+
+/** `virCommandToString(cmd, true)` ends every line but the last of the command line with this. */
+const COMMAND_LINE_CONTINUATION = ' \\\\';
+
+/**
+ * `message` to the end of a multi-line (dotAll) text, without the newline that may end it: Fluent Bit ends
+ * every in_tail multiline record with `\n` unless the multiline parser sets Key_Content, and a
+ * libvirt message may end with one. Captures must be the same either way.
+ */
+const MESSAGE_TO_END = '(?<message>(?:.*[^\\n])?)\\n?';
+
+/** `qemuExtDeviceLogCommand()`: `"%s: Starting external device: %s\n%s\n"`. */
+const EXTERNAL_DEVICE = 'Starting external device: ';
+
+/** QEMU `print_loc()`: `<prgname>:`, optionally `(<tid>:<thread name>)` (pending QEMU series, see §2.2). */
+const QEMU_PROGRAM = '(?<program>[^ :(]+)(?:\\((?<qemu_thread>[^)]*)\\))?';
+
+const LIBVIRT_TIME_SPEC: TimeSpec = { key: 'time', format: '%Y-%m-%d %H:%M:%S.%L%z', keep: false, strict: true };
+const QEMU_TIME_SPEC: TimeSpec = { key: 'time', format: '%Y-%m-%dT%H:%M:%S.%L%z', keep: false, strict: false };
+/** RFC3339Nano trims trailing zeros and may drop the fraction entirely. */
+const CRI_TIME_SPEC: TimeSpec = { key: 'time', format: '%Y-%m-%dT%H:%M:%S.%L%z', keep: false, strict: false };
+
+/** A line libvirtd writes into the domain log: `<LIBVIRT_TIME>: <body>`. */
+function libvirtWritten(name: string, description: string, body: string, extra: Partial<LineShape> = {}): LineShape {
+  return { name, description, pattern: `^(?<time>${LIBVIRT_TIME}): ${body}$`, time: LIBVIRT_TIME_SPEC, ...extra };
+}
+
+/** A line QEMU reports through `error_report()`/`warn_report()`/`info_report()`. */
+function qemuReported(name: string, description: string, body: string, extra: Partial<LineShape> = {}): LineShape {
+  return { name, description, pattern: `^(?<time>${QEMU_TIME}) ${QEMU_PROGRAM}: ${body}$`, time: QEMU_TIME_SPEC, ...extra };
+}
+
+// --- libvirtd's text line (stderr, file output; also forked children's lines in a domain log) ---
+
+export const LIBVIRTD_LINE: LineShape = {
+  name: 'libvirt_daemon_line',
+  description:
+    'libvirtd text line `<time>: <thread>: <level> : [<function>:<line> : ]<message>`; `.` spans the joined continuation lines',
+  pattern:
+    `^(?<time>${LIBVIRT_TIME}): (?<thread>[0-9]+): (?<level>${LIBVIRT_LEVELS}) : ` +
+    `(?:(?<function>[A-Za-z_][A-Za-z0-9_]*):(?<line>[0-9]+) : )?${MESSAGE_TO_END}$`,
+  dotAll: true,
+  time: LIBVIRT_TIME_SPEC,
+  types: { thread: 'integer', line: 'integer' },
+};
+
+// --- the per-domain QEMU log /var/log/libvirt/qemu/<domain>.log ---
+
+export const QEMU_START: LineShape = libvirtWritten(
+  'libvirt_qemu_start',
+  '`qemuLogOperation()` header: libvirt version[, package], qemu version immediately followed by its package, kernel, hostname',
+  '(?<message>starting up libvirt version: (?<libvirt_version>[^,]+)(?:, package: (?<libvirt_package>.*?))?, ' +
+    'qemu version: (?<qemu_version>[0-9]+\\.[0-9]+\\.[0-9]+)(?<qemu_package>.*?), kernel: (?<kernel>.*?), hostname: (?<hostname>.*))',
+);
+
+export const QEMU_TAINT: LineShape = libvirtWritten(
+  'libvirt_qemu_taint',
+  '`qemuDomainObjTaintMsg()`: `Domain id=N is tainted: <flag>[ (<detail>)]`',
+  '(?<message>Domain id=(?<domain_id>[0-9]+) is tainted: (?<taint>[^ \\n]+)(?: \\((?<taint_detail>.*)\\))?)',
+  { types: { domain_id: 'integer' } },
+);
+
+export const QEMU_SHUTDOWN: LineShape = libvirtWritten(
+  'libvirt_qemu_shutdown',
+  '`qemuProcessStop()`: `shutting down, reason=<virDomainShutoffReason>` (`from snapshot` contains a space)',
+  '(?<message>shutting down, reason=(?<reason>.*))',
+);
+
+export const QEMU_MIGRATION: LineShape = libvirtWritten(
+  'libvirt_qemu_migration',
+  '`qemuMigrationSrcStart()`: `initiating migration` / `resuming migration`',
+  '(?<message>(?<phase>initiating|resuming) migration)',
+);
+
+export const QEMU_PANIC: LineShape = libvirtWritten(
+  'libvirt_qemu_panic',
+  '`qemuProcessGuestPanicEventInfo()`: `panic <hyper-v|s390 details>`',
+  '(?<message>panic (?<panic_info>.*))',
+);
+
+export const QEMU_EXTERNAL_DEVICE: LineShape = {
+  name: 'libvirt_qemu_external_device',
+  description: '`qemuExtDeviceLogCommand()`: `Starting external device: <name>`, the helper command on the next line',
+  pattern: `^(?<time>${LIBVIRT_TIME}): (?<message>${EXTERNAL_DEVICE}(?<device>[^\\n]*))(?:\\n(?<command>[^\\n]+))?\\n?$`,
+  time: LIBVIRT_TIME_SPEC,
+};
+
+export const QEMU_LIBVIRT_MESSAGE: LineShape = libvirtWritten(
+  'libvirt_qemu_libvirt_message',
+  'any other line libvirtd writes into the domain log (`<time>: <message>`)',
+  '(?<message>.*)',
+);
+
+export const QEMU_SIGNAL: LineShape = qemuReported(
+  'libvirt_qemu_signal',
+  'QEMU `qemu_kill_report()`: `terminating on signal N[ from pid P (<argv[0]>|<unknown process>)]`',
+  '(?<message>terminating on signal (?<signal>[0-9]+)(?: from pid (?<sender_pid>[0-9]+) \\((?<sender_process>.*)\\))?)',
+  { types: { signal: 'integer', sender_pid: 'integer' } },
+);
+
+export const QEMU_MESSAGE: LineShape = qemuReported(
+  'libvirt_qemu_message',
+  'QEMU `vreport()`: `[<option>: ][warning: |info: ]<message>` (no level word = error)',
+  '(?:(?<option>-.*?): )?(?:(?<level>warning|info): )?(?<message>.*)',
+);
+
+export const QEMU_CHARDEV: LineShape = {
+  name: 'libvirt_qemu_chardev',
+  description: 'QEMU `char-pty.c`: `char device redirected to <pty> (label <label>)`, printed without a timestamp',
+  pattern: '^(?<message>char device redirected to (?<pty>[^ ]+) \\(label (?<label>[^)]*)\\))$',
+};
+
+export const QEMU_COMMAND_LINE: LineShape = {
+  name: 'libvirt_qemu_command_line',
+  description:
+    'environment and QEMU command line folded into one record: `VAR=value \\` lines, the binary, one option per line',
+  pattern: `^(?<message>(?:[A-Za-z_][A-Za-z0-9_]*=[^\\n]*${COMMAND_LINE_CONTINUATION}\\n)*(?<binary>[^ \\n]+)${COMMAND_LINE_CONTINUATION}\\n.*[^\\n])\\n?$`,
+  dotAll: true,
+};
+
+// --- CRI container log line (containerd `internal/cri/io/logger.go`) ---
+
+export const CRI_LINE: LineShape = {
+  name: 'libvirt_cri_line',
+  description: 'CRI log line `<RFC3339Nano> <stdout|stderr> <F|P> <text>`, the same fields as Fluent Bit\'s built-in `cri`',
+  pattern: '^(?<time>[^ ]+) (?<stream>stdout|stderr) (?<logtag>[^ ]*) (?<log>.*)$',
+  time: CRI_TIME_SPEC,
+};
+
+// --- multiline parsers ---
+
+export const QEMU_MULTILINE: MultilineShape = {
+  name: 'libvirt_qemu_multiline',
+  description:
+    'folds the environment + command-line block (lines ending ` \\` plus the final option line) and an external device line with its command',
+  flushTimeoutMs: 1000,
+  rules: [
+    { state: 'start_state', pattern: `${COMMAND_LINE_CONTINUATION}$`, next: 'command_line' },
+    { state: 'start_state', pattern: `^${LIBVIRT_TIME}: ${EXTERNAL_DEVICE}`, next: 'external_device' },
+    { state: 'command_line', pattern: `${COMMAND_LINE_CONTINUATION}$`, next: 'command_line' },
+    // The last line is an option (`-msg timestamp=on`); a next state of start_state ends the record at once.
+    { state: 'command_line', pattern: '^-', next: 'start_state' },
+    // The helper's command on one line: its binary path or its first `VAR=value`, no ` \` at the end.
+    { state: 'external_device', pattern: `^(?:/|[A-Za-z_][A-Za-z0-9_]*=).*[^\\\\]$`, next: 'start_state' },
+  ],
+};
+
+export const LIBVIRTD_MULTILINE: MultilineShape = {
+  name: 'libvirt_daemon_multiline',
+  description:
+    'joins the continuation lines of a multi-line libvirtd message (lines that do not start with a libvirt log prefix)',
+  flushTimeoutMs: 1000,
+  rules: [
+    { state: 'start_state', pattern: `^${LIBVIRT_LOG_PREFIX}`, next: 'continuation' },
+    { state: 'continuation', pattern: `^(?!${LIBVIRT_LOG_PREFIX})`, next: 'continuation' },
+  ],
+};

@@ -1,0 +1,24 @@
+// Runs a file (or bytes) through the line splitter and a format's parser, as `parse` does.
+import { readFileSync } from 'node:fs';
+import { domainFromFileName, LOG_FORMATS, type LogFormatName } from '../../parsers/formats.js';
+import { LineSplitter } from '../../parsers/lines.js';
+import type { LogRecord, RecordParser } from '../../parsers/record.js';
+
+export function parseBytes(
+  bytes: Buffer,
+  format: LogFormatName,
+  options: { domain?: string | null; maxLineBytes?: number; chunkSize?: number } = {},
+): LogRecord[] {
+  const parser: RecordParser = LOG_FORMATS[format].create({ domain: options.domain ?? null });
+  const records: LogRecord[] = [];
+  const splitter = new LineSplitter((line, flags) => records.push(...parser.push(line, flags)), options.maxLineBytes);
+  const chunk = options.chunkSize ?? 64 * 1024;
+  for (let i = 0; i < bytes.length; i += chunk) splitter.write(bytes.subarray(i, i + chunk));
+  splitter.end();
+  records.push(...parser.flush());
+  return records;
+}
+
+export function parseFile(file: string, format: LogFormatName): LogRecord[] {
+  return parseBytes(readFileSync(file), format, { domain: domainFromFileName(file) });
+}
