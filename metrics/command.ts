@@ -11,32 +11,35 @@ import { createLogger, type Level } from './log.js';
 import { parseListenAddress, startServer } from './server.js';
 import type { WebConfig } from './web-config.js';
 
+/** Prefix of the exporter's environment variables (the project's LIBVIRT_TELEMETRY_<ROLE>_ convention). */
+const ENV = 'LIBVIRT_TELEMETRY_EXPORTER_';
+
 const options = [
   {
     name: 'libvirt.uri',
     type: 'string',
     default: 'qemu:///system',
-    env: 'LIBVIRT_URI',
+    env: `${ENV}LIBVIRT_URI`,
     description: 'libvirt daemon to read from (qemu:///system, qemu+tcp://HOST:16509/system, qemu+tls://HOST/system)',
   },
   {
     name: 'web.listen-address',
     type: 'string',
     default: ':9177',
-    env: 'LIBVIRT_EXPORTER_LISTEN_ADDRESS',
+    env: `${ENV}LISTEN_ADDRESS`,
     description: 'address to serve HTTP on, HOST:PORT (empty host = every interface)',
   },
   {
     name: 'web.telemetry-path',
     type: 'string',
     default: '/metrics',
-    env: 'LIBVIRT_EXPORTER_TELEMETRY_PATH',
+    env: `${ENV}TELEMETRY_PATH`,
     description: 'path under which the metrics are served',
   },
   {
     name: 'web.config.file',
     type: 'path',
-    env: 'LIBVIRT_EXPORTER_WEB_CONFIG_FILE',
+    env: `${ENV}WEB_CONFIG_FILE`,
     description: 'exporter-toolkit style web config (YAML) enabling TLS and/or basic auth',
   },
   {
@@ -44,7 +47,7 @@ const options = [
     type: 'duration',
     default: '5s',
     min: 1,
-    env: 'LIBVIRT_EXPORTER_LIBVIRT_TIMEOUT',
+    env: `${ENV}LIBVIRT_TIMEOUT`,
     description: 'deadline of each libvirt call (a locked domain costs at most this)',
   },
   {
@@ -52,7 +55,7 @@ const options = [
     type: 'duration',
     default: '9s',
     min: 1,
-    env: 'LIBVIRT_EXPORTER_SCRAPE_TIMEOUT',
+    env: `${ENV}SCRAPE_TIMEOUT`,
     description: 'deadline of a whole collection; keep it below Prometheus\' scrape_timeout',
   },
   {
@@ -60,14 +63,14 @@ const options = [
     type: 'duration',
     default: '30s',
     min: 500,
-    env: 'LIBVIRT_EXPORTER_RECONNECT_MAX_BACKOFF',
+    env: `${ENV}RECONNECT_MAX_BACKOFF`,
     description: 'longest wait between reconnection attempts (the wait doubles from 0.5s)',
   },
   {
     name: 'collector.openstack',
     type: 'boolean',
     default: true,
-    env: 'LIBVIRT_EXPORTER_COLLECTOR_OPENSTACK',
+    env: `${ENV}COLLECTOR_OPENSTACK`,
     description: 'export libvirt_domain_openstack_info from the Nova metadata in the domain XML (--no-collector.openstack disables)',
   },
   {
@@ -75,7 +78,7 @@ const options = [
     type: 'duration',
     default: '10m',
     min: 0,
-    env: 'LIBVIRT_EXPORTER_METADATA_TTL',
+    env: `${ENV}METADATA_TTL`,
     description: 'how long a domain\'s Nova metadata is cached (it is also re-read when the domain restarts)',
   },
   {
@@ -83,7 +86,7 @@ const options = [
     type: 'enum',
     choices: ['debug', 'info', 'warn', 'error'],
     default: 'info',
-    env: 'LIBVIRT_EXPORTER_LOG_LEVEL',
+    env: `${ENV}LOG_LEVEL`,
     description: 'least severe log level written to stderr',
   },
 ] as const;
