@@ -106,14 +106,18 @@ function virshSession(uri: string, times: number): number {
   return performance.now() - started;
 }
 
+/** Extra domstats calls in the longer virsh session. */
+const VIRSH_CALLS = 5;
+
 /**
- * virsh's time per domstats call on a warm connection, like the exporter's: a session of 3 calls minus a
- * session of 1, halved, so process start and connect cancel out. Also the time of the whole 1-call run.
+ * virsh's time per domstats call on a warm connection, like the exporter's: a session of 1 + VIRSH_CALLS calls
+ * minus a session of 1, divided by VIRSH_CALLS, so process start and connect cancel out. Also the time of the
+ * whole 1-call run.
  */
 function timedVirsh(uri: string): { perCallMs: number; processMs: number } {
   const one = virshSession(uri, 1);
-  const three = virshSession(uri, 3);
-  return { perCallMs: (three - one) / 2, processMs: one };
+  const many = virshSession(uri, 1 + VIRSH_CALLS);
+  return { perCallMs: (many - one) / VIRSH_CALLS, processMs: one };
 }
 
 /** The three tools against one daemon URI, interleaved round by round. */
@@ -230,7 +234,7 @@ function printGoals(rows: readonly Figures[]): void {
   process.stdout.write(
     `\nMedians of ${ROUNDS} rounds ${PAUSE_MS} ms apart, the tools interleaved. exporter: HTTP scrape; exp collect: its ` +
       `libvirt collection alone (scrape_duration); exp 1st: the first scrape, which also reads every domain's XML; RSS after ` +
-      `the rounds, peak = VmHWM. virsh/call: (session of 3 domstats - session of 1) / 2, a warm connection like the ` +
+      `the rounds, peak = VmHWM. virsh/call: (session of ${1 + VIRSH_CALLS} domstats - session of 1) / ${VIRSH_CALLS}, a warm connection like the ` +
       `exporter's; virsh proc: one whole virsh run. Ratios use virsh/call. Load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}.\n`,
   );
   for (const r of rows) {
