@@ -1,14 +1,9 @@
 // `libvirt-telemetry exporter`: the Prometheus exporter of libvirt domain statistics.
-import { readFileSync } from 'node:fs';
 import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
-import { connect } from '../libvirt/client.js';
-import { UriError } from '../libvirt/types.js';
+import { UriError } from '../libvirt/errors.js';
 import { parseUri } from '../libvirt/uri.js';
-import { Collection } from './collection.js';
-import { LibvirtConnection } from './connection.js';
-import { configureHeap } from './heap.js';
-import { createLogger, type Level } from './log.js';
-import { parseListenAddress, startServer } from './server.js';
+import { parseListenAddress } from './listen-address.js';
+import type { Level } from './log.js';
 import type { WebConfig } from './web-config.js';
 
 /** Prefix of the exporter's environment variables (the project's LIBVIRT_TELEMETRY_<ROLE>_ convention). */
@@ -93,12 +88,6 @@ const options = [
 
 type ExporterOptions = OptionValues<typeof options>;
 
-const RECONNECT_MIN_BACKOFF_MS = 500;
-
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
-
 const NO_WEB_CONFIG: WebConfig = { users: new Map(), headers: {} };
 
 /** Checks everything a user can get wrong before anything starts; throws UsageError (exit 2). */
@@ -131,41 +120,21 @@ async function validate(o: ExporterOptions) {
 
 async function run(o: ExporterOptions): Promise<number> {
   const { listen, web } = await validate(o);
-  configureHeap();
-  const auth = web.users.size > 0 ? new (await import('./basic-auth.js')).BasicAuth(web.users) : undefined;
-  const log = createLogger(o['log.level'] as Level);
-  const connection = new LibvirtConnection({
+  // The exporter itself is loaded only now: the other commands of the CLI do not carry it.
+  const { runExporter } = await import('./exporter.js');
+  return await runExporter({
     uri: o['libvirt.uri'],
-    connect,
-    log,
-    connectTimeoutMs: o['libvirt.timeout'],
-    backoffMinMs: RECONNECT_MIN_BACKOFF_MS,
-    backoffMaxMs: o['libvirt.reconnect-max-backoff'],
-  });
-  const collection = new Collection({
-    connection,
-    log,
+    listen,
+    listenText: o['web.listen-address'],
+    telemetryPath: o['web.telemetry-path'],
+    web,
     callTimeoutMs: o['libvirt.timeout'],
     scrapeTimeoutMs: o['scrape.timeout'],
+    reconnectMaxBackoffMs: o['libvirt.reconnect-max-backoff'],
     openstack: o['collector.openstack'],
     metadataTtlMs: o['openstack.metadata-ttl'],
+    logLevel: o['log.level'] as Level,
   });
-  connection.start();
-  let server;
-  try {
-    server = await startServer({ listen, telemetryPath: o['web.telemetry-path'], web, ...(auth ? { auth } : {}), collection, log, version: packageVersion() });
-  } catch (err) {
-    await connection.stop();
-    throw new Error(`cannot listen on ${o['web.listen-address']}: ${(err as Error).message}`);
-  }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log('info', 'shutting down', { signal });
-  await server.close();
-  await connection.stop();
-  return 0;
 }
 
 export const exporterCommand: CommandSpec<typeof options> = {
