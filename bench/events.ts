@@ -1,0 +1,148 @@
+// Event → Eviction create-request latency. 1000 synthetic `lifecycle stopped/failed` events (one per
+// domain) are encoded as libvirt event frames and written to a socket; the real client decodes them
+// (FrameReader, packet classification, XDR), the agent decides and queues the Eviction, the Kubernetes
+// writer sends it through @kubernetes/client-node to the fake API server (on its own thread). Latency =
+// from the frame's write to the API server receiving the POST (epoch ms from performance.timeOrigin on
+// both threads). Two arrival patterns: paced (one event every 2 ms) and a burst (all 1000 at once).
+// Goal: p99 < 50 ms (paced).
+//   node dist/bench/events.js [--events N]
+import { Writable } from 'node:stream';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { KubeActions } from '../events/actions.js';
+import { EventAgent } from '../events/agent.js';
+import { KubeClient, loadKubeConfig } from '../events/kube-client.js';
+import { createLogger } from '../events/log.js';
+import { AgentMetrics } from '../events/metrics.js';
+import { JsonLineSink } from '../events/record.js';
+import { EventProc } from '../libvirt/protocol.js';
+import { writeDomain } from '../libvirt/structs.js';
+import { Worker } from 'node:worker_threads';
+import { HYPERVISOR } from '../test/helpers/kube-fixtures.js';
+import { scriptedPeer } from '../test/helpers/scripted-peer.js';
+import { event } from '../test/helpers/server-packets.js';
+
+const GOAL_P99_MS = 50;
+const count = Number(process.argv[process.argv.indexOf('--events') + 1]) || 1000;
+
+function uuid(run: number, i: number): string {
+  const hex = (run * 1_000_000 + i).toString(16).padStart(12, '0');
+  return `00000000-0000-4000-8000-${hex}`;
+}
+
+/** LIFECYCLE (proc 318): callbackID, domain, event STOPPED (5), detail FAILED (5). */
+function stoppedFailedFrame(run: number, i: number): Buffer {
+  return event(EventProc.LIFECYCLE, (w) => {
+    w.int(1);
+    writeDomain(w, { name: `bench-${run}-${i}`, uuid: uuid(run, i), id: i + 1 });
+    w.int(5).int(5);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+interface LoggedRequest {
+  method: string;
+  status: number;
+  at: number;
+  body?: { metadata?: { labels?: Record<string, string> } };
+}
+
+/** The fake API server in a worker thread. */
+class ApiServerThread {
+  private readonly worker = new Worker(new URL('./fake-apiserver-worker.js', import.meta.url));
+  private next<T>(type: string): Promise<T> {
+    return new Promise((resolve) => {
+      const on = (m: { type: string } & T) => {
+        if (m.type !== type) return;
+        this.worker.off('message', on);
+        resolve(m);
+      };
+      this.worker.on('message', on);
+    });
+  }
+  async ready(): Promise<void> {
+    await this.next('ready');
+  }
+  async writeKubeconfig(file: string): Promise<void> {
+    const done = this.next('kubeconfig');
+    this.worker.postMessage({ type: 'kubeconfig', path: file });
+    await done;
+  }
+  async requests(): Promise<LoggedRequest[]> {
+    const reply = this.next<{ requests: LoggedRequest[] }>('requests');
+    this.worker.postMessage({ type: 'requests' });
+    return (await reply).requests;
+  }
+  async stop(): Promise<void> {
+    this.worker.postMessage({ type: 'stop' });
+    await new Promise((resolve) => this.worker.once('exit', resolve));
+  }
+}
+
+const epochNow = (): number => performance.timeOrigin + performance.now();
+
+async function scenario(kube: ApiServerThread, kubeconfig: string, run: number, label: string, gapMs: number): Promise<{ p50: number; p99: number; max: number }> {
+  const metrics = new AgentMetrics();
+  const log = createLogger('error');
+  const { config } = loadKubeConfig(kubeconfig);
+  const client = await KubeClient.create(config);
+  const actions = new KubeActions(client, { capacity: count * 2, concurrency: 4, requestTimeoutMs: 10_000, retryForMs: 60_000, backoffMinMs: 200, backoffMaxMs: 5000 }, metrics, log);
+  const discard = new Writable({ write: (_chunk, _enc, done) => done() });
+  const agent = new EventAgent(
+    { hypervisor: HYPERVISOR, namespace: 'default', policy: { ioErrorPolicy: 'evict-on-persist', ioErrorPersistMs: 60_000, rebootWindowMs: 1000, ioErrorWindowMs: 1000 } },
+    { actions, records: new JsonLineSink(discard, 8 << 20, () => undefined), metrics, log },
+  );
+  const peer = await scriptedPeer();
+  let received = 0;
+  let allReceived!: () => void;
+  const delivered = new Promise<void>((resolve) => (allReceived = resolve));
+  peer.client.on('event', (e) => {
+    agent.onEvent(e);
+    if (++received === count) allReceived();
+  });
+  const frames = Array.from({ length: count }, (_, i) => stoppedFailedFrame(run, i));
+  const sentAt = new Map<string, number>();
+  const firstRequest = (await kube.requests()).length;
+  for (let i = 0; i < count; i++) {
+    sentAt.set(uuid(run, i), epochNow());
+    peer.peer.write(frames[i]!);
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
+  await delivered;
+  if (!(await actions.writer.drain(120_000))) throw new Error(`${label}: Evictions still pending after 120 s`);
+  const latencies = (await kube.requests())
+    .slice(firstRequest)
+    .filter((r) => r.method === 'POST' && r.status === 201)
+    .map((r) => r.at - sentAt.get(r.body!.metadata!.labels!['hypervisor.c5c3.io/domain-uuid']!)!)
+    .sort((a, b) => a - b);
+  if (latencies.length !== count) throw new Error(`${label}: ${latencies.length} Evictions created for ${count} events`);
+  agent.close();
+  actions.writer.close();
+  client.close();
+  peer.dispose();
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1)! };
+}
+
+const kube = new ApiServerThread();
+await kube.ready();
+const dir = mkdtempSync(path.join(tmpdir(), 'bench-events-'));
+const kubeconfig = path.join(dir, 'kubeconfig');
+await kube.writeKubeconfig(kubeconfig);
+try {
+  await scenario(kube, kubeconfig, 0, 'warm-up', 1);
+  const paced = await scenario(kube, kubeconfig, 1, 'paced', 2);
+  const burst = await scenario(kube, kubeconfig, 2, 'burst', 0);
+  const fmt = (n: number) => `${n.toFixed(1)} ms`;
+  console.log(`event → Eviction create request, ${count} events through the libvirt client's decoder, @kubernetes/client-node, fake API server`);
+  console.log(`  (machine load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; shared CPU makes the tail noisy)`);
+  console.log(`  paced (1 event / 2 ms): p50 ${fmt(paced.p50)}  p99 ${fmt(paced.p99)}  max ${fmt(paced.max)}  goal p99 < ${GOAL_P99_MS} ms: ${paced.p99 < GOAL_P99_MS ? 'met' : 'NOT met'}`);
+  console.log(`  burst (all at once):    p50 ${fmt(burst.p50)}  p99 ${fmt(burst.p99)}  max ${fmt(burst.max)}  (queueing behind 4 concurrent requests)`);
+} finally {
+  await kube.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

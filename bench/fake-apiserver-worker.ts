@@ -1,0 +1,28 @@
+// The fake Kubernetes API server on its own thread for bench/events.ts, as a real API server has its own
+// CPU: its parsing, validation and GC then do not stall the agent's event loop. Replies to 'requests'
+// with the request log, times as epoch ms (performance.timeOrigin + now) to compare across threads.
+import { parentPort } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { startFakeCluster } from '../test/helpers/kube-fixtures.js';
+
+const kube = await startFakeCluster(['default']);
+const port = parentPort!;
+port.on('message', async (message: { type: 'kubeconfig'; path: string } | { type: 'requests' } | { type: 'stop' }) => {
+  switch (message.type) {
+    case 'kubeconfig':
+      await kube.writeKubeconfig(message.path);
+      port.postMessage({ type: 'kubeconfig' });
+      break;
+    case 'requests':
+      port.postMessage({
+        type: 'requests',
+        requests: kube.requests.map((r) => ({ method: r.method, status: r.status, at: performance.timeOrigin + r.receivedAt, body: r.body })),
+      });
+      break;
+    case 'stop':
+      await kube.stop();
+      port.close();
+      break;
+  }
+});
+port.postMessage({ type: 'ready' });

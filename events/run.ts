@@ -1,0 +1,118 @@
+// The running agent behind `libvirt-telemetry events` (options in command.ts): wires the libvirt listener,
+// the agent, the Kubernetes writer (or --dry-run), stdout records and the web server, until SIGTERM/SIGINT.
+import { connect } from '../libvirt/client.js';
+import { DryRunActions, KubeActions } from './actions.js';
+import { EventAgent, type ActionSink } from './agent.js';
+import type { EventsOptions } from './command.js';
+import { KubeClient, loadKubeConfig } from './kube-client.js';
+import { LibvirtListener } from './listener.js';
+import { createLogger, errorText, type Level } from './log.js';
+import { AgentMetrics } from './metrics.js';
+import type { IoErrorPolicy } from './policy.js';
+import { JsonLineSink } from './record.js';
+import { startWebServer, type ListenAddress } from './web.js';
+
+/** stdout bytes waiting for a reader before records are dropped (and counted). */
+const MAX_STDOUT_BUFFER = 8 * 1024 * 1024;
+/** How long a shutdown waits for pending Kubernetes writes. */
+const DRAIN_ON_EXIT_MS = 5000;
+
+export async function runAgent(o: EventsOptions, hypervisor: string, listen: ListenAddress): Promise<number> {
+  const log = createLogger(o['log.level'] as Level);
+  const metrics = new AgentMetrics();
+  const stdout = new JsonLineSink(process.stdout, MAX_STDOUT_BUFFER, () => metrics.recordsDropped.inc());
+  // A reader of stdout that goes away (EPIPE) must not take the agent down: records are then dropped and counted.
+  process.stdout.on('error', (err) => {
+    log('error', 'stdout failed; event records are dropped from now on', { error: errorText(err) });
+    process.stdout.destroy();
+  });
+
+  let actions: ActionSink;
+  let namespace = o.namespace;
+  let kube: KubeActions | undefined;
+  let kubeClient: KubeClient | undefined;
+  if (o['dry-run']) {
+    actions = new DryRunActions(stdout);
+    namespace ??= 'default';
+  } else {
+    const { config, namespace: contextNamespace } = loadKubeConfig(o.kubeconfig);
+    namespace ??= contextNamespace ?? 'default';
+    kubeClient = await KubeClient.create(config);
+    kube = new KubeActions(
+      kubeClient,
+      {
+        capacity: o['kube.queue-size'],
+        concurrency: o['kube.concurrency'],
+        requestTimeoutMs: o['kube.timeout'],
+        retryForMs: o['kube.retry-for'],
+        backoffMinMs: 200,
+        backoffMaxMs: 30_000,
+      },
+      metrics,
+      log,
+    );
+    actions = kube;
+  }
+
+  const agent = new EventAgent(
+    {
+      hypervisor,
+      namespace,
+      policy: {
+        ioErrorPolicy: o['io-error-policy'] as IoErrorPolicy,
+        ioErrorPersistMs: o['io-error-persist'],
+        rebootWindowMs: o['dedupe.reboot-window'],
+        ioErrorWindowMs: o['dedupe.io-error-window'],
+      },
+    },
+    { actions, records: stdout, metrics, log },
+  );
+  const listener = new LibvirtListener(
+    {
+      uri: o['libvirt.uri'],
+      connect,
+      callTimeoutMs: o['libvirt.timeout'],
+      backoffMinMs: o['libvirt.reconnect-min'],
+      backoffMaxMs: o['libvirt.reconnect-max'],
+      log,
+    },
+    {
+      connected: (listing, first) => agent.onConnected(listing, first),
+      event: (event) => agent.onEvent(event),
+      disconnected: (info) => agent.onDisconnected(info),
+    },
+  );
+  let web;
+  try {
+    web = await startWebServer(listen, metrics.registry, () =>
+      listener.state === 'connected' ? { ok: true, reason: 'ok: connected to libvirtd' } : { ok: false, reason: `not connected to libvirtd (${listener.state}${listener.lastError ? `: ${listener.lastError}` : ''})` },
+    );
+  } catch (err) {
+    throw new Error(`cannot listen on ${o['web.listen-address']}: ${errorText(err)}`);
+  }
+  log('info', 'events agent started', {
+    hypervisor,
+    namespace,
+    uri: o['libvirt.uri'],
+    dry_run: o['dry-run'],
+    io_error_policy: o['io-error-policy'],
+    web: web.url,
+  });
+  listener.start();
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log('info', 'stopping', { signal });
+  await listener.close();
+  agent.close();
+  if (kube) {
+    if (!(await kube.writer.drain(DRAIN_ON_EXIT_MS))) log('warn', 'Kubernetes writes still pending at exit', { pending: kube.writer.size });
+    kube.writer.close();
+  }
+  kubeClient?.close();
+  await web.close();
+  return 0;
+}
+

@@ -1,0 +1,196 @@
+// The Kubernetes side of the agent through the real @kubernetes/client-node, against the fake API server
+// via a generated kubeconfig: idempotent creates, merge patches, retries on 5xx/timeouts, no retry on
+// permanent errors, and a bounded queue that never blocks the caller.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import test from 'ava';
+import { buildEviction, rebootStatusPatch, type EvictionCause } from '../../events/eviction.js';
+import { KubeClient, loadKubeConfig, PermanentKubeError } from '../../events/kube-client.js';
+import { KubeWriter, type FailureReason, type KubeWriterOptions, type WriteJob } from '../../events/kube-writer.js';
+import type { FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
+import { HYPERVISOR, startFakeCluster } from '../helpers/kube-fixtures.js';
+
+const domain = { name: 'vm1', uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0', id: 3 };
+
+function cause(at: number, detail = 'stopped/failed'): EvictionCause {
+  return { domain, event: 'lifecycle', detail, explanation: 'the QEMU process ended unexpectedly', at, origin: 'live' };
+}
+
+async function clientFor(server: FakeKubeApiServer, t: { teardown(fn: () => Promise<void>): void }): Promise<KubeClient> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kubeconfig-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config');
+  await server.writeKubeconfig(file, 'ha');
+  const { config, namespace } = loadKubeConfig(file);
+  if (namespace !== 'ha') throw new Error(`context namespace ${namespace}`);
+  const client = await KubeClient.create(config);
+  t.teardown(async () => client.close());
+  return client;
+}
+
+interface Outcome {
+  done: { key: string; outcome: string; attempts: number }[];
+  retries: { key: string; status: string }[];
+  failed: { key: string; reason: FailureReason; error: string }[];
+}
+
+function writer(client: KubeClient, overrides: Partial<KubeWriterOptions> = {}): { writer: KubeWriter; log: Outcome; evict: (c: EvictionCause) => WriteJob } {
+  const log: Outcome = { done: [], retries: [], failed: [] };
+  const w = new KubeWriter(
+    { capacity: 100, concurrency: 4, requestTimeoutMs: 2000, retryForMs: 20_000, backoffMinMs: 20, backoffMaxMs: 200, ...overrides },
+    {
+      done: (job, outcome, attempts) => log.done.push({ key: job.key, outcome, attempts }),
+      retry: (job, error) => log.retries.push({ key: job.key, status: String((error as { code?: number }).code ?? (error as Error).name) }),
+      failed: (job, error, reason) => log.failed.push({ key: job.key, reason, error: String(error) }),
+    },
+  );
+  const evict = (c: EvictionCause): WriteJob => {
+    const eviction = buildEviction(HYPERVISOR, 'ha', c);
+    return { kind: 'eviction', key: eviction.metadata.name, run: (signal) => client.createEviction(eviction, signal) };
+  };
+  return { writer: w, log, evict };
+}
+
+test('createEviction: 201 then 409 AlreadyExists counts as done; the stored object is the Eviction we built', async (t) => {
+  const server = await startFakeCluster();
+  t.teardown(() => server.stop());
+  const client = await clientFor(server, t);
+  const eviction = buildEviction(HYPERVISOR, 'ha', cause(1_000));
+  t.is(await client.createEviction(eviction, AbortSignal.timeout(5000)), 'created');
+  t.is(await client.createEviction(eviction, AbortSignal.timeout(5000)), 'exists');
+  const [stored] = server.objects('evictions');
+  t.like(stored, { apiVersion: 'hypervisor.c5c3.io/v1', kind: 'Eviction', metadata: { name: eviction.metadata.name, namespace: 'ha' }, spec: eviction.spec });
+  t.is(server.objects('evictions').length, 1);
+  const posts = server.requests.filter((r) => r.method === 'POST');
+  t.deepEqual(posts.map((r) => [r.status, r.contentType]), [[201, 'application/json'], [409, 'application/json']]);
+});
+
+test('createEviction: a 409 for an object of another hypervisor is a permanent error', async (t) => {
+  const server = await startFakeCluster();
+  t.teardown(() => server.stop());
+  const client = await clientFor(server, t);
+  const eviction = buildEviction(HYPERVISOR, 'ha', cause(2_000));
+  server.seed({ ...eviction, spec: { hypervisor: 'someone-else', reason: 'x' } });
+  await t.throwsAsync(client.createEviction(eviction, AbortSignal.timeout(5000)), { instanceOf: PermanentKubeError });
+});
+
+test('patchHypervisorStatus: a merge patch of the status subresource, leaving other status fields', async (t) => {
+  const server = await startFakeCluster();
+  t.teardown(() => server.stop());
+  server.seed({ apiVersion: 'hypervisor.c5c3.io/v1', kind: 'Hypervisor', metadata: { name: 'hv-b' }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+  const client = await clientFor(server, t);
+  await client.patchHypervisorStatus('hv-b', rebootStatusPatch('hv-b', { domain, at: Date.UTC(2026, 0, 2, 3, 4, 5) }), AbortSignal.timeout(5000));
+  const patch = server.requests.at(-1)!;
+  t.is(patch.method, 'PATCH');
+  t.is(patch.path, '/apis/hypervisor.c5c3.io/v1/hypervisors/hv-b/status');
+  t.is(patch.contentType, 'application/merge-patch+json');
+  const hv = server.objects('hypervisors').find((o) => (o.metadata as { name: string }).name === 'hv-b')!;
+  t.deepEqual(hv.status, {
+    conditions: [{ type: 'Ready', status: 'True' }],
+    lastDomainReboot: { domain: 'vm1', uuid: domain.uuid, time: '2026-01-02T03:04:05.000Z' },
+  });
+});
+
+test('writer: 5xx and 429 are retried with backoff until the create succeeds', async (t) => {
+  const server = await startFakeCluster();
+  t.teardown(() => server.stop());
+  const { writer: w, log, evict } = writer(await clientFor(server, t));
+  server.injectFault({ kind: 'error', code: 503 }, { method: 'POST' });
+  server.injectFault({ kind: 'error', code: 500 }, { method: 'POST' });
+  server.injectFault({ kind: 'error', code: 429, retryAfterSeconds: 0 }, { method: 'POST' });
+  const job = evict(cause(3_000));
+  t.true(w.enqueue(job));
+  t.true(await w.drain(10_000));
+  t.deepEqual(log.retries.map((r) => r.status), ['503', '500', '429']);
+  t.deepEqual(log.done, [{ key: job.key, outcome: 'created', attempts: 4 }]);
+  t.is(server.objects('evictions').length, 1);
+});
+
+test('writer: a create committed but answered with 504, or dropped, is retried and ends as exactly one Eviction', async (t) => {
+  const server = await startFakeCluster();
+  t.teardown(() => server.stop());
+  const { writer: w, log, evict } = writer(await clientFor(server, t));
+  server.injectFault({ kind: 'commit-then-error', code: 504 }, { method: 'POST' });
+  server.injectFault({ kind: 'commit-then-drop' }, { method: 'POST' });
+  const a = evict(cause(4_000));
+  const b = evict(cause(5_000));
+  w.enqueue(a);
+  w.enqueue(b);
+  t.true(await w.drain(10_000));
+  t.is(log.retries.length, 2);
+  t.deepEqual(log.done.map((d) => d.outcome).sort(), ['exists', 'exists']);
+  t.deepEqual(server.objects('evictions').map((o) => (o.metadata as { name: string }).name).sort(), [a.key, b.key].sort());
+});
+
+test('writer: a request that hangs past the timeout is aborted and retried; the slow server still committed it once', async (t) => {
+  const server = await startFakeCluster();
+  t.teardown(() => server.stop());
+  const { writer: w, log, evict } = writer(await clientFor(server, t), { requestTimeoutMs: 300 });
+  server.injectFault({ kind: 'hang', ms: 800 }, { method: 'POST' });
+  w.enqueue(evict(cause(6_000)));
+  t.true(await w.drain(10_000));
+  t.is(log.retries.length, 1);
+  t.is(log.retries[0]!.status, 'AbortError');
+  t.is(log.done.length, 1);
+  await new Promise((resolve) => setTimeout(resolve, 700)); // let the hung request finish on the server
+  t.is(server.objects('evictions').length, 1);
+});
+
+test('writer: permanent errors (404 Hypervisor, 422) fail at once without retry', async (t) => {
+  const server = await startFakeCluster();
+  t.teardown(() => server.stop());
+  const client = await clientFor(server, t);
+  const { writer: w, log } = writer(client);
+  w.enqueue({ kind: 'hypervisor-status', key: 'status:nope', run: (s) => client.patchHypervisorStatus('nope', rebootStatusPatch('nope', { domain, at: 0 }), s).then(() => 'patched') });
+  const broken = buildEviction(HYPERVISOR, 'ha', cause(7_000));
+  const invalid = { ...broken, spec: { hypervisor: HYPERVISOR } } as unknown as typeof broken;
+  w.enqueue({ kind: 'eviction', key: 'invalid', run: (s) => client.createEviction(invalid, s) });
+  t.true(await w.drain(10_000));
+  t.is(log.retries.length, 0);
+  t.deepEqual(log.failed.map((f) => f.reason), ['permanent', 'permanent']);
+  t.regex(log.failed.map((f) => f.error).join(' '), /404/);
+  t.regex(log.failed.map((f) => f.error).join(' '), /422/);
+});
+
+test('writer: an unreachable API server is retried until retryFor, then given up (counted, not thrown)', async (t) => {
+  const server = await startFakeCluster();
+  const client = await clientFor(server, t);
+  await server.stop();
+  const { writer: w, log, evict } = writer(client, { retryForMs: 300, backoffMinMs: 50, backoffMaxMs: 100 });
+  w.enqueue(evict(cause(8_000)));
+  t.true(await w.drain(10_000));
+  t.true(log.retries.length >= 1);
+  t.deepEqual(log.failed.map((f) => f.reason), ['gave-up']);
+});
+
+test('writer: enqueue never blocks; beyond capacity writes are rejected and reported; equal keys coalesce', async (t) => {
+  const server = await startFakeCluster();
+  t.teardown(() => server.stop());
+  const client = await clientFor(server, t);
+  const { writer: w, log, evict } = writer(client, { capacity: 5, concurrency: 1 });
+  server.injectFault({ kind: 'hang', ms: 300 }, { method: 'POST' }, 10);
+  const started = performance.now();
+  const accepted = Array.from({ length: 8 }, (_, i) => w.enqueue(evict(cause(10_000 + i))));
+  t.true(performance.now() - started < 50, 'enqueue returns without waiting for the API server');
+  t.deepEqual(accepted, [true, true, true, true, true, false, false, false]);
+  t.deepEqual(log.failed.map((f) => f.reason), ['queue-full', 'queue-full', 'queue-full']);
+  t.is(w.size, 5);
+  // Two status patches for the same Hypervisor while the first is still queued: only the newer is sent.
+  const { writer: w2, log: log2 } = writer(client, { concurrency: 1 });
+  const patch = (at: number): WriteJob => ({
+    kind: 'hypervisor-status',
+    key: `status:${HYPERVISOR}`,
+    run: (s) => client.patchHypervisorStatus(HYPERVISOR, rebootStatusPatch(HYPERVISOR, { domain, at }), s).then(() => 'patched'),
+  });
+  w2.enqueue(evict(cause(20_000)));
+  w2.enqueue(patch(Date.UTC(2026, 0, 1)));
+  w2.enqueue(patch(Date.UTC(2026, 0, 2)));
+  t.true(await w2.drain(10_000));
+  t.is(log2.done.filter((d) => d.outcome === 'patched').length, 1);
+  const hv = server.objects('hypervisors').find((o) => (o.metadata as { name: string }).name === HYPERVISOR)!;
+  t.is((hv.status as { lastDomainReboot: { time: string } }).lastDomainReboot.time, '2026-01-02T00:00:00.000Z');
+  t.true(await w.drain(10_000));
+  t.is(log.done.length, 5);
+});
