@@ -1,42 +1,40 @@
 // `libvirt-telemetry exporter`: the Prometheus exporter of libvirt domain statistics.
-import { readFileSync } from 'node:fs';
 import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
-import { connect } from '../libvirt/client.js';
-import { UriError } from '../libvirt/types.js';
+import { UriError } from '../libvirt/errors.js';
 import { parseUri } from '../libvirt/uri.js';
-import { Collection } from './collection.js';
-import { LibvirtConnection } from './connection.js';
-import { configureHeap } from './heap.js';
-import { createLogger, type Level } from './log.js';
-import { parseListenAddress, startServer } from './server.js';
+import { parseListenAddress } from './listen-address.js';
+import type { Level } from './log.js';
 import type { WebConfig } from './web-config.js';
+
+/** Prefix of the exporter's environment variables (the project's LIBVIRT_TELEMETRY_<ROLE>_ convention). */
+const ENV = 'LIBVIRT_TELEMETRY_EXPORTER_';
 
 const options = [
   {
     name: 'libvirt.uri',
     type: 'string',
     default: 'qemu:///system',
-    env: 'LIBVIRT_URI',
+    env: `${ENV}LIBVIRT_URI`,
     description: 'libvirt daemon to read from (qemu:///system, qemu+tcp://HOST:16509/system, qemu+tls://HOST/system)',
   },
   {
     name: 'web.listen-address',
     type: 'string',
     default: ':9177',
-    env: 'LIBVIRT_EXPORTER_LISTEN_ADDRESS',
+    env: `${ENV}LISTEN_ADDRESS`,
     description: 'address to serve HTTP on, HOST:PORT (empty host = every interface)',
   },
   {
     name: 'web.telemetry-path',
     type: 'string',
     default: '/metrics',
-    env: 'LIBVIRT_EXPORTER_TELEMETRY_PATH',
+    env: `${ENV}TELEMETRY_PATH`,
     description: 'path under which the metrics are served',
   },
   {
     name: 'web.config.file',
     type: 'path',
-    env: 'LIBVIRT_EXPORTER_WEB_CONFIG_FILE',
+    env: `${ENV}WEB_CONFIG_FILE`,
     description: 'exporter-toolkit style web config (YAML) enabling TLS and/or basic auth',
   },
   {
@@ -44,7 +42,7 @@ const options = [
     type: 'duration',
     default: '5s',
     min: 1,
-    env: 'LIBVIRT_EXPORTER_LIBVIRT_TIMEOUT',
+    env: `${ENV}LIBVIRT_TIMEOUT`,
     description: 'deadline of each libvirt call (a locked domain costs at most this)',
   },
   {
@@ -52,7 +50,7 @@ const options = [
     type: 'duration',
     default: '9s',
     min: 1,
-    env: 'LIBVIRT_EXPORTER_SCRAPE_TIMEOUT',
+    env: `${ENV}SCRAPE_TIMEOUT`,
     description: 'deadline of a whole collection; keep it below Prometheus\' scrape_timeout',
   },
   {
@@ -60,14 +58,14 @@ const options = [
     type: 'duration',
     default: '30s',
     min: 500,
-    env: 'LIBVIRT_EXPORTER_RECONNECT_MAX_BACKOFF',
+    env: `${ENV}RECONNECT_MAX_BACKOFF`,
     description: 'longest wait between reconnection attempts (the wait doubles from 0.5s)',
   },
   {
     name: 'collector.openstack',
     type: 'boolean',
     default: true,
-    env: 'LIBVIRT_EXPORTER_COLLECTOR_OPENSTACK',
+    env: `${ENV}COLLECTOR_OPENSTACK`,
     description: 'export libvirt_domain_openstack_info from the Nova metadata in the domain XML (--no-collector.openstack disables)',
   },
   {
@@ -75,7 +73,7 @@ const options = [
     type: 'duration',
     default: '10m',
     min: 0,
-    env: 'LIBVIRT_EXPORTER_METADATA_TTL',
+    env: `${ENV}METADATA_TTL`,
     description: 'how long a domain\'s Nova metadata is cached (it is also re-read when the domain restarts)',
   },
   {
@@ -83,18 +81,12 @@ const options = [
     type: 'enum',
     choices: ['debug', 'info', 'warn', 'error'],
     default: 'info',
-    env: 'LIBVIRT_EXPORTER_LOG_LEVEL',
+    env: `${ENV}LOG_LEVEL`,
     description: 'least severe log level written to stderr',
   },
 ] as const;
 
 type ExporterOptions = OptionValues<typeof options>;
-
-const RECONNECT_MIN_BACKOFF_MS = 500;
-
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 const NO_WEB_CONFIG: WebConfig = { users: new Map(), headers: {} };
 
@@ -128,41 +120,21 @@ async function validate(o: ExporterOptions) {
 
 async function run(o: ExporterOptions): Promise<number> {
   const { listen, web } = await validate(o);
-  configureHeap();
-  const auth = web.users.size > 0 ? new (await import('./basic-auth.js')).BasicAuth(web.users) : undefined;
-  const log = createLogger(o['log.level'] as Level);
-  const connection = new LibvirtConnection({
+  // The exporter itself is loaded only now: the other commands of the CLI do not carry it.
+  const { runExporter } = await import('./exporter.js');
+  return await runExporter({
     uri: o['libvirt.uri'],
-    connect,
-    log,
-    connectTimeoutMs: o['libvirt.timeout'],
-    backoffMinMs: RECONNECT_MIN_BACKOFF_MS,
-    backoffMaxMs: o['libvirt.reconnect-max-backoff'],
-  });
-  const collection = new Collection({
-    connection,
-    log,
+    listen,
+    listenText: o['web.listen-address'],
+    telemetryPath: o['web.telemetry-path'],
+    web,
     callTimeoutMs: o['libvirt.timeout'],
     scrapeTimeoutMs: o['scrape.timeout'],
+    reconnectMaxBackoffMs: o['libvirt.reconnect-max-backoff'],
     openstack: o['collector.openstack'],
     metadataTtlMs: o['openstack.metadata-ttl'],
+    logLevel: o['log.level'] as Level,
   });
-  connection.start();
-  let server;
-  try {
-    server = await startServer({ listen, telemetryPath: o['web.telemetry-path'], web, ...(auth ? { auth } : {}), collection, log, version: packageVersion() });
-  } catch (err) {
-    await connection.stop();
-    throw new Error(`cannot listen on ${o['web.listen-address']}: ${(err as Error).message}`);
-  }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log('info', 'shutting down', { signal });
-  await server.close();
-  await connection.stop();
-  return 0;
 }
 
 export const exporterCommand: CommandSpec<typeof options> = {

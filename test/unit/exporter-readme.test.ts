@@ -1,10 +1,8 @@
-// metrics/README.md documents exactly the metrics of the catalogue and the flags of the command.
+// metrics/README.md documents exactly the metrics of the catalogue.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { formatDefault } from '../../cli/options.js';
 import { ALL_METRICS } from '../../metrics/catalogue.js';
-import { exporterCommand } from '../../metrics/command.js';
 import { repoRoot } from '../helpers/domstats-text.js';
 
 const readme = readFileSync(path.join(repoRoot, 'metrics', 'README.md'), 'utf8');
@@ -28,12 +26,5 @@ test('the metric tables list every catalogue metric with its type and labels, an
   t.deepEqual(
     rows(section('Metrics of the design document')).map(([name]) => name),
     ALL_METRICS.filter((d) => d.core).map((d) => d.name),
-  );
-});
-
-test('the flag table matches the command spec: names, environment variables, defaults', (t) => {
-  t.deepEqual(
-    rows(section('Flags')).map(([flag, env, def]) => [flag, env, def]),
-    exporterCommand.options.map((o) => [`--${o.name}`, o.env ?? '', formatDefault(o) ?? '']),
   );
 });

@@ -1,0 +1,78 @@
+// The running exporter: connection, collection and HTTP server, until SIGTERM or SIGINT.
+import { readFileSync } from 'node:fs';
+import { connect } from '../libvirt/client.js';
+import { Collection } from './collection.js';
+import { LibvirtConnection } from './connection.js';
+import { configureHeap } from './heap.js';
+import type { ListenAddress } from './listen-address.js';
+import { createLogger, type Level } from './log.js';
+import { startServer } from './server.js';
+import type { WebConfig } from './web-config.js';
+
+export interface ExporterSettings {
+  readonly uri: string;
+  readonly listen: ListenAddress;
+  /** --web.listen-address as given, for messages. */
+  readonly listenText: string;
+  readonly telemetryPath: string;
+  readonly web: WebConfig;
+  readonly callTimeoutMs: number;
+  readonly scrapeTimeoutMs: number;
+  readonly reconnectMaxBackoffMs: number;
+  readonly openstack: boolean;
+  readonly metadataTtlMs: number;
+  readonly logLevel: Level;
+}
+
+const RECONNECT_MIN_BACKOFF_MS = 500;
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** Serves until SIGTERM/SIGINT; returns the exit code. Throws (exit 1) when the address cannot be bound. */
+export async function runExporter(s: ExporterSettings): Promise<number> {
+  configureHeap();
+  const auth = s.web.users.size > 0 ? new (await import('./basic-auth.js')).BasicAuth(s.web.users) : undefined;
+  const log = createLogger(s.logLevel);
+  const connection = new LibvirtConnection({
+    uri: s.uri,
+    connect,
+    log,
+    connectTimeoutMs: s.callTimeoutMs,
+    backoffMinMs: RECONNECT_MIN_BACKOFF_MS,
+    backoffMaxMs: s.reconnectMaxBackoffMs,
+  });
+  const collection = new Collection({
+    connection,
+    log,
+    callTimeoutMs: s.callTimeoutMs,
+    scrapeTimeoutMs: s.scrapeTimeoutMs,
+    openstack: s.openstack,
+    metadataTtlMs: s.metadataTtlMs,
+  });
+  connection.start();
+  let server;
+  try {
+    server = await startServer({
+      listen: s.listen,
+      telemetryPath: s.telemetryPath,
+      web: s.web,
+      ...(auth ? { auth } : {}),
+      collection,
+      log,
+      version: packageVersion(),
+    });
+  } catch (err) {
+    await connection.stop();
+    throw new Error(`cannot listen on ${s.listenText}: ${(err as Error).message}`);
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log('info', 'shutting down', { signal });
+  await server.close();
+  await connection.stop();
+  return 0;
+}
