@@ -3,8 +3,9 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { commands } from './commands.js';
 import { parseCommandLine, renderHelp, UsageError } from './options.js';
+import { PROGRAM } from './program.js';
 
-export const PROGRAM = 'libvirt-telemetry';
+export { PROGRAM };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

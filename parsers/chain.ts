@@ -57,6 +57,8 @@ const TIME_PREFIX: readonly [TimeClass, string, (text: string) => string | null]
 
 interface Field {
   readonly name: string;
+  /** Index of the capture in the match. */
+  readonly index: number;
   readonly convert: ((value: string) => unknown) | null;
 }
 
@@ -66,7 +68,11 @@ export interface CompiledShape {
   readonly timeClass: TimeClass;
   /** Normalises the captured `time` (a shape without a known timestamp prefix keeps it as captured). */
   readonly toIso: (text: string) => string | null;
-  /** Captured fields other than time, level and message. */
+  /** Capture indexes of time, level and message (-1: the shape has none). */
+  readonly time: number;
+  readonly level: number;
+  readonly message: number;
+  /** The other captured fields. */
   readonly fields: readonly Field[];
 }
 
@@ -81,15 +87,22 @@ const CONVERTERS = {
 
 export function compileShape(shape: LineShape): CompiledShape {
   const prefix = TIME_PREFIX.find(([, p]) => shape.pattern.startsWith(p));
-  const names = [...shape.pattern.matchAll(/\(\?<([A-Za-z0-9_]+)>/g)].map((m) => m[1]!);
+  const matcher = new ShapeMatcher(shape);
+  const index = (name: string) => {
+    const i = matcher.names.indexOf(name);
+    return i === -1 ? -1 : i + 1;
+  };
   return {
     shape,
-    matcher: new ShapeMatcher(shape),
+    matcher,
     timeClass: prefix?.[0] ?? 'none',
     toIso: prefix?.[2] ?? keepTime,
-    fields: names
+    time: index('time'),
+    level: index('level'),
+    message: index('message'),
+    fields: matcher.names
       .filter((n) => n !== 'time' && n !== 'level' && n !== 'message')
-      .map((name) => ({ name, convert: CONVERTERS[shape.types?.[name] ?? 'string'] })),
+      .map((name) => ({ name, index: index(name), convert: CONVERTERS[shape.types?.[name] ?? 'string'] })),
   };
 }
 
@@ -118,25 +131,26 @@ export class ShapeChain {
   parse(text: string, domain: string | null): LogRecord {
     for (const c of this.candidates[timeClassOf(text)]) {
       const m = c.matcher.exec(text);
-      if (m !== null) return this.build(c, m.groups!, domain);
+      if (m !== null) return this.build(c, m, domain);
     }
     return { time: null, source: this.source, domain, kind: 'unparsed', level: 'unknown', message: text };
   }
 
-  private build(c: CompiledShape, groups: Record<string, string | undefined>, domain: string | null): LogRecord {
+  private build(c: CompiledShape, m: RegExpExecArray, domain: string | null): LogRecord {
     const meaning = MEANING.get(c.shape)!;
-    const time = groups.time;
+    const time = c.time === -1 ? undefined : m[c.time];
+    const level = c.level === -1 ? undefined : m[c.level];
     const record: LogRecord = {
       time: time === undefined ? null : c.toIso(time),
       source: this.source,
       domain,
       kind: meaning.kind,
-      level: (groups.level as LogLevel | undefined) ?? meaning.level,
-      message: groups.message ?? '',
+      level: (level as LogLevel | undefined) ?? meaning.level,
+      message: (c.message === -1 ? undefined : m[c.message]) ?? '',
     };
     const target = record as unknown as Record<string, unknown>;
     for (const f of c.fields) {
-      const value = groups[f.name];
+      const value = m[f.index];
       // Empty captures are left out, as Fluent Bit's Skip_Empty_Values does.
       if (value !== undefined && value !== '') target[f.name] = f.convert === null ? value : f.convert(value);
     }

@@ -2,13 +2,18 @@
 // internal/cri/io/logger.go) wrapping libvirtd's stderr: partial (`P`) records are joined up to
 // the next `F`, per stream, and the joined lines go through a libvirtd text parser per stream.
 
-import { compileShape } from './chain.js';
+import { ShapeMatcher } from './regex.js';
 import { CRI_LINE } from './shapes.js';
 import { applyLineFlags, LINE_TRUNCATED, NO_RECORDS, type LogRecord, type RecordParser } from './record.js';
 import { createLibvirtdTextParser, DEFAULT_MAX_RECORD_CHARS, type TextLogParser } from './textlog.js';
 import { rfc3339ToIso } from './time.js';
 
-const CRI = compileShape(CRI_LINE);
+const CRI = new ShapeMatcher(CRI_LINE);
+const capture = (name: string) => CRI.names.indexOf(name) + 1;
+const TIME = capture('time');
+const STREAM = capture('stream');
+const LOGTAG = capture('logtag');
+const LOG = capture('log');
 
 type Stream = 'stdout' | 'stderr';
 
@@ -26,15 +31,14 @@ class CriParser implements RecordParser {
   constructor(private readonly maxRecordChars: number) {}
 
   push(line: string, flags = 0): readonly LogRecord[] {
-    const m = CRI.matcher.exec(line);
+    const m = CRI.exec(line);
     if (m === null) return [this.foreign(line, flags)];
-    const groups = m.groups!;
-    const stream = groups.stream as Stream;
-    const time = rfc3339ToIso(groups.time!);
+    const stream = m[STREAM] as Stream;
+    const time = rfc3339ToIso(m[TIME]!);
     if (time !== null) this.lastTime = time;
     const state = this.state(stream);
-    const text = groups.log!;
-    if (groups.logtag!.startsWith('P')) {
+    const text = m[LOG]!;
+    if (m[LOGTAG]!.startsWith('P')) {
       if (state.partial === '') state.partialTime = time;
       const room = this.maxRecordChars - state.partial.length;
       state.partial += text.length > room ? text.slice(0, Math.max(0, room)) : text;

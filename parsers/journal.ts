@@ -4,7 +4,7 @@
 // field) or null (a field of 4096 bytes and more without `--all`).
 
 import { isUtf8 } from 'node:buffer';
-import { LINE_INVALID_UTF8, applyLineFlags, type LogLevel, type LogRecord, type RecordParser } from './record.js';
+import { LINE_INVALID_UTF8, NO_RECORDS, applyLineFlags, type LogLevel, type LogRecord, type RecordParser } from './record.js';
 import { epochMicrosToIso } from './time.js';
 
 /** syslog priority (journal PRIORITY) -> level. */
@@ -91,6 +91,6 @@ export function createJournalParser(): RecordParser {
       }
       return [applyLineFlags(parseJournalEntry(entry), flags)];
     },
-    flush: () => [],
+    flush: () => NO_RECORDS,
   };
 }

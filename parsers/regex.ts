@@ -27,20 +27,25 @@ export function toJsRegExpForLine(shape: Pattern): RegExp {
 /**
  * `exec` as Onigmo's search would find it, fast on single lines and on folded multi-line records:
  * a pattern opening with `^` is tried (sticky) at the start of each line only, instead of a
- * lookbehind at every position.
+ * lookbehind at every position. Captures are numbered (`names[i]` is in `match[i + 1]`): a JS
+ * regex with named groups builds a `groups` object on every match.
  */
 export class ShapeMatcher {
+  /** Capture names in the order of their opening parentheses. */
+  readonly names: readonly string[];
   private readonly line: RegExp;
   private readonly atLineStart: RegExp | null;
   private readonly anywhere: RegExp;
 
   constructor(shape: Pattern) {
     const dotAll = shape.dotAll === true;
-    this.line = toJsRegExpForLine(shape);
+    const flags = dotAll ? 's' : '';
+    this.names = [...shape.pattern.matchAll(/\(\?<([A-Za-z0-9_]+)>/g)].map((m) => m[1]!);
+    this.line = new RegExp(translate(shape.pattern, dotAll, false, true), flags);
     this.atLineStart = shape.pattern.startsWith('^')
-      ? new RegExp(translate(shape.pattern.slice(1), dotAll, true), dotAll ? 'sy' : 'y')
+      ? new RegExp(translate(shape.pattern.slice(1), dotAll, true, true), `${flags}y`)
       : null;
-    this.anywhere = toJsRegExp(shape);
+    this.anywhere = new RegExp(translate(shape.pattern, dotAll, true, true), flags);
   }
 
   exec(text: string): RegExpExecArray | null {
@@ -58,7 +63,7 @@ export class ShapeMatcher {
   }
 }
 
-function translate(source: string, dotAll: boolean, lineAnchors: boolean): string {
+function translate(source: string, dotAll: boolean, lineAnchors: boolean, numbered = false): string {
   let out = '';
   let inClass = false;
   for (let i = 0; i < source.length; i++) {
@@ -75,6 +80,9 @@ function translate(source: string, dotAll: boolean, lineAnchors: boolean): strin
       // A `]` right after `[` or `[^` is a literal member, not the end of the class.
       if (source[i + 1] === '^') out += source[++i];
       if (source[i + 1] === ']') out += source[++i];
+    } else if (numbered && c === '(' && source.startsWith('(?<', i) && /^[A-Za-z0-9_]/.test(source[i + 3] ?? '')) {
+      out += '(';
+      i = source.indexOf('>', i);
     } else if (c === '.' && !dotAll) {
       out += '[^\\n]';
     } else if (c === '^' && lineAnchors) {

@@ -1,9 +1,12 @@
 // The one definition of a log line shape. Each shape drives both the Fluent Bit parser that
-// `generate` renders (Onigmo, Ruby syntax) and the TypeScript parser the sidecar runs (JS RegExp),
-// so its pattern stays in the subset both engines read the same way: named groups `(?<name>...)`
-// with [A-Za-z0-9_] names, character classes, `\d \s \S \w`, non-greedy and greedy quantifiers,
-// anchors `^ $`, non-capturing groups, negative lookahead `(?!...)`. No lookbehind, no `\h`, no possessive quantifiers,
-// no backreferences, no Unicode property escapes.
+// `generate` renders (Onigmo, Ruby syntax) and the TypeScript parsers (JS RegExp, translated by
+// parsers/regex.ts), so its pattern stays in the subset both engines read the same way: named
+// groups `(?<name>...)` with [A-Za-z0-9_] names, character classes, greedy and non-greedy
+// quantifiers, anchors `^ $`, non-capturing groups, negative lookahead `(?!...)`. No lookbehind,
+// no `\h`, no possessive quantifiers, no backreferences, no Unicode property escapes, and no
+// `\d \s \w` (the engines disagree on them outside ASCII): write `[0-9]`, ` `, `[A-Za-z0-9_]`.
+// test/unit/parsers-shapes.test.ts enforces this; test/integration/parsers-onigmo.test.ts runs
+// every pattern in real Onigmo.
 
 export type FieldType = 'string' | 'integer' | 'float' | 'bool';
 

@@ -25,6 +25,13 @@ const LIBVIRT_LOG_PREFIX = `${LIBVIRT_TIME}: [0-9]+: (?:${LIBVIRT_LEVELS}) : `;
 /** `virCommandToString(cmd, true)` ends every line but the last of the command line with this. */
 const COMMAND_LINE_CONTINUATION = ' \\\\';
 
+/**
+ * `message` to the end of a multi-line (dotAll) text, without the newline that may end it: Fluent Bit ends
+ * every in_tail multiline record with `\n` unless the multiline parser sets Key_Content, and a
+ * libvirt message may end with one. Captures must be the same either way.
+ */
+const MESSAGE_TO_END = '(?<message>(?:.*[^\\n])?)\\n?';
+
 /** `qemuExtDeviceLogCommand()`: `"%s: Starting external device: %s\n%s\n"`. */
 const EXTERNAL_DEVICE = 'Starting external device: ';
 
@@ -54,7 +61,7 @@ export const LIBVIRTD_LINE: LineShape = {
     'libvirtd text line `<time>: <thread>: <level> : [<function>:<line> : ]<message>`; `.` spans the joined continuation lines',
   pattern:
     `^(?<time>${LIBVIRT_TIME}): (?<thread>[0-9]+): (?<level>${LIBVIRT_LEVELS}) : ` +
-    '(?:(?<function>[A-Za-z_][A-Za-z0-9_]*):(?<line>[0-9]+) : )?(?<message>.*)$',
+    `(?:(?<function>[A-Za-z_][A-Za-z0-9_]*):(?<line>[0-9]+) : )?${MESSAGE_TO_END}$`,
   dotAll: true,
   time: LIBVIRT_TIME_SPEC,
   types: { thread: 'integer', line: 'integer' },
@@ -72,7 +79,7 @@ export const QEMU_START: LineShape = libvirtWritten(
 export const QEMU_TAINT: LineShape = libvirtWritten(
   'libvirt_qemu_taint',
   '`qemuDomainObjTaintMsg()`: `Domain id=N is tainted: <flag>[ (<detail>)]`',
-  '(?<message>Domain id=(?<domain_id>[0-9]+) is tainted: (?<taint>[^ ]+)(?: \\((?<taint_detail>.*)\\))?)',
+  '(?<message>Domain id=(?<domain_id>[0-9]+) is tainted: (?<taint>[^ \\n]+)(?: \\((?<taint_detail>.*)\\))?)',
   { types: { domain_id: 'integer' } },
 );
 
@@ -97,8 +104,7 @@ export const QEMU_PANIC: LineShape = libvirtWritten(
 export const QEMU_EXTERNAL_DEVICE: LineShape = {
   name: 'libvirt_qemu_external_device',
   description: '`qemuExtDeviceLogCommand()`: `Starting external device: <name>`, the helper command on the next line',
-  pattern: `^(?<time>${LIBVIRT_TIME}): (?<message>${EXTERNAL_DEVICE}(?<device>[^\\n]*))(?:\\n(?<command>.*))?$`,
-  dotAll: true,
+  pattern: `^(?<time>${LIBVIRT_TIME}): (?<message>${EXTERNAL_DEVICE}(?<device>[^\\n]*))(?:\\n(?<command>[^\\n]+))?\\n?$`,
   time: LIBVIRT_TIME_SPEC,
 };
 
@@ -131,7 +137,7 @@ export const QEMU_COMMAND_LINE: LineShape = {
   name: 'libvirt_qemu_command_line',
   description:
     'environment and QEMU command line folded into one record: `VAR=value \\` lines, the binary, one option per line',
-  pattern: `^(?<message>(?:[A-Za-z_][A-Za-z0-9_]*=[^\\n]*${COMMAND_LINE_CONTINUATION}\\n)*(?<binary>[^ \\n]+)${COMMAND_LINE_CONTINUATION}\\n.*)$`,
+  pattern: `^(?<message>(?:[A-Za-z_][A-Za-z0-9_]*=[^\\n]*${COMMAND_LINE_CONTINUATION}\\n)*(?<binary>[^ \\n]+)${COMMAND_LINE_CONTINUATION}\\n.*[^\\n])\\n?$`,
   dotAll: true,
 };
 

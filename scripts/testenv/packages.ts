@@ -13,6 +13,8 @@ export const REQUIRED_PACKAGES = [
   'qemu-utils',
   // systemd-journald and journalctl
   'systemd',
+  // journal files written from export format (the sidecar's journal tests)
+  'systemd-journal-remote',
 ] as const;
 
 const APT_OPTIONS = ['-y', '-q', '-o', 'DPkg::Lock::Timeout=600', '--no-install-recommends'];

@@ -180,7 +180,8 @@ test('libvirtd text: continuation lines join their message; a lone continuation 
   ];
   const records = [...lines.flatMap((l) => parser.push(l)), ...parser.flush()];
   t.deepEqual(kinds(records), ['unparsed', 'libvirt_log', 'libvirt_log']);
-  t.is(records[1]!.message, 'internal error: first\nsecond\n');
+  // The empty continuation line adds a newline at the end of the message, which is not kept.
+  t.is(records[1]!.message, 'internal error: first\nsecond');
   t.like(records[2], { thread: 2205, level: 'warning', message: 'next' });
 });
 
@@ -253,14 +254,26 @@ function epochOf(raw: string): number {
   return Date.parse(raw.includes('T') ? raw : raw.replace(' ', 'T').replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
 }
 
-function assertSameAsRendered(t: import('ava').ExecutionContext, chain: readonly string[], texts: string[], records: LogRecord[]): Set<string> {
+/**
+ * Tries `chain` on each text the way the parser filter does and compares the captures with the
+ * TypeScript record. With `trailingNewline` the texts end in `\n`, as in_tail's multiline records
+ * do when the multiline parser sets no Key_Content (flb_ml_flush_stream_group() breakline_prepare()).
+ */
+function assertSameAsRendered(
+  t: import('ava').ExecutionContext,
+  chain: readonly string[],
+  texts: string[],
+  records: LogRecord[],
+  trailingNewline = false,
+): Set<string> {
   const used = new Set<string>();
   t.is(records.length, texts.length);
-  texts.forEach((text, i) => {
+  texts.forEach((folded, i) => {
     const record = records[i]!;
+    const text = trailingNewline ? `${folded}\n` : folded;
     const name = chain.find((n) => RENDERED.get(n)!.regex.test(text));
     if (name === undefined) {
-      t.like(record, { kind: 'unparsed', message: text });
+      t.like(record, { kind: 'unparsed', message: folded });
       return;
     }
     used.add(name);
@@ -283,15 +296,20 @@ function assertSameAsRendered(t: import('ava').ExecutionContext, chain: readonly
 
 test('rendered QEMU parsers, in chain order, match the records of the TypeScript QEMU parser', (t) => {
   const lines = [...QEMU_LOG_SAMPLES.flatMap(linesOf), ...Object.values(L)];
-  const used = assertSameAsRendered(t, PARSER_CHAINS.qemu, fold(MULTILINE_NAMES.qemu, lines), parseQemuLines(lines));
+  const texts = fold(MULTILINE_NAMES.qemu, lines);
+  const records = parseQemuLines(lines);
+  const used = assertSameAsRendered(t, PARSER_CHAINS.qemu, texts, records);
   // The samples plus the synthetic lines exercise every parser of the chain.
   t.deepEqual([...used].sort(), [...PARSER_CHAINS.qemu].sort());
+  assertSameAsRendered(t, PARSER_CHAINS.qemu, texts, records, true);
 });
 
 test('rendered libvirtd parser matches the records of the TypeScript libvirtd parser on the container lines', (t) => {
   const inner = readFileSync(CRI_SAMPLES[0]!, 'utf8').trimEnd().split('\n').map((l) => l.split(' ').slice(3).join(' '));
   const parser = createLibvirtdTextParser();
   const records = [...inner.flatMap((l) => parser.push(l)), ...parser.flush()];
-  const used = assertSameAsRendered(t, PARSER_CHAINS.libvirtd, fold(MULTILINE_NAMES.libvirtd, inner), records);
+  const texts = fold(MULTILINE_NAMES.libvirtd, inner);
+  const used = assertSameAsRendered(t, PARSER_CHAINS.libvirtd, texts, records);
   t.deepEqual([...used], PARSER_CHAINS.libvirtd);
+  assertSameAsRendered(t, PARSER_CHAINS.libvirtd, texts, records, true);
 });

@@ -1,0 +1,398 @@
+// The Fluent Bit configuration as data: one model per option set, rendered to classic and YAML
+// by the templates, so both formats always say the same thing.
+import path from 'node:path';
+import type { LineShape, MultilineShape } from '../parsers/shape.js';
+import {
+  FLUENT_BIT_MULTILINE_PARSERS,
+  FLUENT_BIT_PARSERS,
+  MULTILINE_NAMES,
+  PARSER_CHAINS,
+  renderOnigmoRegex,
+} from '../parsers/fluentbit.js';
+import type { GenerateOptions, OutputKind } from './options.js';
+
+/** A property value; a list repeats the key in classic mode and becomes a YAML sequence. */
+export type Value = string | number | boolean | readonly string[];
+
+export interface Property {
+  /** Spelled as the Fluent Bit docs spell it (keys are case-insensitive to Fluent Bit). */
+  readonly key: string;
+  readonly value: Value;
+}
+
+/** A [SERVICE], [INPUT], [FILTER], [OUTPUT] or [PARSER] section. Plugins start with `Name`. */
+export interface Section {
+  /** Why the section is there; rendered as full-line comments above it. */
+  readonly comment: readonly string[];
+  readonly properties: readonly Property[];
+}
+
+export interface MultilineRule {
+  readonly state: string;
+  /** Onigmo regex with delimiters (`/…/`). */
+  readonly regex: string;
+  readonly next: string;
+}
+
+export interface MultilineParser {
+  readonly comment: readonly string[];
+  readonly name: string;
+  readonly type: 'regex';
+  /** Record key holding the text; see LOG_KEY. */
+  readonly keyContent: string;
+  readonly flushTimeoutMs: number;
+  readonly rules: readonly MultilineRule[];
+}
+
+export interface FluentBitConfig {
+  readonly model: 'host' | 'container';
+  readonly service: Section;
+  readonly inputs: readonly Section[];
+  readonly filters: readonly Section[];
+  readonly outputs: readonly Section[];
+  readonly parsers: readonly Section[];
+  readonly multilineParsers: readonly MultilineParser[];
+}
+
+/** Multiline parsers Fluent Bit ships; they need no definition in the parsers file. */
+export const BUILTIN_MULTILINE_PARSERS: readonly string[] = ['cri', 'docker', 'go', 'java', 'python', 'ruby'];
+
+/**
+ * The domain name in a QEMU log path `<dir>/<domain>.log`: used both as in_tail's Tag_Regex
+ * (tag `<qemu.tag>.<domain>`) and as a parser that puts `domain` into each record. Lines read
+ * after virtlogd renamed the file (within Rotate_Wait) carry the rotated name `<domain>.log.N`.
+ */
+export const QEMU_LOG_PATH_REGEX = '^.*/(?<domain>[^/]+)\\.log(?:\\.[0-9]+)?$';
+/** Name of the generator's own parser for QEMU_LOG_PATH_REGEX. */
+export const QEMU_LOG_PATH_PARSER = 'libvirt_qemu_log_path';
+/** Record key in_tail writes the file path to (parsed into `domain`, then dropped). */
+const PATH_KEY = 'file';
+/**
+ * The key holding a log line: in_tail's default Key, the key the cri multiline parser writes, and
+ * the key_content of our multiline parsers. Without a key_content Fluent Bit appends `\n` to every
+ * record a multiline parser flushes in in_tail (`breakline_prepare()`, src/multiline/flb_ml.c),
+ * which would end up in the parsed fields.
+ */
+const LOG_KEY = 'log';
+
+function properties(entries: Record<string, Value | undefined>): Property[] {
+  return Object.entries(entries)
+    .filter((e): e is [string, Value] => e[1] !== undefined)
+    .map(([key, value]) => ({ key, value }));
+}
+
+/** Sizes as Fluent Bit reads them (K/M/G are powers of 1024, `flb_utils_size_to_bytes()`). */
+export function size(bytes: number): string {
+  for (const [unit, factor] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return String(bytes);
+}
+
+/** Whole seconds (Fluent Bit's Rotate_Wait, Refresh_Interval, …); rounds up so a limit never shrinks to 0. */
+function seconds(ms: number): number {
+  return Math.ceil(ms / 1000);
+}
+
+/**
+ * The tag in_tail gives `Tag <prefix>.*` for a file in `dir` (`tag_compose()`: `/` → `.`,
+ * leading dot dropped), i.e. what filter_kubernetes must strip as Kube_Tag_Prefix.
+ */
+export function kubeTagPrefix(prefix: string, dir: string): string {
+  const dotted = path.posix.resolve('/', dir).split('/').filter(Boolean).join('.');
+  return `${prefix}.${dotted}.`;
+}
+
+function parserSection(shape: LineShape): Section {
+  const types = Object.entries(shape.types ?? {}).map(([k, t]) => `${k}:${t}`);
+  return {
+    comment: [shape.description],
+    properties: properties({
+      Name: shape.name,
+      Format: 'regex',
+      Regex: renderOnigmoRegex(shape),
+      Time_Key: shape.time?.key,
+      Time_Format: shape.time?.format,
+      Time_Keep: shape.time?.keep,
+      Time_Strict: shape.time?.strict,
+      Types: types.length ? types.join(' ') : undefined,
+    }),
+  };
+}
+
+function multilineParser(shape: MultilineShape): MultilineParser {
+  return {
+    comment: [shape.description],
+    name: shape.name,
+    type: 'regex',
+    keyContent: LOG_KEY,
+    flushTimeoutMs: shape.flushTimeoutMs,
+    rules: shape.rules.map((r) => ({ state: r.state, regex: renderOnigmoRegex(r), next: r.next })),
+  };
+}
+
+function byName<T extends { name: string }>(all: readonly T[], name: string, what: string): T {
+  const found = all.find((s) => s.name === name);
+  if (!found) throw new Error(`${what} '${name}' is referenced but not defined in parsers/fluentbit.ts`);
+  return found;
+}
+
+function qemuLogsEnabled(o: GenerateOptions): boolean {
+  return o['qemu-logs'] === 'on' || (o['qemu-logs'] === 'auto' && o.model === 'host');
+}
+
+/** Settings every input shares: memory limit and filesystem buffering. */
+function buffering(o: GenerateOptions): Record<string, Value> {
+  return { Mem_Buf_Limit: size(o['mem-buf-limit']), 'storage.type': 'filesystem' };
+}
+
+/** in_tail settings shared by the QEMU and the container log inputs. */
+function tailSettings(o: GenerateOptions, db: string): Record<string, Value> {
+  return {
+    DB: path.posix.join(o['state-dir'], db),
+    'DB.locking': true,
+    Read_from_Head: o['tail.read-from-head'],
+    Refresh_Interval: seconds(o['tail.refresh-interval']),
+    Rotate_Wait: seconds(o['tail.rotate-wait']),
+    Skip_Long_Lines: true,
+    Buffer_Chunk_Size: size(o['tail.buffer-chunk-size']),
+    Buffer_Max_Size: size(o['tail.buffer-max-size']),
+  };
+}
+
+function journalInput(o: GenerateOptions): Section {
+  return {
+    comment: ['libvirtd logs to the systemd journal (log_outputs 3:journald); records keep its fields', '(MESSAGE, PRIORITY, LIBVIRT_SOURCE, CODE_FILE/LINE/FUNC, LIBVIRT_DOMAIN/CODE, _PID, _BOOT_ID, ...).'],
+    properties: properties({
+      Name: 'systemd',
+      Tag: o['journal.tag'],
+      Path: o['journal.path'],
+      Systemd_Filter: o['journal.unit'].map((unit) => `_SYSTEMD_UNIT=${unit}`),
+      Systemd_Filter_Type: 'or',
+      DB: path.posix.join(o['state-dir'], 'journal.db'),
+      'DB.sync': 'normal',
+      Read_From_Tail: o['journal.read-from-tail'],
+      ...buffering(o),
+    }),
+  };
+}
+
+function journalFilter(o: GenerateOptions): Section {
+  return { comment: ['`source` tells libvirtd records from QEMU records.'], properties: properties({ Name: 'modify', Match: o['journal.tag'], Add: 'source libvirtd' }) };
+}
+
+function qemuInput(o: GenerateOptions): Section {
+  return {
+    comment: ['Per-domain QEMU logs written by libvirtd/virtlogd and QEMU; the tag names the domain.', 'The multiline parser folds the environment + command-line block into one record.'],
+    properties: properties({
+      Name: 'tail',
+      Tag: `${o['qemu.tag']}.<domain>`,
+      Tag_Regex: QEMU_LOG_PATH_REGEX,
+      Path: o['qemu.path'],
+      Path_Key: PATH_KEY,
+      'multiline.parser': MULTILINE_NAMES.qemu,
+      ...tailSettings(o, 'qemu-logs.db'),
+      ...buffering(o),
+    }),
+  };
+}
+
+function containerLogPath(o: GenerateOptions): string {
+  return path.posix.join(o['container.log-dir'], `${o['container.pod']}_${o['container.namespace']}_${o['container.name']}-*.log`);
+}
+
+function containerInput(o: GenerateOptions): Section {
+  return {
+    comment: ['stderr of the libvirtd container (log_outputs 3:stderr) as the kubelet writes it (CRI format);', 'the cri multiline parser joins partial (P) lines.'],
+    properties: properties({
+      Name: 'tail',
+      Tag: 'kube.*',
+      Path: containerLogPath(o),
+      'multiline.parser': 'cri',
+      ...tailSettings(o, 'containers.db'),
+      ...buffering(o),
+    }),
+  };
+}
+
+function qemuFilters(o: GenerateOptions): Section[] {
+  const match = `${o['qemu.tag']}.*`;
+  return [
+    {
+      comment: ['QEMU log lines into fields; the first parser that matches wins, unmatched lines keep their raw `log`.'],
+      properties: properties({ Name: 'parser', Match: match, Key_Name: LOG_KEY, Parser: [...PARSER_CHAINS.qemu], Reserve_Data: true }),
+    },
+    {
+      comment: ['The domain name from the file name (<domain>.log).'],
+      properties: properties({ Name: 'parser', Match: match, Key_Name: PATH_KEY, Parser: [QEMU_LOG_PATH_PARSER], Reserve_Data: true }),
+    },
+    { comment: ['`source` tells QEMU records from libvirtd records.'], properties: properties({ Name: 'modify', Match: match, Add: 'source qemu' }) },
+  ];
+}
+
+function containerFilters(o: GenerateOptions): Section[] {
+  return [
+    {
+      comment: ['libvirtd writes multi-line messages; the runtime makes one record per line. Join continuation lines.'],
+      properties: properties({
+        Name: 'multiline',
+        Match: 'kube.*',
+        'multiline.key_content': LOG_KEY,
+        'multiline.parser': MULTILINE_NAMES.libvirtd,
+        buffer: true,
+        flush_ms: 2000,
+        emitter_name: 'libvirtd_multiline',
+        'emitter_storage.type': 'filesystem',
+        emitter_mem_buf_limit: size(o['mem-buf-limit']),
+      }),
+    },
+    {
+      comment: ['The CRI wrapper fields: the record time already is the CRI time, and `time` would clash with the parsed one.'],
+      properties: properties({ Name: 'modify', Match: 'kube.*', Remove: ['time', '_p'], Add: 'source libvirtd' }),
+    },
+    {
+      comment: ['libvirtd text lines into fields; unmatched lines (e.g. wrapper scripts) keep their raw `log`.'],
+      properties: properties({ Name: 'parser', Match: 'kube.*', Key_Name: LOG_KEY, Parser: [...PARSER_CHAINS.libvirtd], Reserve_Data: true }),
+    },
+    {
+      comment: ['Pod metadata from the API server; the tag carries pod, namespace and container.'],
+      properties: properties({
+        Name: 'kubernetes',
+        Match: 'kube.*',
+        Kube_URL: o['kubernetes.url'],
+        Kube_CA_File: o['kubernetes.ca-file'],
+        Kube_Token_File: o['kubernetes.token-file'],
+        Kube_Tag_Prefix: kubeTagPrefix('kube', o['container.log-dir']),
+        Merge_Log: false,
+        Labels: true,
+        Annotations: false,
+      }),
+    },
+  ];
+}
+
+function tlsSettings(tls: boolean, verify: boolean, caFile: string | undefined): Record<string, Value | undefined> {
+  return { tls, 'tls.verify': tls ? verify : undefined, 'tls.ca_file': tls ? caFile : undefined };
+}
+
+function output(kind: OutputKind, o: GenerateOptions): Section {
+  const common = { Retry_Limit: 'no_limits', 'storage.total_limit_size': size(o['storage.total-limit']) };
+  switch (kind) {
+    case 'forward':
+      return {
+        comment: ['To a Fluentd/Fluent Bit aggregator (forward protocol).'],
+        properties: properties({
+          Name: 'forward',
+          Match: '*',
+          Host: o['forward.host'],
+          Port: o['forward.port'],
+          ...tlsSettings(o['forward.tls'], o['forward.tls-verify'], o['forward.tls-ca-file']),
+          Shared_Key: o['forward.shared-key'],
+          Self_Hostname: o['forward.shared-key'] !== undefined ? o['forward.self-hostname'] : undefined,
+          ...common,
+        }),
+      };
+    case 'loki':
+      return {
+        comment: ['To Loki; records stay JSON lines.'],
+        properties: properties({
+          Name: 'loki',
+          Match: '*',
+          Host: o['loki.host'],
+          Port: o['loki.port'],
+          ...tlsSettings(o['loki.tls'], o['loki.tls-verify'], o['loki.tls-ca-file']),
+          Labels: o['loki.labels'].join(', '),
+          Tenant_ID: o['loki.tenant'],
+          Line_Format: 'json',
+          ...common,
+        }),
+      };
+    case 'opensearch':
+      return {
+        comment: ['To OpenSearch.'],
+        properties: properties({
+          Name: 'opensearch',
+          Match: '*',
+          Host: o['opensearch.host'],
+          Port: o['opensearch.port'],
+          ...tlsSettings(o['opensearch.tls'], o['opensearch.tls-verify'], o['opensearch.tls-ca-file']),
+          Index: o['opensearch.index'],
+          HTTP_User: o['opensearch.user'],
+          HTTP_Passwd: o['opensearch.password'],
+          Suppress_Type_Name: true,
+          Replace_Dots: true,
+          Trace_Error: true,
+          ...common,
+        }),
+      };
+    case 'stdout':
+      return {
+        comment: ['JSON lines on standard output.'],
+        properties: properties({ Name: 'stdout', Match: '*', Format: 'json_lines', Json_Date_Format: 'iso8601', Retry_Limit: common.Retry_Limit }),
+      };
+  }
+}
+
+/** Names of the parsers and multiline parsers the pipeline references, in first-use order. */
+function referencedParsers(inputs: readonly Section[], filters: readonly Section[]): { parsers: string[]; multiline: string[] } {
+  const parsers = new Set<string>();
+  const multiline = new Set<string>();
+  for (const s of [...inputs, ...filters]) {
+    for (const { key, value } of s.properties) {
+      const values = typeof value === 'object' ? value : [String(value)];
+      if (key === 'Parser') values.forEach((v) => parsers.add(v));
+      if (key === 'multiline.parser') values.forEach((v) => multiline.add(v));
+    }
+  }
+  return { parsers: [...parsers], multiline: [...multiline].filter((n) => !BUILTIN_MULTILINE_PARSERS.includes(n)) };
+}
+
+/** Builds the configuration; options are assumed valid (see validate() in command.ts). */
+export function buildModel(o: GenerateOptions): FluentBitConfig {
+  const qemu = qemuLogsEnabled(o);
+  const inputs = o.model === 'host' ? [journalInput(o)] : [containerInput(o)];
+  const filters = o.model === 'host' ? [journalFilter(o)] : containerFilters(o);
+  if (qemu) {
+    inputs.push(qemuInput(o));
+    filters.push(...qemuFilters(o));
+  }
+  const outputs = [...new Set(o.output as OutputKind[])].map((kind) => output(kind, o));
+  const used = referencedParsers(inputs, filters);
+  const ownParsers: Section[] = [
+    {
+      comment: ['The domain name from a QEMU log path (same regex as the Tag_Regex of the QEMU input).'],
+      properties: properties({ Name: QEMU_LOG_PATH_PARSER, Format: 'regex', Regex: `/${QEMU_LOG_PATH_REGEX}/` }),
+    },
+  ];
+  const parsers = used.parsers.map((name) =>
+    name === QEMU_LOG_PATH_PARSER ? ownParsers[0]! : parserSection(byName(FLUENT_BIT_PARSERS, name, 'parser')),
+  );
+  return {
+    model: o.model as 'host' | 'container',
+    service: {
+      comment: ['HTTP server for /api/v1/metrics and /api/v1/health; filesystem buffering so nothing is lost while outputs are down.'],
+      properties: properties({
+        Flush: o.flush / 1000,
+        Daemon: false,
+        Log_Level: o['log-level'],
+        HTTP_Server: true,
+        HTTP_Listen: o['http.listen'],
+        HTTP_Port: o['http.port'],
+        Health_Check: true,
+        HC_Errors_Count: 5,
+        HC_Retry_Failure_Count: 5,
+        HC_Period: 60,
+        'storage.path': path.posix.join(o['state-dir'], 'buffer'),
+        'storage.sync': o['storage.sync'],
+        'storage.checksum': false,
+        'storage.backlog.mem_limit': size(o['storage.backlog-mem-limit']),
+        'storage.metrics': true,
+      }),
+    },
+    inputs,
+    filters,
+    outputs,
+    parsers,
+    multilineParsers: used.multiline.map((name) => multilineParser(byName(FLUENT_BIT_MULTILINE_PARSERS, name, 'multiline parser'))),
+  };
+}

@@ -1,0 +1,65 @@
+// What flows from a source through the queue to a sink: records plus the checkpoint marks
+// that become true once the sink confirmed them.
+import type { FileIdentity } from './file-identity.js';
+import type { LogRecord } from '../parsers/record.js';
+
+/** A place in a file: its identity and a byte offset. */
+export interface FilePosition extends FileIdentity {
+  readonly offset: number;
+  /** The file's mtime when the position was taken; orders rotated siblings on recovery. */
+  readonly mtimeMs: number;
+}
+
+/**
+ * Resume point of one followed path. Parsers fold lines (the QEMU command line, CRI partials),
+ * so a byte offset alone cannot say which records are out: the position is where the parser
+ * was last empty, plus how many records it has produced since (skipped when re-reading).
+ */
+export interface StreamCheckpoint {
+  readonly file: FilePosition | null;
+  readonly skip: number;
+  /** When the sidecar began following the path (ms since epoch). */
+  readonly since: number;
+}
+
+export interface JournalCheckpoint {
+  /** `__CURSOR` of the last journal entry whose records were confirmed. */
+  readonly cursor: string;
+}
+
+export type Mark =
+  | { readonly stream: string; readonly at: StreamCheckpoint }
+  | { readonly journal: JournalCheckpoint };
+
+/** Label of the source a batch came from, for metrics. */
+export type SourceName = 'qemu' | 'journal' | 'cri';
+
+/** Encodes records for the sink (JSON lines, or Forward entries) as soon as they are parsed. */
+export type RecordEncoder = (records: readonly LogRecord[]) => Buffer;
+
+export interface Batch {
+  readonly source: SourceName;
+  /** Fluent Forward tag (the stdout and file outputs ignore it). */
+  readonly tag: string;
+  /**
+   * The records, already encoded for the sink: a Buffer lives off the JS heap, so a full queue
+   * costs no garbage-collector time, and its length is what the bounded queue counts.
+   */
+  readonly payload: Buffer;
+  readonly count: number;
+  /** Records per kind, for records_total once confirmed. */
+  readonly kinds: ReadonlyMap<string, number>;
+  readonly bytes: number;
+  readonly marks: readonly Mark[];
+  /** When the source read it (ms), for the lag gauge. */
+  readonly readAt: number;
+}
+
+export function makeBatch(source: SourceName, tag: string, records: readonly LogRecord[], encode: RecordEncoder, marks: readonly Mark[]): Batch {
+  const kinds = new Map<string, number>();
+  for (const r of records) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
+  const payload = records.length ? encode(records) : EMPTY;
+  return { source, tag, payload, count: records.length, kinds, bytes: payload.length, marks, readAt: Date.now() };
+}
+
+const EMPTY = Buffer.alloc(0);

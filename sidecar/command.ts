@@ -1,0 +1,141 @@
+// `libvirt-telemetry sidecar`: its options (one definition for parsing, --help and the README)
+// and the process around the Sidecar: signals, exit codes.
+import { resolve } from 'node:path';
+import { QEMU_MULTILINE } from '../parsers/shapes.js';
+import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
+import { parseListenAddress } from './http.js';
+import { createLogger } from './log.js';
+import { Sidecar, type SidecarConfig } from './sidecar.js';
+
+const ENV = 'LIBVIRT_TELEMETRY_SIDECAR_';
+
+const options = [
+  { name: 'qemu-log-dir', type: 'path', default: '/var/log/libvirt/qemu', env: `${ENV}QEMU_LOG_DIR`, description: "directory of the per-domain QEMU logs; '' to not read them" },
+  { name: 'qemu-log-glob', type: 'string', default: '*.log', env: `${ENV}QEMU_LOG_GLOB`, description: 'file names to follow in --qemu-log-dir (rotated copies are found by rotation, never by this glob)' },
+  { name: 'libvirtd-source', type: 'enum', choices: ['journal', 'cri', 'none'], default: 'journal', env: `${ENV}LIBVIRTD_SOURCE`, description: "where libvirtd's own log comes from: the systemd journal (host model), its container's CRI log file (container model), or nowhere" },
+  { name: 'cri-log', type: 'path', env: `${ENV}CRI_LOG`, description: "libvirtd's container log file (CRI format; a glob in the last path element is allowed); required with --libvirtd-source cri" },
+  { name: 'journal-match', type: 'list', default: ['_SYSTEMD_UNIT=libvirtd.service'], env: `${ENV}JOURNAL_MATCH`, description: "journalctl matches (FIELD=value; same field ORed, different fields ANDed, '+' between alternatives)" },
+  { name: 'journal-directory', type: 'path', env: `${ENV}JOURNAL_DIRECTORY`, description: 'read the journal files in this directory (a mounted host journal) instead of the local journal' },
+  { name: 'journal-file', type: 'list', env: `${ENV}JOURNAL_FILE`, description: 'read these journal files (globs allowed, as journalctl --file)' },
+  { name: 'journal-namespace', type: 'string', env: `${ENV}JOURNAL_NAMESPACE`, description: 'read this journal namespace (journalctl --namespace)' },
+  { name: 'journalctl', type: 'path', default: 'journalctl', env: `${ENV}JOURNALCTL`, description: 'the journalctl binary' },
+  { name: 'journal-fallback-age', type: 'duration', default: '7h', env: `${ENV}JOURNAL_FALLBACK_AGE`, description: 'how far back to read the journal when there is no usable cursor (first start with --read-from head, a cursor from another boot or a vanished journal, a malformed cursor)', min: 1000 },
+  { name: 'read-from', type: 'enum', choices: ['head', 'tail'], default: 'head', env: `${ENV}READ_FROM`, description: 'where inputs that exist at the very first start begin (journal: head = the fallback age window); files appearing later are always read from their head' },
+  { name: 'state-dir', type: 'path', default: '/var/lib/libvirt-telemetry/sidecar', env: `${ENV}STATE_DIR`, description: 'directory of the checkpoints (file positions, journal cursor); one sidecar per directory' },
+  { name: 'output', type: 'enum', choices: ['stdout', 'file', 'forward'], default: 'stdout', env: `${ENV}OUTPUT`, description: 'where records go: JSON lines on stdout, JSON lines appended to --output-file, or Fluent Forward to --forward-host' },
+  { name: 'output-file', type: 'path', env: `${ENV}OUTPUT_FILE`, description: 'the file for --output file' },
+  { name: 'forward-host', type: 'string', env: `${ENV}FORWARD_HOST`, description: 'Fluent Bit in_forward / Fluentd host for --output forward' },
+  { name: 'forward-port', type: 'port', default: 24224, env: `${ENV}FORWARD_PORT`, description: 'its port' },
+  { name: 'forward-tls', type: 'boolean', env: `${ENV}FORWARD_TLS`, description: 'connect with TLS' },
+  { name: 'forward-tls-ca', type: 'path', env: `${ENV}FORWARD_TLS_CA`, description: 'CA bundle to verify the server (default: the system CAs)' },
+  { name: 'forward-tls-cert', type: 'path', env: `${ENV}FORWARD_TLS_CERT`, description: 'client certificate' },
+  { name: 'forward-tls-key', type: 'path', env: `${ENV}FORWARD_TLS_KEY`, description: 'client key' },
+  { name: 'forward-tls-verify', type: 'boolean', default: true, env: `${ENV}FORWARD_TLS_VERIFY`, description: "verify the server's certificate and name" },
+  { name: 'forward-tls-server-name', type: 'string', env: `${ENV}FORWARD_TLS_SERVER_NAME`, description: 'name expected in the server certificate (default: --forward-host)' },
+  { name: 'forward-shared-key', type: 'string', env: `${ENV}FORWARD_SHARED_KEY`, description: 'shared key of the secure-forward handshake (HELO/PING/PONG); prefer the environment variable' },
+  { name: 'forward-self-hostname', type: 'string', env: `${ENV}FORWARD_SELF_HOSTNAME`, description: 'hostname sent in the handshake (default: this host)' },
+  { name: 'forward-username', type: 'string', env: `${ENV}FORWARD_USERNAME`, description: 'user for the handshake when the server requires user authentication' },
+  { name: 'forward-password', type: 'string', env: `${ENV}FORWARD_PASSWORD`, description: 'its password; prefer the environment variable' },
+  { name: 'forward-ack-timeout', type: 'duration', default: '30s', env: `${ENV}FORWARD_ACK_TIMEOUT`, description: 'how long to wait for an ack before the chunk is sent again on a new connection', min: 100 },
+  { name: 'tag-prefix', type: 'string', default: 'libvirt', env: `${ENV}TAG_PREFIX`, description: 'Forward tags are <prefix>.qemu.<domain> and <prefix>.libvirtd' },
+  { name: 'queue-limit', type: 'bytes', default: '8MiB', env: `${ENV}QUEUE_LIMIT`, description: 'input bytes held in memory between reading and the output; reading pauses when full', min: 65536 },
+  { name: 'max-line-bytes', type: 'bytes', default: '256KiB', env: `${ENV}MAX_LINE_BYTES`, description: 'longer lines keep their first bytes up to this limit (record marked truncated, counted) and the rest is skipped', min: 1024, max: 64 * 1024 * 1024 },
+  { name: 'rescan-interval', type: 'duration', default: '5s', env: `${ENV}RESCAN_INTERVAL`, description: 'safety-net rescan of the log directories (inotify finds new files at once)', min: 100 },
+  { name: 'rotate-wait', type: 'duration', default: '5s', env: `${ENV}ROTATE_WAIT`, description: 'how long a rotated or deleted file is watched for late writes when no new file has data yet', min: 0 },
+  { name: 'multiline-flush', type: 'duration', default: `${QEMU_MULTILINE.flushTimeoutMs}ms`, env: `${ENV}MULTILINE_FLUSH`, description: "idle time after which a record the parser holds for continuation lines is emitted (Fluent Bit's Flush_Timeout of the same multiline shape)", min: 10 },
+  { name: 'checkpoint-interval', type: 'duration', default: '5s', env: `${ENV}CHECKPOINT_INTERVAL`, description: 'how often the checkpoint snapshot is rewritten (every confirmation is appended to the WAL at once)', min: 100 },
+  { name: 'shutdown-timeout', type: 'duration', default: '10s', env: `${ENV}SHUTDOWN_TIMEOUT`, description: 'on SIGTERM/SIGINT: time to deliver what is queued before exiting anyway', min: 0 },
+  { name: 'web.listen-address', type: 'string', default: ':9178', env: `${ENV}LISTEN_ADDRESS`, description: "address of /metrics and /healthz ('' for none)" },
+] as const;
+
+type Options = OptionValues<typeof options>;
+
+/** Turns validated options into the sidecar's configuration; bad combinations are usage errors. */
+export function configFrom(o: Options): SidecarConfig {
+  if (o['libvirtd-source'] === 'cri' && !o['cri-log']) throw new UsageError('--libvirtd-source cri needs --cri-log');
+  if (o.output === 'file' && !o['output-file']) throw new UsageError('--output file needs --output-file');
+  if (o.output === 'forward' && !o['forward-host']) throw new UsageError('--output forward needs --forward-host');
+  if (o['forward-password'] && !o['forward-username']) throw new UsageError('--forward-password needs --forward-username');
+  if ((o['forward-tls-cert'] === undefined) !== (o['forward-tls-key'] === undefined))
+    throw new UsageError('--forward-tls-cert and --forward-tls-key go together');
+  for (const m of o['journal-match'])
+    if (m !== '+' && !/^[A-Z0-9_]+=/.test(m)) throw new UsageError(`--journal-match: '${m}' is not FIELD=value or '+'`);
+  const listenText = o['web.listen-address'];
+  const listen = listenText === '' ? null : parseListenAddress(listenText);
+  if (listen === undefined) throw new UsageError(`--web.listen-address: expected host:port or :port, got '${listenText}'`);
+  return {
+    qemuLogDir: o['qemu-log-dir'] === '' ? null : resolve(o['qemu-log-dir']),
+    qemuLogGlob: o['qemu-log-glob'],
+    libvirtdSource: o['libvirtd-source'] as SidecarConfig['libvirtdSource'],
+    criLog: o['cri-log'] && resolve(o['cri-log']),
+    journal: {
+      journalctl: o.journalctl,
+      matches: o['journal-match'],
+      directory: o['journal-directory'],
+      files: o['journal-file'],
+      namespace: o['journal-namespace'],
+      fallbackAgeMs: o['journal-fallback-age'],
+    },
+    startAt: o['read-from'] as 'head' | 'tail',
+    stateDir: resolve(o['state-dir']),
+    output: o.output as SidecarConfig['output'],
+    outputFile: o['output-file'] && resolve(o['output-file']),
+    forward: o['forward-host']
+      ? {
+          host: o['forward-host'],
+          port: o['forward-port'],
+          ackTimeoutMs: o['forward-ack-timeout'],
+          tls: o['forward-tls'],
+          tlsCa: o['forward-tls-ca'],
+          tlsCert: o['forward-tls-cert'],
+          tlsKey: o['forward-tls-key'],
+          tlsVerify: o['forward-tls-verify'],
+          tlsServerName: o['forward-tls-server-name'],
+          sharedKey: o['forward-shared-key'],
+          selfHostname: o['forward-self-hostname'],
+          username: o['forward-username'],
+          password: o['forward-password'],
+        }
+      : undefined,
+    tagPrefix: o['tag-prefix'],
+    queueLimitBytes: o['queue-limit'],
+    maxLineBytes: o['max-line-bytes'],
+    rescanMs: o['rescan-interval'],
+    rotateWaitMs: o['rotate-wait'],
+    flushIdleMs: o['multiline-flush'],
+    checkpointIntervalMs: o['checkpoint-interval'],
+    shutdownTimeoutMs: o['shutdown-timeout'],
+    listen,
+  };
+}
+
+async function run(o: Options): Promise<number> {
+  const config = configFrom(o);
+  const log = createLogger();
+  const sidecar = await Sidecar.start(config, log);
+  log.info(
+    `following ${[config.qemuLogDir && `${config.qemuLogDir}/${config.qemuLogGlob}`, config.libvirtdSource !== 'none' && `libvirtd via ${config.libvirtdSource}`].filter(Boolean).join(' and ')} -> ${config.output}` +
+      (sidecar.port !== undefined ? `; /metrics on port ${sidecar.port}` : ''),
+  );
+  const signal = await new Promise<string | null>((resolve) => {
+    const onSignal = (name: string) => () => resolve(name);
+    process.once('SIGTERM', onSignal('SIGTERM'));
+    process.once('SIGINT', onSignal('SIGINT'));
+    void sidecar.done.then(() => resolve(null));
+  });
+  if (signal) log.info(`${signal}: stopping reading, draining the queue`);
+  const drained = await sidecar.stop();
+  // A write stuck in a stalled pipe would keep the process alive: the deadline is the deadline.
+  if (!drained) setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref();
+  if (sidecar.error) throw sidecar.error;
+  return 0;
+}
+
+export const sidecarCommand: CommandSpec<typeof options> = {
+  name: 'sidecar',
+  summary: "follow libvirtd's journal and the QEMU domain logs, emit structured records",
+  description:
+    'Reads the per-domain QEMU logs (following virtlogd rotation) and libvirtd\'s journal or container log, parses them into records, and delivers them at least once to stdout, a file, or Fluent Forward. Checkpoints in --state-dir advance only after the output confirmed.',
+  options,
+  run: (o) => run(o),
+};

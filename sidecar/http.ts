@@ -1,0 +1,46 @@
+// /metrics (Prometheus text, prom-client) and /healthz (JSON; 200 healthy, 503 not).
+import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
+
+export interface Health {
+  readonly healthy: boolean;
+  readonly [detail: string]: unknown;
+}
+
+/** `host:port`, `:port` (all interfaces) or `[v6]:port`. */
+export function parseListenAddress(text: string): { host: string | undefined; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  const host = m[1] ?? m[2];
+  return { host: host ? host : undefined, port };
+}
+
+export async function serveHttp(address: { host: string | undefined; port: number }, registry: Registry, health: () => Health): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
+      );
+      return;
+    }
+    if (path === '/healthz') {
+      const h = health();
+      res.writeHead(h.healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(h) + '\n');
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve());
+  });
+  return server;
+}

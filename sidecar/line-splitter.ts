@@ -1,0 +1,127 @@
+// Turns a byte stream into lines without ever holding more than `maxLineBytes` of one line:
+// a longer line keeps its first maxLineBytes (cut at a UTF-8 character boundary) and the
+// rest is skipped up to its newline, so one huge line never stalls or bloats a file.
+import { isUtf8 } from 'node:buffer';
+import { LINE_INVALID_UTF8, LINE_TRUNCATED } from '../parsers/record.js';
+
+/** Receives one complete line, its flags and the stream offset just past its newline. */
+export type LineHandler = (line: string, flags: number, end: number) => void;
+
+const NEWLINE = 0x0a;
+
+/** Largest length <= `length` that does not split a UTF-8 sequence at its end. */
+function charBoundary(buf: Buffer, start: number, length: number): number {
+  let end = start + length;
+  // Step back over continuation bytes (10xxxxxx) to the lead byte, then drop the lead byte
+  // too if its sequence would not fit.
+  let back = 0;
+  while (back < 3 && end - back > start && (buf[end - back - 1]! & 0xc0) === 0x80) back++;
+  const lead = end - back - 1;
+  if (lead >= start) {
+    const b = buf[lead]!;
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    if (need > back + 1) end = lead;
+  }
+  return end - start;
+}
+
+function decode(buf: Buffer, start: number, end: number): [string, number] {
+  const text = buf.toString('utf8', start, end);
+  // U+FFFD is rare in real logs, so the exact validity check runs only when one appears.
+  if (text.includes('\ufffd') && !isUtf8(buf.subarray(start, end))) return [text, LINE_INVALID_UTF8];
+  return [text, 0];
+}
+
+export class LineSplitter {
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  /** Inside a line that already exceeded the limit: bytes are skipped up to its newline. */
+  private overLong = false;
+  /** Bytes skipped from over-long lines since the last call of takeSkipped(). */
+  private skipped = 0;
+
+  constructor(readonly maxLineBytes: number) {}
+
+  /** Bytes of an unterminated line held back (0 when the stream ended at a newline). */
+  get pendingBytes(): number {
+    return this.carryBytes + (this.overLong ? 1 : 0);
+  }
+
+  takeSkipped(): number {
+    const n = this.skipped;
+    this.skipped = 0;
+    return n;
+  }
+
+  /** Feeds `chunk`, whose first byte is at stream offset `start`. The chunk may be reused afterwards. */
+  feed(chunk: Buffer, start: number, onLine: LineHandler): void {
+    let pos = 0;
+    const length = chunk.length;
+    while (pos < length) {
+      const nl = chunk.indexOf(NEWLINE, pos);
+      if (nl === -1) {
+        this.hold(chunk, pos, length);
+        return;
+      }
+      if (this.carryBytes === 0 && !this.overLong) {
+        const len = nl - pos;
+        if (len <= this.maxLineBytes) {
+          const [text, flags] = decode(chunk, pos, nl);
+          onLine(text, flags, start + nl + 1);
+        } else {
+          const keep = charBoundary(chunk, pos, this.maxLineBytes);
+          const [text, flags] = decode(chunk, pos, pos + keep);
+          this.skipped += len - keep;
+          onLine(text, flags | LINE_TRUNCATED, start + nl + 1);
+        }
+      } else {
+        this.hold(chunk, pos, nl);
+        this.emitCarry(start + nl + 1, onLine);
+      }
+      pos = nl + 1;
+    }
+  }
+
+  /** Emits a held unterminated line (the stream will not grow any more); false if none. */
+  finish(end: number, onLine: LineHandler): boolean {
+    if (this.carryBytes === 0 && !this.overLong) return false;
+    this.emitCarry(end, onLine);
+    return true;
+  }
+
+  /** Forgets a held partial line (its file was truncated under it). */
+  reset(): void {
+    this.carry = [];
+    this.carryBytes = 0;
+    this.overLong = false;
+  }
+
+  private hold(chunk: Buffer, start: number, end: number): void {
+    if (end <= start) return;
+    if (this.overLong) {
+      this.skipped += end - start;
+      return;
+    }
+    const room = this.maxLineBytes - this.carryBytes;
+    if (end - start <= room) {
+      this.carry.push(Buffer.from(chunk.subarray(start, end)));
+      this.carryBytes += end - start;
+      return;
+    }
+    // The line passes the limit here: keep what fits, at a character boundary.
+    const joined = Buffer.concat([...this.carry, chunk.subarray(start, start + room)]);
+    const keep = charBoundary(joined, 0, joined.length);
+    this.skipped += joined.length - keep + (end - start - room);
+    this.carry = [joined.subarray(0, keep)];
+    this.carryBytes = keep;
+    this.overLong = true;
+  }
+
+  private emitCarry(end: number, onLine: LineHandler): void {
+    const joined = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry);
+    const [text, flags] = decode(joined, 0, joined.length);
+    const truncated = this.overLong ? LINE_TRUNCATED : 0;
+    this.reset();
+    onLine(text, flags | truncated, end);
+  }
+}

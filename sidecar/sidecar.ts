@@ -1,0 +1,223 @@
+// Wires sources -> bounded queue -> sink, checkpoints after confirmation, /metrics and /healthz,
+// and the shutdown: stop reading, drain, checkpoint, all within a deadline.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
+import type { Batch } from './batch.js';
+import { CheckpointStore } from './checkpoint-store.js';
+import { FileSource, globToRegExp } from './file-source.js';
+import { serveHttp } from './http.js';
+import { JournalSource, type JournalOptions } from './journal-source.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { domainFromFileName, LOG_FORMATS } from '../parsers/formats.js';
+import { Pipeline } from './pipeline.js';
+import { ByteQueue } from './queue.js';
+import { FileSink } from './sinks/file.js';
+import { ForwardSink, type ForwardOptions } from './sinks/forward.js';
+import type { Sink } from './sinks/sink.js';
+import { StdoutSink } from './sinks/stdout.js';
+
+export interface SidecarConfig {
+  readonly qemuLogDir: string | null;
+  readonly qemuLogGlob: string;
+  readonly libvirtdSource: 'journal' | 'cri' | 'none';
+  readonly criLog?: string | undefined;
+  readonly journal: Pick<JournalOptions, 'journalctl' | 'matches' | 'directory' | 'files' | 'namespace' | 'fallbackAgeMs'>;
+  readonly startAt: 'head' | 'tail';
+  readonly stateDir: string;
+  readonly output: 'stdout' | 'file' | 'forward';
+  readonly outputFile?: string | undefined;
+  readonly forward?: ForwardOptions | undefined;
+  readonly tagPrefix: string;
+  readonly queueLimitBytes: number;
+  readonly maxLineBytes: number;
+  readonly rescanMs: number;
+  readonly rotateWaitMs: number;
+  readonly flushIdleMs: number;
+  readonly checkpointIntervalMs: number;
+  readonly shutdownTimeoutMs: number;
+  /** null: no HTTP server. */
+  readonly listen: { host: string | undefined; port: number } | null;
+}
+
+/** A failing output is unhealthy after this long. */
+const UNHEALTHY_AFTER_MS = 30_000;
+/** Input handed to the sink per delivery: below Fluent Bit in_forward's 6 MB buffer_max_size. */
+const DELIVERY_BYTES = 1024 * 1024;
+
+export class Sidecar {
+  private sources: { stop(): Promise<void> }[] = [];
+  private server: Server | undefined;
+  private gaugeTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private fatal: Error | undefined;
+  private journal: JournalSource | undefined;
+
+  private constructor(
+    readonly config: SidecarConfig,
+    readonly metrics: Metrics,
+    readonly log: Logger,
+    private readonly store: CheckpointStore,
+    private readonly queue: ByteQueue<Batch>,
+    private readonly sink: Sink,
+    private readonly pipeline: Pipeline,
+  ) {}
+
+  /** Port of the HTTP server (when listening on port 0 in tests). */
+  get port(): number | undefined {
+    return (this.server?.address() as AddressInfo | null)?.port;
+  }
+
+  /** Resolves when the pipeline ended on its own (a fatal output error); see `error`. */
+  get done(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  get error(): Error | undefined {
+    return this.fatal;
+  }
+
+  static async start(config: SidecarConfig, log: Logger = createLogger()): Promise<Sidecar> {
+    const metrics = createMetrics();
+    const store = await CheckpointStore.open(config.stateDir);
+    try {
+      const queue = new ByteQueue<Batch>(config.queueLimitBytes);
+      metrics.queueLimit.set(config.queueLimitBytes);
+      let sink: Sink;
+      if (config.output === 'file') sink = await FileSink.open(config.outputFile!, store);
+      else {
+        // Intents from a previous run with the file output cannot be checked any more.
+        store.resolveIntents(0);
+        sink = config.output === 'forward' ? new ForwardSink(config.forward!, metrics) : new StdoutSink();
+      }
+      const pipeline = new Pipeline(queue, sink, store, metrics, log, {
+        deliveryBytes: Math.min(DELIVERY_BYTES, Math.max(64 * 1024, Math.floor(config.queueLimitBytes / 4))),
+        snapshotIntervalMs: config.checkpointIntervalMs,
+        walLimitBytes: 4 * 1024 * 1024,
+      });
+      const sidecar = new Sidecar(config, metrics, log, store, queue, sink, pipeline);
+      await sidecar.begin();
+      return sidecar;
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  private async begin(): Promise<void> {
+    const { config, metrics, log, store, queue } = this;
+    if (config.listen) this.server = await serveHttp(config.listen, metrics.registry, () => this.health());
+    const common = {
+      maxLineBytes: config.maxLineBytes,
+      rotateWaitMs: config.rotateWaitMs,
+      flushIdleMs: config.flushIdleMs,
+      queue,
+      encode: this.sink.encode,
+      metrics,
+      log,
+      startAt: config.startAt,
+      rescanMs: config.rescanMs,
+      store,
+    };
+    if (config.qemuLogDir) {
+      const qemu = new FileSource({
+        ...common,
+        source: 'qemu',
+        dir: config.qemuLogDir,
+        pattern: globToRegExp(config.qemuLogGlob),
+        tagFor: (name) => `${config.tagPrefix}.qemu.${domainOf(name)}`,
+        parserFor: (name) => () => LOG_FORMATS.qemu.create({ domain: domainOf(name) }),
+      });
+      this.sources.push(qemu);
+      await qemu.start();
+    }
+    if (config.libvirtdSource === 'cri') {
+      const path = config.criLog!;
+      const cri = new FileSource({
+        ...common,
+        source: 'cri',
+        dir: path.slice(0, path.length - basename(path).length - 1) || '/',
+        pattern: globToRegExp(basename(path)),
+        tagFor: () => `${config.tagPrefix}.libvirtd`,
+        parserFor: () => () => LOG_FORMATS.cri.create({ domain: null }),
+      });
+      this.sources.push(cri);
+      await cri.start();
+    } else if (config.libvirtdSource === 'journal') {
+      const journal = new JournalSource({
+        ...config.journal,
+        startAt: config.startAt,
+        maxLineBytes: config.maxLineBytes,
+        tag: `${config.tagPrefix}.libvirtd`,
+        queue,
+        encode: this.sink.encode,
+        metrics,
+        log,
+        store,
+        newParser: () => LOG_FORMATS.journal.create(),
+      });
+      this.journal = journal;
+      this.sources.push(journal);
+      await journal.start();
+    }
+    // The start positions of new streams are checkpoints already: save them before reading on.
+    await this.pipeline.snapshot();
+    this.running = this.pipeline.run().catch((err: Error) => {
+      this.fatal = err;
+      log.warn(`stopping: ${err.message}`);
+    });
+    this.gaugeTimer = setInterval(() => this.updateGauges(), 1000).unref();
+  }
+
+  private updateGauges(): void {
+    this.metrics.queueBytes.set(this.queue.bytes);
+    const oldest = this.pipeline.oldestPending();
+    this.metrics.lag.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+  }
+
+  health() {
+    this.updateGauges();
+    const failingSince = this.pipeline.failing;
+    const outputOk = failingSince === undefined || Date.now() - failingSince < UNHEALTHY_AFTER_MS;
+    const journalOk = this.journal === undefined || this.journal.running;
+    return {
+      healthy: outputOk && this.fatal === undefined,
+      output: { name: this.sink.name, failing_since: failingSince === undefined ? null : new Date(failingSince).toISOString() },
+      journalctl: this.journal === undefined ? null : journalOk ? 'running' : 'restarting',
+      queue_bytes: this.queue.bytes,
+      error: this.fatal?.message ?? null,
+    };
+  }
+
+  /**
+   * Stops reading, delivers what is queued, saves the checkpoints. Returns false if the deadline
+   * cut the drain short (what was not confirmed is read again on the next start).
+   */
+  async stop(): Promise<boolean> {
+    const deadline = Date.now() + this.config.shutdownTimeoutMs;
+    clearInterval(this.gaugeTimer);
+    this.queue.close();
+    await Promise.all(this.sources.map((s) => s.stop()));
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      (this.running ?? Promise.resolve()).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())))),
+    ]);
+    clearTimeout(timer);
+    if (!drained) {
+      this.pipeline.cancel();
+      this.log.warn('shutdown deadline reached before the queue was drained; unconfirmed records are read again on the next start');
+    }
+    await Promise.race([this.pipeline.snapshot().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+    await this.sink.close();
+    await this.store.close();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+    return drained;
+  }
+}
+
+function domainOf(name: string): string {
+  return domainFromFileName(name) ?? name;
+}

@@ -1,0 +1,160 @@
+// The sidecar following a QEMU log directory: discovery, start positions, rotation by rename
+// (virtlogd), copytruncate, truncation, deletion while open, shutdown.
+import test from 'ava';
+import { appendFileSync, closeSync, openSync, unlinkSync, writeFileSync, writeSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { metricValue, startSidecar, tempDir, until } from '../helpers/sidecar.js';
+import { qemuLine, RotatingWriter, sequences, tally } from '../helpers/log-writer.js';
+
+function setup(prefix: string) {
+  const root = tempDir(prefix);
+  const logs = path.join(root, 'qemu');
+  mkdirSync(logs);
+  const state = path.join(root, 'state');
+  const args = ['--qemu-log-dir', logs, '--libvirtd-source', 'none', '--state-dir', state, '--rescan-interval', '500ms', '--rotate-wait', '1s'];
+  return { root, logs, state, args };
+}
+
+function lines(from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += qemuLine(i);
+  return s;
+}
+
+test.serial('a new domain log is picked up within 1 s and read from its head', async (t) => {
+  const { logs, args } = setup('new');
+  const sc = startSidecar([...args, '--read-from', 'tail']);
+  t.teardown(() => sc.child.kill('SIGKILL'));
+  await sc.port();
+  await new Promise((r) => setTimeout(r, 300));
+  const created = Date.now();
+  writeFileSync(path.join(logs, 'dom-a.log'), lines(0, 3));
+  await sc.waitFor(() => sequences(sc.records()).length === 3, 5000, 'three records');
+  const delay = Date.now() - created;
+  t.true(delay < 1000, `picked up after ${delay} ms`);
+  t.deepEqual(sequences(sc.records()), [0, 1, 2]);
+  t.is(sc.records()[0]!['domain'], 'dom-a');
+  t.is(sc.records()[0]!['kind'], 'qemu_message');
+  sc.child.kill('SIGTERM');
+  t.is(await sc.exited, 0);
+});
+
+test.serial('files existing at the first start begin at the head or the tail as configured; later starts resume', async (t) => {
+  for (const mode of ['head', 'tail'] as const) {
+    const { logs, args } = setup(`start-${mode}`);
+    const file = path.join(logs, 'dom.log');
+    // The last line is unterminated: a tail start must not begin in its middle.
+    writeFileSync(file, lines(0, 5) + qemuLine(5).slice(0, 20));
+    const sc = startSidecar([...args, '--read-from', mode]);
+    await sc.port();
+    await new Promise((r) => setTimeout(r, 500));
+    appendFileSync(file, qemuLine(5).slice(20) + lines(6, 8));
+    await sc.waitFor(() => sequences(sc.records()).includes(7), 5000, 'record 7');
+    t.deepEqual(sequences(sc.records()), mode === 'head' ? [0, 1, 2, 3, 4, 5, 6, 7] : [5, 6, 7], mode);
+    sc.child.kill('SIGTERM');
+    t.is(await sc.exited, 0);
+    // A second start is not a first start: it resumes where the first stopped.
+    appendFileSync(file, lines(8, 10));
+    const again = startSidecar([...args, '--read-from', mode]);
+    await again.waitFor(() => sequences(again.records()).includes(9), 5000, 'record 9');
+    await new Promise((r) => setTimeout(r, 300));
+    t.deepEqual(sequences(again.records()), [8, 9], `${mode}: resumed`);
+    again.child.kill('SIGTERM');
+    t.is(await again.exited, 0);
+  }
+});
+
+test.serial('virtlogd-style rename rotation while writing loses and repeats nothing', async (t) => {
+  const { logs, args } = setup('rename');
+  const sc = startSidecar(args);
+  t.teardown(() => sc.child.kill('SIGKILL'));
+  await sc.port();
+  const writer = new RotatingWriter(path.join(logs, 'dom.log'), 16 * 1024);
+  // About one rotation every 50 ms: far faster than virtlogd at 2 MiB, slow enough that each
+  // renamed file is noticed before it falls out of the three backups.
+  for (let i = 0; i < 400; i++) {
+    writer.write(10);
+    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 50));
+  }
+  writer.close();
+  await sc.waitFor(() => sequences(sc.records()).length >= writer.seq, 20_000, `${writer.seq} records`);
+  await new Promise((r) => setTimeout(r, 500));
+  const result = tally(sequences(sc.records()), writer.seq);
+  t.true(writer.rotations >= 15, `${writer.rotations} rotations`);
+  t.deepEqual(result, { lost: [], duplicates: 0, outOfOrder: 0 });
+  const m = await sc.metrics();
+  t.true(metricValue(m, 'libvirt_telemetry_sidecar_rotations_total', { type: 'rename' }) >= 1);
+  sc.child.kill('SIGTERM');
+  t.is(await sc.exited, 0);
+});
+
+test.serial('copytruncate: what the truncated file lost is read from the copy', async (t) => {
+  const { logs, args } = setup('copytruncate');
+  const sc = startSidecar(args);
+  t.teardown(() => sc.child.kill('SIGKILL'));
+  await sc.port();
+  const writer = new RotatingWriter(path.join(logs, 'dom.log'), 8 * 1024, 3, 'copytruncate');
+  for (let i = 0; i < 120; i++) {
+    writer.write(10);
+    // Give the sidecar moments to fall behind and to catch up: both cases must lose nothing.
+    if (i % 7 === 0) await new Promise((r) => setTimeout(r, 30));
+  }
+  writer.close();
+  await sc.waitFor(() => sequences(sc.records()).length >= writer.seq, 20_000, `${writer.seq} records`);
+  await new Promise((r) => setTimeout(r, 500));
+  t.deepEqual(tally(sequences(sc.records()), writer.seq), { lost: [], duplicates: 0, outOfOrder: 0 });
+  t.true(metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_rotations_total', { type: 'truncate' }) >= 1);
+  sc.child.kill('SIGTERM');
+  t.is(await sc.exited, 0);
+});
+
+test.serial('a file deleted while open is drained, including lines written after the delete', async (t) => {
+  const { logs, args } = setup('deleted');
+  const file = path.join(logs, 'dom.log');
+  const sc = startSidecar(args);
+  t.teardown(() => sc.child.kill('SIGKILL'));
+  await sc.port();
+  const fd = openSync(file, 'a');
+  writeSync(fd, lines(0, 5));
+  await sc.waitFor(() => sequences(sc.records()).length === 5, 5000, 'five records');
+  unlinkSync(file);
+  writeSync(fd, lines(5, 9));
+  closeSync(fd);
+  await sc.waitFor(() => sequences(sc.records()).length === 9, 5000, 'the lines written after the delete');
+  t.deepEqual(sequences(sc.records()), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  await until(async () => metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_files_watched') === 0, 5000, 'the file to be closed');
+  t.is(metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_rotations_total', { type: 'delete' }), 1);
+  sc.child.kill('SIGTERM');
+  t.is(await sc.exited, 0);
+});
+
+test.serial('a plain truncation is detected and the file is read again from its head', async (t) => {
+  const { logs, args } = setup('truncate');
+  const file = path.join(logs, 'dom.log');
+  writeFileSync(file, lines(0, 4));
+  const sc = startSidecar(args);
+  t.teardown(() => sc.child.kill('SIGKILL'));
+  await sc.waitFor(() => sequences(sc.records()).length === 4, 5000, 'four records');
+  writeFileSync(file, lines(100, 102));
+  await sc.waitFor(() => sequences(sc.records()).length === 6, 5000, 'records after the truncation');
+  t.deepEqual(sequences(sc.records()), [0, 1, 2, 3, 100, 101]);
+  t.is(metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_rotations_total', { type: 'truncate' }), 1);
+  sc.child.kill('SIGTERM');
+  t.is(await sc.exited, 0);
+});
+
+test.serial('SIGTERM drains, checkpoints and exits 0 in bounded time, even with the output stalled', async (t) => {
+  const { logs, args } = setup('sigterm');
+  writeFileSync(path.join(logs, 'dom.log'), lines(0, 20_000));
+  const sc = startSidecar([...args, '--shutdown-timeout', '2s', '--queue-limit', '64KiB']);
+  t.teardown(() => sc.child.kill('SIGKILL'));
+  // Nobody reads stdout: the pipe fills and the output stalls.
+  sc.child.stdout!.pause();
+  await sc.port();
+  await new Promise((r) => setTimeout(r, 500));
+  const started = Date.now();
+  sc.child.kill('SIGTERM');
+  const code = await sc.exited;
+  t.is(code, 0);
+  t.true(Date.now() - started < 5000, `exited after ${Date.now() - started} ms`);
+});

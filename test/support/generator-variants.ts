@@ -1,0 +1,49 @@
+// Option sets the generator tests render: both models, every output, and the defaults.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCommandLine } from '../../cli/options.js';
+import { generateCommand, generateFiles } from '../../generator/command.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const SHARED = path.resolve(REPO_ROOT, '..', 'shared');
+export const GOLDEN_DIR = path.join(REPO_ROOT, 'test', 'golden');
+
+export interface Variant {
+  readonly name: string;
+  readonly argv: readonly string[];
+  /** Compared with test/golden/<name>/. */
+  readonly golden: boolean;
+}
+
+export const VARIANTS: readonly Variant[] = [
+  {
+    name: 'host',
+    golden: true,
+    argv: [
+      '--model', 'host',
+      '--output', 'forward,loki,opensearch,stdout',
+      '--forward.host', 'fluentd.logging.svc', '--forward.tls', '--forward.tls-ca-file', '/etc/fluent-bit/aggregator-ca.crt', '--forward.shared-key', '${FORWARD_SHARED_KEY}', '--forward.self-hostname', '${NODE_NAME}',
+      '--loki.host', 'loki.logging.svc', '--loki.tenant', 'hypervisors',
+      '--opensearch.host', 'opensearch.logging.svc', '--opensearch.tls', '--opensearch.user', 'fluent-bit', '--opensearch.password', '${OPENSEARCH_PASSWORD}',
+    ],
+  },
+  { name: 'container', golden: true, argv: ['--model', 'container', '--qemu-logs', 'on', '--output', 'loki', '--loki.host', 'loki.logging.svc'] },
+  { name: 'host-defaults', golden: false, argv: [] },
+  { name: 'container-defaults', golden: false, argv: ['--model', 'container'] },
+  { name: 'host-journal-path', golden: false, argv: ['--journal.path', '/run/host/journal', '--journal.unit', 'libvirtd.service,virtqemud.service', '--qemu-logs', 'off'] },
+];
+
+/** Renders a variant (both formats) with an empty environment. */
+export function renderVariant(variant: Variant): Map<string, string> {
+  const { options } = parseCommandLine(generateCommand, [...variant.argv, '--format', 'both'], {});
+  return generateFiles(options).files;
+}
+
+/** Renders a variant into a fresh temporary directory and returns it. */
+export function writeVariant(variant: Variant): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `lt-gen-${variant.name}-`));
+  for (const [name, content] of renderVariant(variant)) writeFileSync(path.join(dir, name), content);
+  return dir;
+}
