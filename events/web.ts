@@ -10,7 +10,7 @@ export interface ListenAddress {
   readonly port: number;
 }
 
-/** `:9178`, `0.0.0.0:9178`, `[::1]:9178`, `localhost:0`. */
+/** `:9179`, `0.0.0.0:9179`, `[::1]:9179`, `localhost:0`. */
 export function parseListenAddress(text: string): ListenAddress | undefined {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]*):(\d{1,5})$/.exec(text.trim());
   if (!m || Number(m[2]) > 65535) return undefined;

@@ -6,7 +6,13 @@ import test from 'ava';
 import { metricValue } from '../helpers/events-agent.js';
 import { CLI } from '../support/samples.js';
 
-const env = { ...process.env, KUBECONFIG: '', NODE_NAME: '', KUBERNETES_SERVICE_HOST: '', POD_NAMESPACE: '', LIBVIRT_URI: '' };
+const env = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LIBVIRT_TELEMETRY_EVENTS_'))),
+  KUBECONFIG: '',
+  NODE_NAME: '',
+  KUBERNETES_SERVICE_HOST: '',
+  POD_NAMESPACE: '',
+};
 
 function events(args: string[]) {
   return spawnSync(process.execPath, [CLI, 'events', ...args], { encoding: 'utf8', env, timeout: 30_000 });
@@ -14,7 +20,7 @@ function events(args: string[]) {
 
 const usage: [string[], RegExp][] = [
   [['--hypervisor', 'Node_1'], /--hypervisor: 'Node_1' is not a Kubernetes resource name/],
-  [['--web.listen-address', '9178'], /--web\.listen-address: expected HOST:PORT/],
+  [['--web.listen-address', '9179'], /--web\.listen-address: expected HOST:PORT/],
   [['--io-error-policy', 'panic'], /--io-error-policy: must be one of record, evict-on-pause, evict-on-persist/],
   [['--io-error-persist', '10ms'], /--io-error-persist: must be at least 1000/],
   [['--libvirt.reconnect-min', '5s', '--libvirt.reconnect-max', '1s'], /reconnect-min must not exceed/],
