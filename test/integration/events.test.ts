@@ -214,4 +214,5 @@ test.serial('metrics: events by type and detail, Evictions created, /healthz', a
   t.is(metricValue(metrics, 'libvirt_events_connected'), 1);
   const health = await fetch(`${agent.web}/healthz`);
   t.is(health.status, 200);
+  t.deepEqual(await health.json(), { healthy: true, libvirt: 'connected' });
 });
