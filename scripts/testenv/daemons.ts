@@ -31,10 +31,7 @@ const CGROUP_EXEC = [
 
 const LIBVIRTD_ANSWER_TIMEOUT_MS = 90_000;
 
-/**
- * Spawns `argv` inside the cgroup of `unit`; stdout/stderr go to run/logs/<name>.log.
- * Resolves with the child once spawned (the child may be a foreground daemon or a forking one).
- */
+/** Spawns `argv` (a foreground daemon, or one forking into the background) inside the cgroup of its unit; stdout/stderr go to run/logs/<name>.log. */
 function spawnInUnit(name: DaemonName, argv: readonly string[]) {
   mkdirSync(paths.daemonLogs, { recursive: true });
   const logFile = path.join(paths.daemonLogs, `${name}.log`);
@@ -47,7 +44,6 @@ function spawnInUnit(name: DaemonName, argv: readonly string[]) {
       stdio: ['ignore', log, log],
       detached: true,
     });
-    child.unref();
     return { child, logFile };
   } finally {
     closeSync(log);
@@ -103,10 +99,12 @@ export async function startJournald(): Promise<ProcessRef> {
   const sockets = [SOCKETS.journald, SOCKETS.journaldDevLog];
   const spawnedAt = Date.now() - 1;
   const { child, logFile } = spawnInUnit('journald', [JOURNALD]);
+  // journald stays in the foreground: it must not keep this process alive.
+  child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not spawn systemd-journald');
   try {
-    return await waitFor('systemd-journald to open its sockets', 15_000, () => {
+    return await waitFor('systemd-journald to open its sockets', 30_000, () => {
       const ref = processRef(pid);
       if (!ref) throw new Error(`systemd-journald exited: ${logTail(logFile)}`);
       return ref.comm === DAEMONS.journald.comm && sockets.every((socket) => changedSince(socket, spawnedAt)) ? ref : undefined;
@@ -151,7 +149,7 @@ export async function libvirtdAnswers(): Promise<boolean> {
 }
 
 /** Waits until libvirtd answers; the first start probes QEMU's capabilities (about 4.5 s), later ones use the cache. */
-export async function waitForLibvirtd(ref: ProcessRef): Promise<void> {
+async function waitForLibvirtd(ref: ProcessRef): Promise<void> {
   await waitFor('libvirtd to answer on ' + URIS.qemuTcp, LIBVIRTD_ANSWER_TIMEOUT_MS, async () => {
     if (!isAlive(ref)) throw new Error(`libvirtd (pid ${ref.pid}) exited before answering; see journalctl -u libvirtd.service`);
     return await libvirtdAnswers();

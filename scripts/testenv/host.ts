@@ -22,13 +22,22 @@ export async function ensureQemuUser(): Promise<void> {
   await runCommand('useradd', ['--system', ...uid, '--gid', 'libvirt-qemu', '--groups', 'kvm', '--home-dir', '/var/lib/libvirt', '--no-create-home', '--shell', '/usr/sbin/nologin', 'libvirt-qemu']);
 }
 
+/** Mount points and file system types of this process's mount namespace. */
+function mounts(): { mountPoint: string; fsType: string }[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(' - '))
+    .map((line) => {
+      const [before, after] = line.split(' - ');
+      return { mountPoint: before!.split(' ')[4]!, fsType: after!.split(' ')[0]! };
+    });
+}
+
 /** The cgroup2 mount point: /sys/fs/cgroup/unified on hybrid hosts, /sys/fs/cgroup on unified ones. */
 function cgroup2Root(): string {
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [before, after] = line.split(' - ');
-    if (after?.split(' ')[0] === 'cgroup2') return before!.split(' ')[4]!;
-  }
-  throw new Error('no cgroup2 hierarchy is mounted (journald derives _SYSTEMD_UNIT from it)');
+  const cgroup2 = mounts().find((mount) => mount.fsType === 'cgroup2');
+  if (!cgroup2) throw new Error('no cgroup2 hierarchy is mounted (journald derives _SYSTEMD_UNIT from it)');
+  return cgroup2.mountPoint;
 }
 
 /**
@@ -41,11 +50,15 @@ export function unitCgroup(unit: string): string {
   return directory;
 }
 
+/** Removes system.slice/<unit>, and system.slice once empty. */
 export function removeUnitCgroup(unit: string): void {
-  try {
-    rmdirSync(path.join(cgroup2Root(), 'system.slice', unit));
-  } catch {
-    // still populated (a process of someone else) or already gone: leave it
+  const slice = path.join(cgroup2Root(), 'system.slice');
+  for (const directory of [path.join(slice, unit), slice]) {
+    try {
+      rmdirSync(directory);
+    } catch {
+      // still populated (another unit, or a process not yet reaped) or already gone: leave it
+    }
   }
 }
 
@@ -79,9 +92,7 @@ function readlinkSafe(file: string): string | undefined {
 
 function isMountPoint(directory: string): boolean {
   const target = path.resolve(directory);
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((line) => line.split(' ')[4] === target);
+  return mounts().some((mount) => mount.mountPoint === target);
 }
 
 /**

@@ -56,15 +56,15 @@ export function testDomainName(label: string): string {
 
 const xmlText = (value: string): string => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;');
 
-function domainXml(domain: Omit<TinyDomain, 'xml'>, options: TinyDomainOptions): string {
-  const os = domain.linux
-    ? (() => {
-        const guest = guestArtefacts();
-        return `<kernel>${xmlText(guest.kernel)}</kernel>
+function linuxBootXml(): string {
+  const guest = guestArtefacts();
+  return `<kernel>${xmlText(guest.kernel)}</kernel>
     <initrd>${xmlText(guest.initrd)}</initrd>
     <cmdline>${xmlText(guest.cmdline)}</cmdline>`;
-      })()
-    : `<boot dev='hd'/>`;
+}
+
+function domainXml(domain: Omit<TinyDomain, 'xml'>, options: TinyDomainOptions): string {
+  const os = domain.linux ? linuxBootXml() : `<boot dev='hd'/>`;
   const enospcDisk = domain.enospcFile
     ? `
     <disk type='file' device='disk'>

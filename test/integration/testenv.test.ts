@@ -1,7 +1,9 @@
 // The shared test environment itself: daemons up and attributed in the journal, the tiny Linux
 // guest boots and takes commands, and every action the other tests rely on works on it.
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { guestConsole, type GuestConsole } from '../helpers/console.js';
 import {
   defineTinyDomain,
@@ -29,6 +31,23 @@ test.serial('the environment is up: QEMU and test drivers answer over TCP and th
   t.regex(await virsh(['version'], { uri: info.uris.qemuUnix }), /Running hypervisor: QEMU/);
   t.regex(await virsh(['list', '--all', '--name'], { uri: info.uris.testTcp }), /^test$/m);
   t.true(existsSync(info.guest.kernel) && existsSync(info.guest.initrd));
+});
+
+test.serial('testenv status reports the running daemons; a bad verb is a usage error', async (t) => {
+  const cli = fileURLToPath(new URL('../../scripts/testenv.js', import.meta.url));
+  const status = spawnSync(process.execPath, [cli, 'status', '--json'], { encoding: 'utf8' });
+  t.is(status.status, 0);
+  const reported = JSON.parse(status.stdout) as { up: boolean; answering: boolean; daemons: Record<string, { pid: number; alive: boolean }> };
+  t.true(reported.up && reported.answering);
+  const { pids } = testenvInfo();
+  t.deepEqual(
+    Object.fromEntries(Object.entries(reported.daemons).map(([name, daemon]) => [name, daemon.pid])),
+    { journald: pids.journald, virtlogd: pids.virtlogd, libvirtd: pids.libvirtd },
+  );
+  const bad = spawnSync(process.execPath, [cli, 'upp'], { encoding: 'utf8' });
+  t.is(bad.status, 2);
+  t.regex(bad.stderr, /^testenv: usage: testenv up \| down/);
+  t.is(bad.stderr.trim().split('\n').length, 1);
 });
 
 test.serial('a tiny Linux domain boots, runs commands, logs to the journal and its qemu log, and is destroyed', async (t) => {
