@@ -22,7 +22,7 @@ const options = [
     description: 'I/O errors: record = record only; evict-on-pause = Eviction as soon as an I/O error pauses the domain; evict-on-persist = Eviction when the domain is still paused by it, or errors kept coming, after --io-error-persist',
   },
   { name: 'io-error-persist', type: 'duration', env: 'LIBVIRT_TELEMETRY_EVENTS_IO_ERROR_PERSIST', default: '60s', min: 1000, description: 'persistence window of evict-on-persist' },
-  { name: 'dedupe.reboot-window', type: 'duration', env: 'LIBVIRT_TELEMETRY_EVENTS_DEDUPE_REBOOT_WINDOW', default: '1s', min: 1, description: 'reboot events of one domain within this window of the first are one reboot (libvirt sends 2–3 within ~100 ms)' },
+  { name: 'dedupe.reboot-window', type: 'duration', env: 'LIBVIRT_TELEMETRY_EVENTS_DEDUPE_REBOOT_WINDOW', default: '5s', min: 1, description: 'reboot events of one domain within this window of the first are one reboot (libvirt sends 2–3, ~100 ms apart on an idle host, further apart on a busy one)' },
   { name: 'dedupe.io-error-window', type: 'duration', env: 'LIBVIRT_TELEMETRY_EVENTS_DEDUPE_IO_ERROR_WINDOW', default: '1s', min: 1, description: 'I/O errors of one domain within this window of the first are one burst (one per request in flight)' },
   { name: 'web.listen-address', type: 'string', env: 'LIBVIRT_TELEMETRY_EVENTS_WEB_LISTEN_ADDRESS', default: ':9179', description: 'address of /metrics and /healthz (the exporter uses 9177, the sidecar 9178)' },
   { name: 'libvirt.timeout', type: 'duration', env: 'LIBVIRT_TELEMETRY_EVENTS_LIBVIRT_TIMEOUT', default: '30s', min: 100, description: 'deadline of connecting and of each libvirt call' },
