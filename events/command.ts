@@ -8,7 +8,7 @@ import { IO_ERROR_POLICIES } from './policy.js';
 import { parseListenAddress } from '../sidecar/http.js';
 
 const options = [
-  { name: 'libvirt.uri', type: 'string', default: 'qemu:///system', env: 'LIBVIRT_TELEMETRY_EVENTS_LIBVIRT_URI', description: 'libvirt daemon to subscribe to, e.g. qemu+tcp://$(NODE_IP):16509/system' },
+  { name: 'libvirt.uri', type: 'string', default: 'qemu:///system', env: 'LIBVIRT_URI', description: 'libvirt daemon to subscribe to, e.g. qemu+tcp://$(NODE_IP):16509/system' },
   { name: 'hypervisor', type: 'string', env: 'NODE_NAME', description: "this node's Hypervisor resource name, written into spec.hypervisor of Evictions (default: the host name)" },
   { name: 'kubeconfig', type: 'path', env: 'KUBECONFIG', description: 'kubeconfig file (default: the in-cluster service account)' },
   { name: 'namespace', type: 'string', env: 'POD_NAMESPACE', description: "namespace of the Evictions (default: the kubeconfig context's, in-cluster the service account's, else default)" },

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { UsageError, type CommandSpec } from '../cli/options.js';
+import { ALL_MANIFEST_FILE_NAMES, buildManifests, renderManifestFile } from './manifests.js';
 import { buildModel, type FluentBitConfig } from './model.js';
 import { generateOptions, OUTPUT_KINDS, type GenerateOptions } from './options.js';
 import { ALL_FILE_NAMES, render, type Format } from './render.js';
@@ -14,6 +15,12 @@ const ABSOLUTE_PATHS = [
 const TAG = /^[A-Za-z0-9_.-]+$/;
 /** Kubernetes names plus glob characters; `_` separates pod, namespace and container in the file name. */
 const K8S_NAME_GLOB = /^[a-z0-9.*?[\]-]+$/;
+/** A namespace name: an RFC 1123 label. */
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** What `generate` writes, chosen by its positional argument. */
+const TARGETS = ['fluent-bit', 'manifests'] as const;
+type Target = (typeof TARGETS)[number];
+const DEFAULT_OUT: Record<Target, string> = { 'fluent-bit': './fluent-bit', manifests: './manifests' };
 
 /** Checks what the option types cannot; throws a one-line UsageError. */
 export function validate(o: GenerateOptions): void {
@@ -36,6 +43,10 @@ export function validate(o: GenerateOptions): void {
   for (const name of ['container.pod', 'container.namespace', 'container.name'] as const) {
     if (!K8S_NAME_GLOB.test(o[name])) throw new UsageError(`--${name}: must be a Kubernetes name or glob (a-z 0-9 . - * ?), got '${o[name]}'`);
   }
+  for (const name of ['k8s.monitoring-namespace', 'k8s.logging-namespace', 'k8s.ha-namespace'] as const) {
+    if (!NAMESPACE.test(o[name])) throw new UsageError(`--${name}: must be a Kubernetes namespace name (a-z 0-9 -, at most 63), got '${o[name]}'`);
+  }
+  if (!/^[^\s]+$/.test(o.image)) throw new UsageError(`--image: must be an image reference without blanks, got '${o.image}'`);
   if (o['journal.unit'].length === 0) throw new UsageError('--journal.unit: at least one unit is needed');
   if (o['tail.buffer-max-size'] < o['tail.buffer-chunk-size'])
     throw new UsageError('--tail.buffer-max-size must not be smaller than --tail.buffer-chunk-size');
@@ -69,18 +80,47 @@ export function generateFiles(o: GenerateOptions): { config: FluentBitConfig; fi
   return { config, files };
 }
 
+/** The manifest files `generate manifests` writes, name → content. */
+export function generateManifestFiles(o: GenerateOptions): Map<string, string> {
+  // A ConfigMap is readable by anyone who may read the namespace: secrets must come from the environment.
+  for (const name of ['forward.shared-key', 'opensearch.password'] as const) {
+    const value = o[name];
+    if (value !== undefined && !/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(value))
+      throw new UsageError(`--${name}: the manifests put the configuration into a ConfigMap; pass '\${VARIABLE}' and set VARIABLE in Fluent Bit's pod from a Secret`);
+  }
+  const { files } = generateFiles(o);
+  return new Map([...buildManifests(o, files)].map(([name, file]) => [name, renderManifestFile(file)]));
+}
+
+function target(positionals: readonly string[]): Target {
+  const what = positionals[0] ?? 'fluent-bit';
+  if (!(TARGETS as readonly string[]).includes(what)) throw new UsageError(`unknown target '${what}' (targets: ${TARGETS.join(', ')})`);
+  return what as Target;
+}
+
 export const generateCommand: CommandSpec<typeof generateOptions> = {
   name: 'generate',
-  summary: 'write a Fluent Bit 4.x configuration that collects and parses libvirtd and QEMU logs',
+  summary: 'write a Fluent Bit 4.x configuration that collects and parses libvirtd and QEMU logs, or the Kubernetes manifests',
   description:
-    'Writes fluent-bit.conf + parsers-libvirt.conf (classic) and/or fluent-bit.yaml into --out, rendered from one model so both formats are equivalent. ' +
-    'Run it with `fluent-bit -c <out>/fluent-bit.conf` or `fluent-bit -c <out>/fluent-bit.yaml`.',
+    'fluent-bit (default): writes fluent-bit.conf + parsers-libvirt.conf (classic) and/or fluent-bit.yaml into --out, rendered from one model so both formats are equivalent. ' +
+    'Run it with `fluent-bit -c <out>/fluent-bit.conf` or `fluent-bit -c <out>/fluent-bit.yaml`. ' +
+    `manifests: writes ${ALL_MANIFEST_FILE_NAMES.join(', ')} into --out: the exporter DaemonSet, Service and ServiceMonitor, a ConfigMap with the Fluent Bit configuration of these options, ` +
+    'a patch adding the sidecar to the libvirt DaemonSet (container model), the HA agent DaemonSet with its RBAC, the Eviction CRD, the alert rules as a PrometheusRule and the Grafana dashboard in a ConfigMap.',
   options: generateOptions,
-  async run(options) {
-    const { files } = generateFiles(options);
+  positionals: [{ name: 'target', description: `what to write: ${TARGETS.join(' or ')} (default fluent-bit)` }],
+  async run(options, positionals) {
+    const what = target(positionals);
+    const out = options.out ?? DEFAULT_OUT[what];
     const secret = options['forward.shared-key'] !== undefined || options['opensearch.password'] !== undefined;
-    await writeDirectory(options.out, files, { replaceable: ALL_FILE_NAMES, secret });
-    process.stdout.write(`wrote ${[...files.keys()].map((f) => path.join(options.out, f)).join(', ')} (${options.model} model, outputs: ${[...new Set(options.output)].join(', ')})\n`);
+    if (what === 'manifests') {
+      const files = generateManifestFiles(options);
+      await writeDirectory(out, files, { replaceable: ALL_MANIFEST_FILE_NAMES, secret });
+      process.stdout.write(`wrote ${[...files.keys()].map((f) => path.join(out, f)).join(', ')} (image ${options.image}, Fluent Bit ${options.model} model)\n`);
+      return 0;
+    }
+    const { files } = generateFiles(options);
+    await writeDirectory(out, files, { replaceable: ALL_FILE_NAMES, secret });
+    process.stdout.write(`wrote ${[...files.keys()].map((f) => path.join(out, f)).join(', ')} (${options.model} model, outputs: ${[...new Set(options.output)].join(', ')})\n`);
     return 0;
   },
 };

@@ -1,6 +1,7 @@
 // The options of `libvirt-telemetry generate`, defined once: they drive parsing, --help, the README
 // reference and (through GenerateOptions) the model builder.
 import type { OptionSpec, OptionValues } from '../cli/options.js';
+import { packageVersion } from '../cli/program.js';
 
 /** Every option reads LIBVIRT_TELEMETRY_<NAME> from the environment when the flag is absent. */
 function withEnv<const S extends readonly Omit<OptionSpec, 'env'>[]>(specs: S): { [K in keyof S]: S[K] & { env: string } } {
@@ -13,7 +14,7 @@ export type OutputKind = (typeof OUTPUT_KINDS)[number];
 export const generateOptions = withEnv([
   { name: 'model', type: 'enum', choices: ['host', 'container'], default: 'host', description: 'operating model: host = libvirt from the host OS (journal + /var/log/libvirt/qemu), container = c5c3-managed libvirt pod (container logs)' },
   { name: 'format', type: 'enum', choices: ['classic', 'yaml', 'both'], default: 'both', description: 'configuration format: classic (fluent-bit.conf + parsers file), yaml (fluent-bit.yaml), or both' },
-  { name: 'out', type: 'path', default: './fluent-bit', description: 'directory to write; replaced as a whole, never left half-written' },
+  { name: 'out', type: 'path', description: 'directory to write (default ./fluent-bit, or ./manifests for `generate manifests`); replaced as a whole, never left half-written' },
   { name: 'state-dir', type: 'path', default: '/var/lib/fluent-bit/libvirt-telemetry', description: 'where Fluent Bit keeps its offset/cursor databases and filesystem buffer (storage.path)' },
   { name: 'log-level', type: 'enum', choices: ['error', 'warn', 'info', 'debug', 'trace'], default: 'info', description: "Fluent Bit's own log level" },
   { name: 'flush', type: 'duration', default: '1s', min: 100, description: 'interval at which Fluent Bit flushes records to the outputs' },
@@ -69,6 +70,11 @@ export const generateOptions = withEnv([
   { name: 'opensearch.index', type: 'string', default: 'libvirt-telemetry', description: 'opensearch output: index name' },
   { name: 'opensearch.user', type: 'string', description: 'opensearch output: HTTP basic auth user' },
   { name: 'opensearch.password', type: 'string', description: "opensearch output: HTTP basic auth password ('${VAR}' reads it from Fluent Bit's environment)" },
+
+  { name: 'image', type: 'string', default: `ghcr.io/c5c3/libvirt-telemetry:${packageVersion()}`, description: 'manifests: container image of the exporter, events and sidecar containers' },
+  { name: 'k8s.monitoring-namespace', type: 'string', default: 'monitoring', description: 'manifests: namespace of the exporter DaemonSet, Service and ServiceMonitor, the PrometheusRule and the dashboard ConfigMap' },
+  { name: 'k8s.logging-namespace', type: 'string', default: 'logging', description: 'manifests: namespace of the Fluent Bit ConfigMap' },
+  { name: 'k8s.ha-namespace', type: 'string', default: 'libvirt-telemetry', description: 'manifests: namespace of the HA agent (events) DaemonSet, its ServiceAccount and the Evictions it creates' },
 ] as const);
 
 export type GenerateOptions = OptionValues<typeof generateOptions>;

@@ -1,0 +1,176 @@
+// `libvirt-telemetry exporter`: the Prometheus exporter of libvirt domain statistics.
+import { readFileSync } from 'node:fs';
+import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
+import { connect } from '../libvirt/client.js';
+import { UriError } from '../libvirt/types.js';
+import { parseUri } from '../libvirt/uri.js';
+import { Collection } from './collection.js';
+import { LibvirtConnection } from './connection.js';
+import { configureHeap } from './heap.js';
+import { createLogger, type Level } from './log.js';
+import { parseListenAddress, startServer } from './server.js';
+import type { WebConfig } from './web-config.js';
+
+const options = [
+  {
+    name: 'libvirt.uri',
+    type: 'string',
+    default: 'qemu:///system',
+    env: 'LIBVIRT_URI',
+    description: 'libvirt daemon to read from (qemu:///system, qemu+tcp://HOST:16509/system, qemu+tls://HOST/system)',
+  },
+  {
+    name: 'web.listen-address',
+    type: 'string',
+    default: ':9177',
+    env: 'LIBVIRT_EXPORTER_LISTEN_ADDRESS',
+    description: 'address to serve HTTP on, HOST:PORT (empty host = every interface)',
+  },
+  {
+    name: 'web.telemetry-path',
+    type: 'string',
+    default: '/metrics',
+    env: 'LIBVIRT_EXPORTER_TELEMETRY_PATH',
+    description: 'path under which the metrics are served',
+  },
+  {
+    name: 'web.config.file',
+    type: 'path',
+    env: 'LIBVIRT_EXPORTER_WEB_CONFIG_FILE',
+    description: 'exporter-toolkit style web config (YAML) enabling TLS and/or basic auth',
+  },
+  {
+    name: 'libvirt.timeout',
+    type: 'duration',
+    default: '5s',
+    min: 1,
+    env: 'LIBVIRT_EXPORTER_LIBVIRT_TIMEOUT',
+    description: 'deadline of each libvirt call (a locked domain costs at most this)',
+  },
+  {
+    name: 'scrape.timeout',
+    type: 'duration',
+    default: '9s',
+    min: 1,
+    env: 'LIBVIRT_EXPORTER_SCRAPE_TIMEOUT',
+    description: 'deadline of a whole collection; keep it below Prometheus\' scrape_timeout',
+  },
+  {
+    name: 'libvirt.reconnect-max-backoff',
+    type: 'duration',
+    default: '30s',
+    min: 500,
+    env: 'LIBVIRT_EXPORTER_RECONNECT_MAX_BACKOFF',
+    description: 'longest wait between reconnection attempts (the wait doubles from 0.5s)',
+  },
+  {
+    name: 'collector.openstack',
+    type: 'boolean',
+    default: true,
+    env: 'LIBVIRT_EXPORTER_COLLECTOR_OPENSTACK',
+    description: 'export libvirt_domain_openstack_info from the Nova metadata in the domain XML (--no-collector.openstack disables)',
+  },
+  {
+    name: 'openstack.metadata-ttl',
+    type: 'duration',
+    default: '10m',
+    min: 0,
+    env: 'LIBVIRT_EXPORTER_METADATA_TTL',
+    description: 'how long a domain\'s Nova metadata is cached (it is also re-read when the domain restarts)',
+  },
+  {
+    name: 'log.level',
+    type: 'enum',
+    choices: ['debug', 'info', 'warn', 'error'],
+    default: 'info',
+    env: 'LIBVIRT_EXPORTER_LOG_LEVEL',
+    description: 'least severe log level written to stderr',
+  },
+] as const;
+
+type ExporterOptions = OptionValues<typeof options>;
+
+const RECONNECT_MIN_BACKOFF_MS = 500;
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+const NO_WEB_CONFIG: WebConfig = { users: new Map(), headers: {} };
+
+/** Checks everything a user can get wrong before anything starts; throws UsageError (exit 2). */
+async function validate(o: ExporterOptions) {
+  try {
+    parseUri(o['libvirt.uri'], { readOnly: true });
+  } catch (err) {
+    if (err instanceof UriError) throw new UsageError(`--libvirt.uri: ${err.message}`);
+    throw err;
+  }
+  const listen = parseListenAddress(o['web.listen-address']);
+  if (!listen) throw new UsageError(`--web.listen-address: expected HOST:PORT such as :9177 or 127.0.0.1:9177, got '${o['web.listen-address']}'`);
+  const path = o['web.telemetry-path'];
+  if (!path.startsWith('/') || /[\s?#]/.test(path) || path === '/healthz') {
+    throw new UsageError(`--web.telemetry-path: must be an absolute URL path other than /healthz, got '${path}'`);
+  }
+  let web = NO_WEB_CONFIG;
+  if (o['web.config.file']) {
+    // Loaded only when used: the YAML parser costs memory every other exporter would carry for nothing.
+    const { loadWebConfig, WebConfigError } = await import('./web-config.js');
+    try {
+      web = loadWebConfig(o['web.config.file']);
+    } catch (err) {
+      if (err instanceof WebConfigError) throw new UsageError(`--web.config.file: ${err.message}`);
+      throw err;
+    }
+  }
+  return { listen, web };
+}
+
+async function run(o: ExporterOptions): Promise<number> {
+  const { listen, web } = await validate(o);
+  configureHeap();
+  const auth = web.users.size > 0 ? new (await import('./basic-auth.js')).BasicAuth(web.users) : undefined;
+  const log = createLogger(o['log.level'] as Level);
+  const connection = new LibvirtConnection({
+    uri: o['libvirt.uri'],
+    connect,
+    log,
+    connectTimeoutMs: o['libvirt.timeout'],
+    backoffMinMs: RECONNECT_MIN_BACKOFF_MS,
+    backoffMaxMs: o['libvirt.reconnect-max-backoff'],
+  });
+  const collection = new Collection({
+    connection,
+    log,
+    callTimeoutMs: o['libvirt.timeout'],
+    scrapeTimeoutMs: o['scrape.timeout'],
+    openstack: o['collector.openstack'],
+    metadataTtlMs: o['openstack.metadata-ttl'],
+  });
+  connection.start();
+  let server;
+  try {
+    server = await startServer({ listen, telemetryPath: o['web.telemetry-path'], web, ...(auth ? { auth } : {}), collection, log, version: packageVersion() });
+  } catch (err) {
+    await connection.stop();
+    throw new Error(`cannot listen on ${o['web.listen-address']}: ${(err as Error).message}`);
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log('info', 'shutting down', { signal });
+  await server.close();
+  await connection.stop();
+  return 0;
+}
+
+export const exporterCommand: CommandSpec<typeof options> = {
+  name: 'exporter',
+  summary: 'Prometheus exporter of libvirt domain statistics (port 9177)',
+  description:
+    'Serves per-domain metrics read from libvirtd over one persistent read-only connection: one bulk ' +
+    'GetAllDomainStats per scrape, a deadline on every call, libvirt_up 0 while libvirtd is unreachable.',
+  options,
+  run: (o) => run(o),
+};

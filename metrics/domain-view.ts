@@ -1,0 +1,62 @@
+// One stats record of GET_ALL_DOMAIN_STATS, sorted once into domain-wide fields and the indexed
+// groups (vcpu.<n>, block.<n>, net.<n>) so that each collector reads only what it needs.
+import type { DomainRef, DomainStatsRecord, TypedParamValue } from '../libvirt/types.js';
+
+export type Fields = ReadonlyMap<string, TypedParamValue>;
+
+export interface DomainView {
+  readonly ref: DomainRef;
+  /** The labels of every series of this domain, one object shared by all of them. */
+  readonly labels: { readonly domain: string; readonly uuid: string };
+  /** Fields without an index: `state.state`, `cpu.time`, `balloon.rss`, `vcpu.current`, `net.count`, … */
+  readonly fields: Fields;
+  /** `vcpu.<n>.<field>` by vCPU number (may be sparse after hot-unplug). */
+  readonly vcpus: ReadonlyMap<string, Fields>;
+  /** `block.<n>.<field>` by index. */
+  readonly blocks: ReadonlyMap<string, Fields>;
+  /** `net.<n>.<field>` by index; indices can have gaps (a NIC without a host device reports nothing). */
+  readonly nets: ReadonlyMap<string, Fields>;
+}
+
+const INDEXED = new Set(['vcpu', 'block', 'net']);
+/** Shared by every view without an indexed group (most, with the test driver): no garbage per domain. */
+const NONE: ReadonlyMap<string, Fields> = new Map();
+
+export function viewOf(record: DomainStatsRecord): DomainView {
+  const fields = new Map<string, TypedParamValue>();
+  const groups: Record<string, Map<string, Map<string, TypedParamValue>> | undefined> = {};
+  for (const [key, value] of record.params) {
+    const dot1 = key.indexOf('.');
+    const group = dot1 > 0 ? key.slice(0, dot1) : '';
+    const dot2 = INDEXED.has(group) ? key.indexOf('.', dot1 + 1) : -1;
+    const index = dot2 > 0 ? key.slice(dot1 + 1, dot2) : '';
+    if (index === '' || !/^\d+$/.test(index)) {
+      fields.set(key, value);
+      continue;
+    }
+    const byIndex = (groups[group] ??= new Map());
+    let entry = byIndex.get(index);
+    if (!entry) byIndex.set(index, (entry = new Map()));
+    entry.set(key.slice(dot2 + 1), value);
+  }
+  const labels = { domain: record.domain.name, uuid: record.domain.uuid };
+  return { ref: record.domain, labels, fields, vcpus: groups.vcpu ?? NONE, blocks: groups.block ?? NONE, nets: groups.net ?? NONE };
+}
+
+/** A numeric field as a JS number (64-bit counters arrive as bigint); undefined when absent or not numeric. */
+export function numeric(value: TypedParamValue | undefined): number | undefined {
+  switch (typeof value) {
+    case 'number':
+      return value;
+    case 'bigint':
+      return Number(value);
+    case 'boolean':
+      return value ? 1 : 0;
+    default:
+      return undefined;
+  }
+}
+
+export function text(value: TypedParamValue | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

@@ -1,0 +1,154 @@
+// The exporter's HTTP(S) endpoint: the telemetry path (Prometheus text or OpenMetrics by Accept header),
+// a landing page at /, and /healthz. Basic auth and TLS come from the web config file.
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Collection } from './collection.js';
+import { renderSnapshot } from './collectors/index.js';
+import { negotiate } from './exposition.js';
+import { collectGarbageWhenIdle } from './heap.js';
+import { errorText, type Logger } from './log.js';
+import type { BasicAuth } from './basic-auth.js';
+import type { WebConfig } from './web-config.js';
+
+export interface ListenAddress {
+  /** '' = every interface. */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses `:9177`, `0.0.0.0:9177`, `[::1]:9177`, `localhost:9177`; undefined when malformed. */
+export function parseListenAddress(text: string): ListenAddress | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]*):(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port < 0 || port > 65535) return undefined;
+  const host = m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!;
+  return { host, port };
+}
+
+export interface ServerOptions {
+  readonly listen: ListenAddress;
+  readonly telemetryPath: string;
+  readonly web: WebConfig;
+  /** Present when the web config has basic_auth_users. */
+  readonly auth?: BasicAuth;
+  readonly collection: Collection;
+  readonly log: Logger;
+  readonly version: string;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+function landingPage(telemetryPath: string, version: string): string {
+  const href = telemetryPath.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>libvirt exporter</title></head>
+<body>
+<h1>libvirt exporter</h1>
+<p>Prometheus metrics of the libvirt domains on this host (libvirt-telemetry ${version}).</p>
+<ul>
+<li><a href="${href}">Metrics</a></li>
+<li><a href="/healthz">Health</a></li>
+</ul>
+</body>
+</html>
+`;
+}
+
+/** Why the client certificate is refused under the web config's client_auth_type, or undefined if it is fine. */
+function clientCertProblem(req: http.IncomingMessage, web: WebConfig): string | undefined {
+  const mode = web.tls?.clientAuth;
+  if (!mode || mode === 'NoClientCert' || mode === 'RequestClientCert') return undefined;
+  const socket = req.socket as TLSSocket;
+  const given = Object.keys(socket.getPeerCertificate?.() ?? {}).length > 0;
+  if (!given) return mode === 'VerifyClientCertIfGiven' ? undefined : 'a client certificate is required';
+  if (mode === 'RequireAnyClientCert') return undefined;
+  return socket.authorized ? undefined : `client certificate not trusted (${String(socket.authorizationError)})`;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { web, auth, log, collection, telemetryPath } = options;
+  const landing = landingPage(telemetryPath, options.version);
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    for (const [name, value] of Object.entries(web.headers)) res.setHeader(name, value);
+    const certProblem = clientCertProblem(req, web);
+    if (certProblem) return reply(res, 403, `${certProblem}\n`);
+    if (auth && !(await auth.check(req.headers.authorization))) {
+      res.setHeader('WWW-Authenticate', 'Basic realm="libvirt exporter"');
+      return reply(res, 401, 'Unauthorized\n');
+    }
+    const path = (req.url ?? '/').split('?')[0];
+    const known = path === telemetryPath || path === '/' || path === '/healthz';
+    if (!known) return reply(res, 404, 'Not Found\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return reply(res, 405, 'Method Not Allowed\n');
+    }
+    if (path === telemetryPath) {
+      const contentType = negotiate(req.headers.accept);
+      const body = await renderSnapshot(await collection.collect(), contentType);
+      reply(res, 200, body, contentType);
+      return collectGarbageWhenIdle();
+    }
+    if (path === '/healthz') return reply(res, 200, 'Healthy\n');
+    return reply(res, 200, landing, 'text/html; charset=utf-8');
+  };
+
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      log('error', 'request failed', { path: req.url, error: errorText(err) });
+      if (!res.headersSent) reply(res, 500, 'Internal Server Error\n');
+      else res.destroy();
+    });
+  };
+
+  const tls = web.tls;
+  const server = tls
+    ? https.createServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.ca ? { ca: tls.ca } : {}),
+          requestCert: tls.clientAuth !== 'NoClientCert',
+          rejectUnauthorized: tls.clientAuth === 'RequireAndVerifyClientCert',
+          minVersion: tls.minVersion,
+          ...(tls.maxVersion ? { maxVersion: tls.maxVersion } : {}),
+        },
+        listener,
+      )
+    : http.createServer(listener);
+  server.on('clientError', (_err, socket) => socket.destroy());
+  server.on('tlsClientError', (err) => log('debug', 'TLS handshake failed', { error: errorText(err) }));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: options.listen.port, ...(options.listen.host ? { host: options.listen.host } : {}) }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
+  log('info', 'listening', { address: url, telemetry_path: telemetryPath, tls: Boolean(tls), basic_auth: Boolean(auth) });
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function reply(res: http.ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}

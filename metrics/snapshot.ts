@@ -1,0 +1,26 @@
+// What one collection from libvirtd produced: the input of every collector.
+import type { DomainView } from './domain-view.js';
+import type { NovaInstance } from './nova.js';
+
+export interface DomainFailures {
+  readonly domain: string;
+  readonly uuid: string;
+  readonly errors: number;
+  readonly timeouts: number;
+}
+
+export interface Snapshot {
+  /** libvirtd answered at least one call of this collection. */
+  readonly up: boolean;
+  /** Domains libvirtd reported, including those whose stats did not arrive. */
+  readonly domainCount: number;
+  /** The stats of each domain that answered. */
+  readonly domains: readonly DomainView[];
+  /** Nova metadata by domain uuid, for the domains that have it. */
+  readonly openstack: ReadonlyMap<string, NovaInstance>;
+  /** Every domain's stats arrived (no call failed or timed out). */
+  readonly complete: boolean;
+  readonly durationSeconds: number;
+  /** Cumulative failed and timed-out calls per domain uuid, for the domains that still exist. */
+  readonly failures: ReadonlyMap<string, DomainFailures>;
+}

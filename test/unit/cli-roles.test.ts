@@ -1,0 +1,24 @@
+// Every role the image can be started with (`libvirt-telemetry <role>`) runs from the built dist/.
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { commands } from '../../cli/commands.js';
+import { CLI } from '../support/samples.js';
+
+test('every role of the design is registered', (t) => {
+  t.deepEqual(commands.map((c) => c.name).sort(), ['events', 'exporter', 'generate', 'parse', 'sidecar']);
+});
+
+for (const { name } of commands) {
+  test(`node dist/cli/main.js ${name} --help exits 0 with its usage`, (t) => {
+    const r = spawnSync(process.execPath, [CLI, name, '--help'], { encoding: 'utf8', timeout: 30_000 });
+    t.is(r.status, 0, r.stderr);
+    t.true(r.stdout.startsWith(`Usage: libvirt-telemetry ${name} [options]`), r.stdout.slice(0, 200));
+    t.is(r.stderr, '');
+  });
+}
+
+test('an unknown role exits 2', (t) => {
+  const r = spawnSync(process.execPath, [CLI, 'exporterd', '--help'], { encoding: 'utf8' });
+  t.is(r.status, 2);
+  t.regex(r.stderr, /unknown command 'exporterd'/);
+});
