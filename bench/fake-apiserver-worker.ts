@@ -7,6 +7,11 @@ import { startFakeCluster } from '../test/helpers/kube-fixtures.js';
 
 const kube = await startFakeCluster(['default']);
 const port = parentPort!;
+// Each Eviction POST as it arrives, for the sequential scenario.
+kube.onRequest = (entry) => {
+  const labels = (entry.body as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels;
+  if (entry.method === 'POST' && labels) port.postMessage({ type: 'post', uuid: labels['hypervisor.c5c3.io/domain-uuid'], at: performance.timeOrigin + entry.receivedAt });
+};
 port.on('message', async (message: { type: 'kubeconfig'; path: string } | { type: 'requests' } | { type: 'stop' }) => {
   switch (message.type) {
     case 'kubeconfig':

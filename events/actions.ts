@@ -18,7 +18,7 @@ export class KubeActions implements ActionSink {
     metrics: AgentMetrics,
     log: Logger,
   ) {
-    const what = (job: WriteJob) => (job.kind === 'eviction' ? { eviction: job.key } : { hypervisor: job.key.slice('status:'.length) });
+    const what = (job: WriteJob) => (job.kind === 'eviction' ? { eviction: job.key, reason: job.summary } : { hypervisor: job.key.slice('status:'.length), patch: job.summary });
     this.writer = new KubeWriter(options, {
       done: (job, outcome, attempts, latencyMs) => {
         if (job.kind === 'eviction') {
@@ -41,13 +41,19 @@ export class KubeActions implements ActionSink {
   }
 
   evict(eviction: Eviction): void {
-    this.writer.enqueue({ kind: 'eviction', key: eviction.metadata.name, run: (signal) => this.api.createEviction(eviction, signal) });
+    this.writer.enqueue({
+      kind: 'eviction',
+      key: eviction.metadata.name,
+      summary: eviction.spec.reason,
+      run: (signal) => this.api.createEviction(eviction, signal),
+    });
   }
 
   patchHypervisorStatus(hypervisor: string, patch: object): void {
     this.writer.enqueue({
       kind: 'hypervisor-status',
       key: `status:${hypervisor}`,
+      summary: JSON.stringify((patch as { status?: unknown }).status),
       run: (signal) => this.api.patchHypervisorStatus(hypervisor, patch, signal).then(() => 'patched'),
     });
   }

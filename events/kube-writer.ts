@@ -11,6 +11,8 @@ export interface WriteJob {
   readonly kind: JobKind;
   /** Jobs with the same key are the same write: a newer one replaces a queued one (status patches coalesce). */
   readonly key: string;
+  /** What is written, in words, for the log (an Eviction's reason). */
+  readonly summary: string;
   /** Performs the write once; resolves to the outcome (`created`, `exists`, `patched`). */
   run(signal: AbortSignal): Promise<string>;
 }

@@ -10,14 +10,15 @@ import { createLogger, errorText, type Level } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import type { IoErrorPolicy } from './policy.js';
 import { JsonLineSink } from './record.js';
-import { startWebServer, type ListenAddress } from './web.js';
+import type { AddressInfo } from 'node:net';
+import { serveHttp } from '../sidecar/http.js';
 
 /** stdout bytes waiting for a reader before records are dropped (and counted). */
 const MAX_STDOUT_BUFFER = 8 * 1024 * 1024;
 /** How long a shutdown waits for pending Kubernetes writes. */
 const DRAIN_ON_EXIT_MS = 5000;
 
-export async function runAgent(o: EventsOptions, hypervisor: string, listen: ListenAddress): Promise<number> {
+export async function runAgent(o: EventsOptions, hypervisor: string, listen: { host: string | undefined; port: number }): Promise<number> {
   const log = createLogger(o['log.level'] as Level);
   const metrics = new AgentMetrics();
   const stdout = new JsonLineSink(process.stdout, MAX_STDOUT_BUFFER, () => metrics.recordsDropped.inc());
@@ -84,19 +85,24 @@ export async function runAgent(o: EventsOptions, hypervisor: string, listen: Lis
   );
   let web;
   try {
-    web = await startWebServer(listen, metrics.registry, () =>
-      listener.state === 'connected' ? { ok: true, reason: 'ok: connected to libvirtd' } : { ok: false, reason: `not connected to libvirtd (${listener.state}${listener.lastError ? `: ${listener.lastError}` : ''})` },
-    );
+    // /healthz: 200 while connected with every callback registered, else 503 (a readiness probe).
+    web = await serveHttp(listen, metrics.registry, () => ({
+      healthy: listener.state === 'connected',
+      libvirt: listener.state,
+      ...(listener.lastError ? { error: listener.lastError } : {}),
+    }));
   } catch (err) {
     throw new Error(`cannot listen on ${o['web.listen-address']}: ${errorText(err)}`);
   }
+  const bound = web.address() as AddressInfo;
+  const webUrl = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
   log('info', 'events agent started', {
     hypervisor,
     namespace,
     uri: o['libvirt.uri'],
     dry_run: o['dry-run'],
     io_error_policy: o['io-error-policy'],
-    web: web.url,
+    web: webUrl,
   });
   listener.start();
 
@@ -112,7 +118,8 @@ export async function runAgent(o: EventsOptions, hypervisor: string, listen: Lis
     kube.writer.close();
   }
   kubeClient?.close();
-  await web.close();
+  web.closeAllConnections();
+  await new Promise((resolve) => web.close(resolve));
   return 0;
 }
 

@@ -136,6 +136,8 @@ export class FakeKubeApiServer {
   readonly user: string;
   /** Every request in arrival order. */
   readonly requests: RequestLogEntry[] = [];
+  /** Called for each request once its body is read (before it is processed). */
+  onRequest: ((entry: RequestLogEntry) => void) | undefined;
   private readonly resources: Resource[];
   private readonly namespaces: Set<string>;
   private readonly rules: PolicyRule[] | undefined;
@@ -266,6 +268,7 @@ export class FakeKubeApiServer {
     try {
       const raw = await readBody(req);
       if (raw.length > 0) entry.body = parseJson(raw);
+      this.onRequest?.(entry);
       const index = this.faults.findIndex(({ match }) => (!match.method || match.method === entry.method) && (!match.path || entry.path.includes(match.path)));
       const fault = index >= 0 ? this.faults.splice(index, 1)[0]!.fault : undefined;
       if (fault) entry.fault = fault.kind;

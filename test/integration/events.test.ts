@@ -104,20 +104,22 @@ const booted = (): Started & { console: GuestConsole } => {
 test.serial('guest reboot: 2–3 reboot events → one status patch of the Hypervisor, the rest deduplicated', async (t) => {
   linux = await start(await defineTinyLinuxDomain(testDomainName('ev-linux')), true);
   const { console, uuid } = booted();
-  const patchesBefore = kube.requests.filter((r) => r.method === 'PATCH').length;
   const mark = console.mark();
   console.send('reboot -f');
   await console.waitReady({ from: mark });
   const reboots = await agent.waitForRecords(is(uuid, 'reboot'));
-  await sleep(1500); // the whole burst, and the dedupe window, are over
+  await sleep(5500); // the whole burst, and the dedupe window, are over
   const all = agent.records(is(uuid, 'reboot'));
-  t.log(`${all.length} reboot event(s) for one guest reboot`);
+  t.log(`${all.length} reboot event(s) for one guest reboot, at ${all.map((r) => r.time?.slice(11)).join(', ')}`);
   t.deepEqual(all.map((r) => r.action), ['hypervisor-status', ...Array(all.length - 1).fill('deduplicated')]);
   t.is(reboots[0]!.action, 'hypervisor-status');
-  const patches = kube.requests.filter((r) => r.method === 'PATCH').slice(patchesBefore);
+  // The agent sees every domain of the shared libvirtd: other tests' guests may reboot meanwhile.
+  const patches = kube.requests.filter((r) => r.method === 'PATCH' && (r.body as { status?: { lastDomainReboot?: { uuid?: string } } }).status?.lastDomainReboot?.uuid === uuid);
   t.deepEqual(patches.map((p) => [p.path, p.contentType, p.status]), [[`/apis/hypervisor.c5c3.io/v1/hypervisors/${HYPERVISOR}/status`, 'application/merge-patch+json', 200]]);
+  t.deepEqual((patches[0]!.body as { status: unknown }).status, { lastDomainReboot: { domain: linux!.domain.name, uuid, time: all[0]!.time } });
+  const patchedLater = kube.requests.slice(kube.requests.indexOf(patches[0]!) + 1).some((r) => r.method === 'PATCH');
   const hv = kube.objects('hypervisors').find((o) => (o.metadata as { name: string }).name === HYPERVISOR)!;
-  t.like(hv.status, { lastDomainReboot: { domain: linux!.domain.name, uuid, time: all[0]!.time } });
+  if (!patchedLater) t.like(hv.status, { lastDomainReboot: { domain: linux!.domain.name, uuid, time: all[0]!.time } });
   t.deepEqual(evictionsOf(uuid), []);
 });
 
@@ -214,4 +216,5 @@ test.serial('metrics: events by type and detail, Evictions created, /healthz', a
   t.is(metricValue(metrics, 'libvirt_events_connected'), 1);
   const health = await fetch(`${agent.web}/healthz`);
   t.is(health.status, 200);
+  t.deepEqual(await health.json(), { healthy: true, libvirt: 'connected' });
 });

@@ -48,7 +48,7 @@ function writer(client: KubeClient, overrides: Partial<KubeWriterOptions> = {}):
   );
   const evict = (c: EvictionCause): WriteJob => {
     const eviction = buildEviction(HYPERVISOR, 'ha', c);
-    return { kind: 'eviction', key: eviction.metadata.name, run: (signal) => client.createEviction(eviction, signal) };
+    return { kind: 'eviction', key: eviction.metadata.name, summary: eviction.spec.reason, run: (signal) => client.createEviction(eviction, signal) };
   };
   return { writer: w, log, evict };
 }
@@ -143,10 +143,10 @@ test('writer: permanent errors (404 Hypervisor, 422) fail at once without retry'
   t.teardown(() => server.stop());
   const client = await clientFor(server, t);
   const { writer: w, log } = writer(client);
-  w.enqueue({ kind: 'hypervisor-status', key: 'status:nope', run: (s) => client.patchHypervisorStatus('nope', rebootStatusPatch('nope', { domain, at: 0 }), s).then(() => 'patched') });
+  w.enqueue({ kind: 'hypervisor-status', key: 'status:nope', summary: 'reboot', run: (s) => client.patchHypervisorStatus('nope', rebootStatusPatch('nope', { domain, at: 0 }), s).then(() => 'patched') });
   const broken = buildEviction(HYPERVISOR, 'ha', cause(7_000));
   const invalid = { ...broken, spec: { hypervisor: HYPERVISOR } } as unknown as typeof broken;
-  w.enqueue({ kind: 'eviction', key: 'invalid', run: (s) => client.createEviction(invalid, s) });
+  w.enqueue({ kind: 'eviction', key: 'invalid', summary: 'invalid', run: (s) => client.createEviction(invalid, s) });
   t.true(await w.drain(10_000));
   t.is(log.retries.length, 0);
   t.deepEqual(log.failed.map((f) => f.reason), ['permanent', 'permanent']);
@@ -182,6 +182,7 @@ test('writer: enqueue never blocks; beyond capacity writes are rejected and repo
   const patch = (at: number): WriteJob => ({
     kind: 'hypervisor-status',
     key: `status:${HYPERVISOR}`,
+    summary: `reboot at ${at}`,
     run: (s) => client.patchHypervisorStatus(HYPERVISOR, rebootStatusPatch(HYPERVISOR, { domain, at }), s).then(() => 'patched'),
   });
   w2.enqueue(evict(cause(20_000)));
