@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
 import { IO_ERROR_POLICIES } from './policy.js';
-import { parseListenAddress } from '../sidecar/http.js';
+import { parseListenAddress } from '../cli/listen-address.js';
 
 const options = [
   { name: 'libvirt.uri', type: 'string', default: 'qemu:///system', env: 'LIBVIRT_URI', description: 'libvirt daemon to subscribe to, e.g. qemu+tcp://$(NODE_IP):16509/system' },

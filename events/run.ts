@@ -1,5 +1,6 @@
 // The running agent behind `libvirt-telemetry events` (options in command.ts): wires the libvirt listener,
 // the agent, the Kubernetes writer (or --dry-run), stdout records and the web server, until SIGTERM/SIGINT.
+import type { ListenAddress } from '../cli/listen-address.js';
 import { connect } from '../libvirt/client.js';
 import { DryRunActions, KubeActions } from './actions.js';
 import { EventAgent, type ActionSink } from './agent.js';
@@ -18,7 +19,7 @@ const MAX_STDOUT_BUFFER = 8 * 1024 * 1024;
 /** How long a shutdown waits for pending Kubernetes writes. */
 const DRAIN_ON_EXIT_MS = 5000;
 
-export async function runAgent(o: EventsOptions, hypervisor: string, listen: { host: string | undefined; port: number }): Promise<number> {
+export async function runAgent(o: EventsOptions, hypervisor: string, listen: ListenAddress): Promise<number> {
   const log = createLogger(o['log.level'] as Level);
   const metrics = new AgentMetrics();
   const stdout = new JsonLineSink(process.stdout, MAX_STDOUT_BUFFER, () => metrics.recordsDropped.inc());

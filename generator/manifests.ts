@@ -7,6 +7,7 @@ import type { OptionSpec } from '../cli/options.js';
 import { eventsCommand } from '../events/command.js';
 import { exporterCommand } from '../metrics/command.js';
 import { sidecarCommand } from '../sidecar/command.js';
+import { MANIFEST_FILES } from './files.js';
 import type { GenerateOptions } from './options.js';
 
 /** A Kubernetes object as plain data. */
@@ -18,17 +19,6 @@ export interface ManifestFile {
   readonly documents: readonly Manifest[];
 }
 
-/** File names `generate manifests` writes (an existing --out may hold only these). */
-export const MANIFEST_FILES = {
-  exporter: 'exporter.yaml',
-  fluentBit: 'fluent-bit-configmap.yaml',
-  sidecar: 'libvirt-sidecar-patch.yaml',
-  events: 'events.yaml',
-  crd: 'eviction-crd.yaml',
-  alerts: 'prometheus-rules.yaml',
-  dashboard: 'grafana-dashboard.yaml',
-} as const;
-export const ALL_MANIFEST_FILE_NAMES: readonly string[] = Object.values(MANIFEST_FILES);
 
 const EVENTS_DEPLOY = new URL('../../events/deploy/', import.meta.url);
 const RULES_FILE = new URL('../../deploy/prometheus/libvirt-telemetry.rules.yml', import.meta.url);

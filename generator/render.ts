@@ -4,18 +4,9 @@
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
 import YAML from 'yaml';
+import { FILE_NAMES, type Format } from './files.js';
 import type { FluentBitConfig, MultilineParser, Property, Section, Value } from './model.js';
 
-export type Format = 'classic' | 'yaml';
-
-/** File names of each format; the classic main file loads the parsers file by this name. */
-export const FILE_NAMES = {
-  classic: { main: 'fluent-bit.conf', parsers: 'parsers-libvirt.conf' },
-  yaml: { main: 'fluent-bit.yaml' },
-} as const;
-
-/** Every file `generate` may write (an existing --out may hold only these). */
-export const ALL_FILE_NAMES: readonly string[] = [FILE_NAMES.classic.main, FILE_NAMES.classic.parsers, FILE_NAMES.yaml.main];
 
 const TEMPLATE_DIR = new URL('../../templates/', import.meta.url);
 

@@ -2,7 +2,7 @@
 import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
 import { UriError } from '../libvirt/errors.js';
 import { parseUri } from '../libvirt/uri.js';
-import { parseListenAddress } from './listen-address.js';
+import { parseListenAddress } from '../cli/listen-address.js';
 import type { Level } from './log.js';
 import type { WebConfig } from './web-config.js';
 

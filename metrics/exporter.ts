@@ -4,7 +4,7 @@ import { connect } from '../libvirt/client.js';
 import { Collection } from './collection.js';
 import { LibvirtConnection } from './connection.js';
 import { configureHeap } from './heap.js';
-import type { ListenAddress } from './listen-address.js';
+import type { ListenAddress } from '../cli/listen-address.js';
 import { createLogger, type Level } from './log.js';
 import { startServer } from './server.js';
 import type { WebConfig } from './web-config.js';

@@ -3,9 +3,8 @@
 import { resolve } from 'node:path';
 import { QEMU_MULTILINE } from '../parsers/shapes.js';
 import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
-import { parseListenAddress } from './http.js';
-import { createLogger } from './log.js';
-import { Sidecar, type SidecarConfig } from './sidecar.js';
+import { parseListenAddress } from '../cli/listen-address.js';
+import type { SidecarConfig } from './sidecar.js';
 
 const ENV = 'LIBVIRT_TELEMETRY_SIDECAR_';
 
@@ -111,6 +110,8 @@ export function configFrom(o: Options): SidecarConfig {
 
 async function run(o: Options): Promise<number> {
   const config = configFrom(o);
+  // The pipeline loads only when the sidecar runs, not with every CLI command.
+  const [{ createLogger }, { Sidecar }] = await Promise.all([import('./log.js'), import('./sidecar.js')]);
   const log = createLogger();
   const sidecar = await Sidecar.start(config, log);
   log.info(

@@ -1,23 +1,14 @@
 // /metrics (Prometheus text, prom-client) and /healthz (JSON; 200 healthy, 503 not).
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import type { ListenAddress } from '../cli/listen-address.js';
 
 export interface Health {
   readonly healthy: boolean;
   readonly [detail: string]: unknown;
 }
 
-/** `host:port`, `:port` (all interfaces) or `[v6]:port`. */
-export function parseListenAddress(text: string): { host: string | undefined; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65535) return undefined;
-  const host = m[1] ?? m[2];
-  return { host: host ? host : undefined, port };
-}
-
-export async function serveHttp(address: { host: string | undefined; port: number }, registry: Registry, health: () => Health): Promise<Server> {
+export async function serveHttp(address: ListenAddress, registry: Registry, health: () => Health): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -40,7 +31,7 @@ export async function serveHttp(address: { host: string | undefined; port: numbe
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(address.port, address.host, () => resolve());
+    server.listen(address.port, address.host || undefined, () => resolve());
   });
   return server;
 }

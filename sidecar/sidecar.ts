@@ -1,5 +1,6 @@
 // Wires sources -> bounded queue -> sink, checkpoints after confirmation, /metrics and /healthz,
 // and the shutdown: stop reading, drain, checkpoint, all within a deadline.
+import type { ListenAddress } from '../cli/listen-address.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
@@ -38,7 +39,7 @@ export interface SidecarConfig {
   readonly checkpointIntervalMs: number;
   readonly shutdownTimeoutMs: number;
   /** null: no HTTP server. */
-  readonly listen: { host: string | undefined; port: number } | null;
+  readonly listen: ListenAddress | null;
 }
 
 /** A failing output is unhealthy after this long. */

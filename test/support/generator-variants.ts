@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommandLine } from '../../cli/options.js';
-import { generateCommand, generateFiles } from '../../generator/command.js';
+import { generateCommand } from '../../generator/command.js';
+import { generateFiles } from '../../generator/generate.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const SHARED = path.resolve(REPO_ROOT, '..', 'shared');

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LOG_FORMATS } from '../../parsers/formats.js';
 import type { LogRecord } from '../../parsers/record.js';
-import { FILE_NAMES } from '../../generator/render.js';
+import { FILE_NAMES } from '../../generator/files.js';
 import { readClassic, readYaml, type NormalConfig, type Props } from '../support/fluent-bit-config.js';
 import { onigmoToJs, runMultiline, runParserChain, type Parsed } from '../support/fluent-bit-emulation.js';
 import { SHARED, VARIANTS, writeVariant } from '../support/generator-variants.js';

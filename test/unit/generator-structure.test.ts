@@ -4,7 +4,7 @@ import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BUILTIN_MULTILINE_PARSERS } from '../../generator/model.js';
-import { FILE_NAMES } from '../../generator/render.js';
+import { FILE_NAMES } from '../../generator/files.js';
 import { readClassic, readYaml, splitTokens, undefinedParsers, unknownProperties, type NormalConfig } from '../support/fluent-bit-config.js';
 import { VARIANTS, writeVariant } from '../support/generator-variants.js';
 

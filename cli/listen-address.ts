@@ -1,4 +1,4 @@
-// --web.listen-address: HOST:PORT as Prometheus exporters spell it.
+// --web.listen-address of every role: HOST:PORT as Prometheus exporters spell it.
 export interface ListenAddress {
   /** '' = every interface. */
   readonly host: string;
