@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { KubeActions } from '../events/actions.js';
 import { EventAgent } from '../events/agent.js';
 import { KubeClient, loadKubeConfig } from '../events/kube-client.js';
-import { createLogger } from '../events/log.js';
+import { createLogger } from '../cli/log.js';
 import { AgentMetrics } from '../events/metrics.js';
 import { JsonLineSink } from '../events/record.js';
 import { EventProc } from '../libvirt/protocol.js';

@@ -7,7 +7,7 @@ import { EventAgent, type ActionSink } from './agent.js';
 import type { EventsOptions } from './command.js';
 import { KubeClient, loadKubeConfig } from './kube-client.js';
 import { LibvirtListener } from './listener.js';
-import { createLogger, errorText, type Level } from './log.js';
+import { createLogger, errorText, type Level } from '../cli/log.js';
 import { AgentMetrics } from './metrics.js';
 import type { IoErrorPolicy } from './policy.js';
 import { JsonLineSink } from './record.js';

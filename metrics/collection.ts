@@ -16,7 +16,7 @@ import {
 } from '../libvirt/types.js';
 import type { LibvirtConnection } from './connection.js';
 import { viewOf } from './domain-view.js';
-import { errorText, type Logger } from './log.js';
+import { errorText, type Logger } from '../cli/log.js';
 import { readNovaMetadata, type NovaInstance } from './nova.js';
 import type { DomainFailures, Snapshot } from './snapshot.js';
 

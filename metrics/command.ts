@@ -3,7 +3,7 @@ import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.
 import { UriError } from '../libvirt/errors.js';
 import { parseUri } from '../libvirt/uri.js';
 import { parseListenAddress } from '../cli/listen-address.js';
-import type { Level } from './log.js';
+import type { Level } from '../cli/log.js';
 import type { WebConfig } from './web-config.js';
 
 /** Prefix of the exporter's environment variables (the project's LIBVIRT_TELEMETRY_<ROLE>_ convention). */

@@ -5,7 +5,7 @@ import { Collection } from './collection.js';
 import { LibvirtConnection } from './connection.js';
 import { configureHeap } from './heap.js';
 import type { ListenAddress } from '../cli/listen-address.js';
-import { createLogger, type Level } from './log.js';
+import { createLogger, type Level } from '../cli/log.js';
 import { startServer } from './server.js';
 import type { WebConfig } from './web-config.js';
 

@@ -5,7 +5,7 @@ import test from 'ava';
 import { DryRunActions } from '../../events/actions.js';
 import { EventAgent, type ActionSink } from '../../events/agent.js';
 import type { Eviction } from '../../events/eviction.js';
-import { createLogger } from '../../events/log.js';
+import { createLogger } from '../../cli/log.js';
 import { AgentMetrics } from '../../events/metrics.js';
 import type { EventRecord } from '../../events/record.js';
 import { JsonLineSink } from '../../events/record.js';

@@ -1,4 +1,4 @@
-// One logfmt line per event on stderr: `level=warn msg="…" key=value`.
+// Operational messages of the daemons (exporter, events): one logfmt line per message on stderr (`level=warn msg="…" key=value`); stdout stays free for records.
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type Logger = (level: Level, msg: string, fields?: Record<string, string | number | boolean | undefined>) => void;
 
