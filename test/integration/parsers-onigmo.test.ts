@@ -4,8 +4,8 @@
 // with the same captures. Installs Debian's `ruby` when it is missing.
 
 import test from 'ava';
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { ensurePackages } from '../../scripts/testenv/packages.js';
+import { spawn } from 'node:child_process';
 import { FLUENT_BIT_MULTILINE_PARSERS, FLUENT_BIT_PARSERS, renderOnigmoRegex, toJsRegExp } from '../../parsers/fluentbit.js';
 import { MultilineFolder } from '../../parsers/multiline.js';
 import { ShapeMatcher, toJsRegExpForLine } from '../../parsers/regex.js';
@@ -14,7 +14,6 @@ import { SYNTHETIC_QEMU_LINES } from '../support/qemu-lines.js';
 import { CRI_SAMPLES, JOURNAL_SAMPLES, QEMU_LOG_SAMPLES, linesOf } from '../support/samples.js';
 import { capturesOf } from '../support/captures.js';
 
-const run = promisify(execFile);
 
 /** Matches each rendered regex against each text in Ruby; null or [code-point index, named captures]. */
 const RUBY = `
@@ -30,15 +29,6 @@ out = input['regexes'].map do |text|
 end
 puts JSON.generate(out)
 `;
-
-async function ensureRuby(): Promise<void> {
-  try {
-    await run('ruby', ['--version']);
-  } catch {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    await run('apt-get', ['install', '-y', '-q', '-o', 'DPkg::Lock::Timeout=600', '--no-install-recommends', 'ruby'], { env, timeout: 900_000 });
-  }
-}
 
 type RubyResult = ([number, Record<string, string | null>] | null)[][];
 
@@ -88,7 +78,7 @@ function corpus(): { lines: string[]; texts: string[] } {
 }
 
 test.before(async () => {
-  await ensureRuby();
+  await ensurePackages(['ruby']);
 });
 
 test('Onigmo compiles every rendered parser and finds the same matches and captures as the TypeScript parsers', async (t) => {

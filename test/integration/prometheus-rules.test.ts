@@ -1,22 +1,14 @@
 // The alert rules and the dashboard's queries through the real promtool: syntax and semantics
 // (`check rules`), and the alerts firing on the series they are about (`test rules`).
 import test from 'ava';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { dashboardExpressions, readDashboard, RULES_FILE, RULES_TEST_FILE } from '../support/observability-checks.js';
 import { substituteGrafanaVariables } from '../support/promql.js';
-
-/** promtool comes with Debian's prometheus package; installed when missing. */
-function ensurePromtool(): void {
-  if (spawnSync('promtool', ['--version']).status === 0) return;
-  execFileSync('apt-get', ['install', '-y', '-o', 'DPkg::Lock::Timeout=600', '--no-install-recommends', 'prometheus'], {
-    stdio: 'pipe',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-}
+import { ensurePackages } from '../../scripts/testenv/packages.js';
 
 function promtool(...args: string[]) {
   return spawnSync('promtool', args, { encoding: 'utf8', cwd: path.dirname(RULES_FILE) });
@@ -28,7 +20,7 @@ function tmpFile(name: string, text: string): string {
   return file;
 }
 
-test.before(() => ensurePromtool());
+test.before(() => ensurePackages(['prometheus'])); // promtool
 
 test('promtool check rules accepts the alert rules', (t) => {
   const r = promtool('check', 'rules', RULES_FILE);

@@ -1,11 +1,11 @@
-// metrics/README.md documents exactly the metrics of the catalogue.
+// README.md documents exactly the metrics of the catalogue.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { ALL_METRICS } from '../../metrics/catalogue.js';
 import { repoRoot } from '../helpers/domstats-text.js';
 
-const readme = readFileSync(path.join(repoRoot, 'metrics', 'README.md'), 'utf8');
+const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
 
 /** Table rows whose first cell is code, as arrays of cells with backticks removed. */
 function rows(markdown: string): string[][] {
