@@ -1,0 +1,75 @@
+// The sidecar following a real QEMU log while the real virtlogd rotates it (max_size lowered to
+// 4 KiB through the test environment): every line virtlogd wrote, across `<name>.log.1`,
+// `<name>.log.0` and `<name>.log`, must come out exactly once, in order.
+// virtlogd rotates between lines, but may do so inside libvirtd's multi-line command line; the
+// sidecar ends a record at the end of a file, so such a command line comes out in two records
+// (the second `unparsed`): those are compared as text, every other record field by field.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { defineTinyDomain, testDomainName, waitForDomainState } from '../helpers/domains.js';
+import { CLI, startSidecar, tempDir } from '../helpers/sidecar.js';
+import { DEFAULT_VIRTLOGD_MAX_SIZE, setVirtlogdMaxSize, virsh } from '../helpers/testenv.js';
+import { HOST_PATHS } from '../../scripts/testenv/layout.js';
+
+// One start/destroy of a tiny domain logs ~3.7 KiB, less than this: a cycle rotates at most once.
+const MAX_SIZE = 4096;
+// virtlogd's max_backups: a fourth rotation would delete the oldest copy, so stop at two.
+const ROTATIONS = 2;
+const MAX_CYCLES = 8;
+
+/** What `libvirt-telemetry parse` makes of the concatenated files (oldest first). */
+function parsedRecords(files: readonly string[], domain: string): Record<string, unknown>[] {
+  const text = Buffer.concat(files.map((f) => readFileSync(f)));
+  const out = execFileSync(process.execPath, [CLI, 'parse', '--domain', domain, '-'], { input: text, maxBuffer: 64 * 2 ** 20 }).toString();
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test.serial('virtlogd rotating a real QEMU log (max_size 4 KiB): every line of every copy exactly once', async (t) => {
+  const name = testDomainName('sidecar-rotate');
+  const domain = await defineTinyDomain(name, { nic: false, enospcDisk: false, cleanup: t });
+  const copy = (n: number) => `${domain.qemuLog}.${n}`;
+  t.teardown(() => {
+    for (const f of [domain.qemuLog, copy(0), copy(1), copy(2)]) rmSync(f, { force: true });
+  });
+  t.teardown(() => setVirtlogdMaxSize(DEFAULT_VIRTLOGD_MAX_SIZE));
+  await setVirtlogdMaxSize(MAX_SIZE);
+  const sc = startSidecar([
+    '--qemu-log-dir', HOST_PATHS.qemuLogDir, '--qemu-log-glob', `${name}.log`, '--libvirtd-source', 'none',
+    '--state-dir', path.join(tempDir('virtlogd'), 'state'), '--rotate-wait', '5s', '--multiline-flush', '200ms',
+  ]);
+  t.teardown(() => sc.child.kill('SIGKILL'));
+  await sc.port();
+  let cycles = 0;
+  while (!existsSync(copy(ROTATIONS - 1)) && cycles < MAX_CYCLES) {
+    await virsh(['start', name]);
+    await waitForDomainState(name, 'running');
+    await new Promise((r) => setTimeout(r, 500));
+    await virsh(['destroy', name]);
+    await waitForDomainState(name, 'shut off');
+    cycles++;
+  }
+  t.true(existsSync(copy(0)) && existsSync(copy(1)), `virtlogd rotated twice within ${cycles} start/destroy cycles`);
+  t.false(existsSync(copy(2)), 'no third rotation, so no copy was dropped past max_backups');
+  for (const f of [copy(1), copy(0)]) t.true(readFileSync(f).length <= MAX_SIZE, `${f} is within max_size`);
+  await new Promise((r) => setTimeout(r, 500));
+  const expected = parsedRecords([copy(1), copy(0), domain.qemuLog], name);
+  await sc.waitFor(() => sc.records().length >= expected.length, 15_000, `${expected.length} records`);
+  await new Promise((r) => setTimeout(r, 1000));
+  const records = sc.records();
+  t.false(expected.some((r) => r['kind'] === 'unparsed'), 'parse understands the whole log');
+  const notCommandLine = (r: Record<string, unknown>) => r['kind'] !== 'command_line' && r['kind'] !== 'unparsed';
+  t.deepEqual(records.filter(notCommandLine), expected.filter(notCommandLine));
+  const text = (rs: Record<string, unknown>[]) => rs.map((r) => String(r['message'])).join('\n');
+  t.is(text(records), text(expected), 'every line once, in order (command lines possibly split at a rotation)');
+  t.true(records.length - expected.length <= ROTATIONS, 'at most one extra record per rotation');
+  const messages = expected.map((r) => String(r['message'] ?? ''));
+  t.is(messages.filter((m) => /starting up/.test(m)).length, cycles, 'every start logged');
+  t.is(messages.filter((m) => /shutting down, reason=destroyed/.test(m)).length, cycles, 'every destroy logged');
+  sc.child.kill('SIGTERM');
+  t.is(await sc.exited, 0);
+});
