@@ -110,6 +110,16 @@ export function configFrom(o: Options): SidecarConfig {
 
 async function run(o: Options): Promise<number> {
   const config = configFrom(o);
+  // Listen for SIGTERM/SIGINT before the slow start (module loading, opening sources): a signal that arrives
+  // during start-up stops the sidecar right after it, still with exit code 0.
+  let stopSignal: string | null = null;
+  let wake: (signal: string | null) => void = () => undefined;
+  const onSignal = (name: string) => () => {
+    stopSignal ??= name;
+    wake(name);
+  };
+  process.once('SIGTERM', onSignal('SIGTERM'));
+  process.once('SIGINT', onSignal('SIGINT'));
   // The pipeline loads only when the sidecar runs, not with every CLI command.
   const [{ createLogger }, { Sidecar }] = await Promise.all([import('./log.js'), import('./sidecar.js')]);
   const log = createLogger();
@@ -118,12 +128,12 @@ async function run(o: Options): Promise<number> {
     `following ${[config.qemuLogDir && `${config.qemuLogDir}/${config.qemuLogGlob}`, config.libvirtdSource !== 'none' && `libvirtd via ${config.libvirtdSource}`].filter(Boolean).join(' and ')} -> ${config.output}` +
       (sidecar.port !== undefined ? `; /metrics on port ${sidecar.port}` : ''),
   );
-  const signal = await new Promise<string | null>((resolve) => {
-    const onSignal = (name: string) => () => resolve(name);
-    process.once('SIGTERM', onSignal('SIGTERM'));
-    process.once('SIGINT', onSignal('SIGINT'));
-    void sidecar.done.then(() => resolve(null));
-  });
+  const signal =
+    stopSignal ??
+    (await new Promise<string | null>((resolve) => {
+      wake = resolve;
+      void sidecar.done.then(() => resolve(null));
+    }));
   if (signal) log.info(`${signal}: stopping reading, draining the queue`);
   const drained = await sidecar.stop();
   // A write stuck in a stalled pipe would keep the process alive: the deadline is the deadline.

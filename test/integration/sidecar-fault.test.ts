@@ -46,6 +46,9 @@ async function faultRun(t: import('ava').ExecutionContext, output: 'file' | 'std
   }
   const last = startSidecar(args);
   t.teardown(() => last.child.kill('SIGKILL'));
+  // SIGTERM is the running sidecar's graceful stop: wait until it serves (a signal in the first
+  // milliseconds of a Node process, before any handler exists, ends it like any other program).
+  await last.port();
   const seen = (): number[] => {
     if (output === 'file') return sequences(readFileSync(outFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
     // A killed process may have written half a line last: the reader drops it (it was not confirmed).
