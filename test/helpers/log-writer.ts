@@ -8,6 +8,13 @@ export function qemuLine(seq: number): string {
   return `${t} qemu-system-x86_64: warning: test sequence ${seq}\n`;
 }
 
+/** The QEMU-style lines with sequence numbers [from, to), concatenated. */
+export function qemuLines(from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += qemuLine(i);
+  return s;
+}
+
 export const SEQ = /test sequence (\d+)$/;
 
 /** The sequence numbers in records, in order. */

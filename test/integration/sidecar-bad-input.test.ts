@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { metricValue, startSidecar, tempDir, until } from '../helpers/sidecar.js';
-import { qemuLine, sequences } from '../helpers/log-writer.js';
+import { qemuLines, sequences } from '../helpers/log-writer.js';
 
 function setup(prefix: string) {
   const root = tempDir(prefix);
@@ -18,18 +18,12 @@ function setup(prefix: string) {
   return { root, logs, state, args };
 }
 
-function lines(from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i++) s += qemuLine(i);
-  return s;
-}
-
 test.serial('garbage bytes and invalid UTF-8 become counted records; the lines around them flow', async (t) => {
   const { logs, args } = setup('garbage');
   const file = path.join(logs, 'dom.log');
   const garbage = randomBytes(64 * 1024).map((b) => (b === 0x0a ? 0x00 : b));
   const invalid = Buffer.from([0x66, 0x6f, 0x6f, 0xff, 0xfe, 0xc3, 0x28, 0xe2, 0x82, 0x0a]);
-  writeFileSync(file, Buffer.concat([Buffer.from(lines(0, 3)), garbage, Buffer.from('\n'), invalid, Buffer.from(lines(3, 6))]));
+  writeFileSync(file, Buffer.concat([Buffer.from(qemuLines(0, 3)), garbage, Buffer.from('\n'), invalid, Buffer.from(qemuLines(3, 6))]));
   const sc = startSidecar(args);
   t.teardown(() => sc.child.kill('SIGKILL'));
   await sc.waitFor(() => sequences(sc.records()).length === 6, 10_000, 'the six valid lines');
@@ -54,13 +48,13 @@ test.serial('a 50 MiB line is truncated and counted, the file keeps flowing, mem
   t.teardown(() => sc.child.kill('SIGKILL'));
   await sc.port();
   const fd = openSync(path.join(logs, 'dom.log'), 'a');
-  writeSync(fd, lines(0, 2));
+  writeSync(fd, qemuLines(0, 2));
   // Written in pieces while the sidecar reads: it never sees the whole line at once.
   const piece = Buffer.alloc(1024 * 1024, 'x');
   const hugeBytes = 50 * 1024 * 1024;
   writeSync(fd, 'HUGE ');
   for (let written = 5; written < hugeBytes; written += piece.length) writeSync(fd, piece, 0, Math.min(piece.length, hugeBytes - written));
-  writeSync(fd, '\n' + lines(2, 4));
+  writeSync(fd, '\n' + qemuLines(2, 4));
   closeSync(fd);
   await sc.waitFor(() => sequences(sc.records()).length === 4, 30_000, 'the lines after the huge one');
   const records = sc.records();
@@ -83,19 +77,19 @@ test.serial('a path that is a directory or a FIFO is logged once and counted; ot
   const { logs, args } = setup('special');
   mkdirSync(path.join(logs, 'dir.log'));
   execFileSync('mkfifo', [path.join(logs, 'fifo.log')]);
-  writeFileSync(path.join(logs, 'dom.log'), lines(0, 3));
+  writeFileSync(path.join(logs, 'dom.log'), qemuLines(0, 3));
   const sc = startSidecar(args);
   t.teardown(() => sc.child.kill('SIGKILL'));
   await sc.waitFor(() => sequences(sc.records()).length === 3, 10_000, 'the regular file');
   // A regular file replaced by a directory while the sidecar runs.
   const replaced = path.join(logs, 'replaced.log');
-  writeFileSync(replaced, lines(10, 12));
+  writeFileSync(replaced, qemuLines(10, 12));
   await sc.waitFor(() => sequences(sc.records()).length === 5, 10_000, 'the file to be replaced');
   rmSync(replaced);
   mkdirSync(replaced);
   // Several rescans pass: each failure is logged and counted once, not per rescan.
   await new Promise((r) => setTimeout(r, 1800));
-  writeFileSync(path.join(logs, 'late.log'), lines(20, 22));
+  writeFileSync(path.join(logs, 'late.log'), qemuLines(20, 22));
   await sc.waitFor(() => sequences(sc.records()).length === 7, 10_000, 'a file added afterwards');
   await until(async () => metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_file_errors_total', { reason: 'not_regular' }) >= 3, 5000, 'three errors');
   await new Promise((r) => setTimeout(r, 1200));
@@ -114,8 +108,8 @@ test.serial('a file the sidecar may not read (run as nobody) is logged and count
   chmodSync(root, 0o755);
   mkdirSync(state);
   chownSync(state, 65534, 65534);
-  writeFileSync(path.join(logs, 'secret.log'), lines(100, 102), { mode: 0o600 });
-  writeFileSync(path.join(logs, 'dom.log'), lines(0, 3), { mode: 0o644 });
+  writeFileSync(path.join(logs, 'secret.log'), qemuLines(100, 102), { mode: 0o600 });
+  writeFileSync(path.join(logs, 'dom.log'), qemuLines(0, 3), { mode: 0o644 });
   const sc = startSidecar(args, { wrap: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'] });
   t.teardown(() => sc.child.kill('SIGKILL'));
   await sc.waitFor(() => sequences(sc.records()).length === 3, 10_000, 'the readable file');

@@ -4,7 +4,7 @@ import test from 'ava';
 import { appendFileSync, closeSync, openSync, unlinkSync, writeFileSync, writeSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { metricValue, startSidecar, tempDir, until } from '../helpers/sidecar.js';
-import { qemuLine, RotatingWriter, sequences, tally } from '../helpers/log-writer.js';
+import { qemuLine, qemuLines, RotatingWriter, sequences, tally } from '../helpers/log-writer.js';
 
 function setup(prefix: string) {
   const root = tempDir(prefix);
@@ -15,12 +15,6 @@ function setup(prefix: string) {
   return { root, logs, state, args };
 }
 
-function lines(from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i++) s += qemuLine(i);
-  return s;
-}
-
 test.serial('a new domain log is picked up within 1 s and read from its head', async (t) => {
   const { logs, args } = setup('new');
   const sc = startSidecar([...args, '--read-from', 'tail']);
@@ -28,7 +22,7 @@ test.serial('a new domain log is picked up within 1 s and read from its head', a
   await sc.port();
   await new Promise((r) => setTimeout(r, 300));
   const created = Date.now();
-  writeFileSync(path.join(logs, 'dom-a.log'), lines(0, 3));
+  writeFileSync(path.join(logs, 'dom-a.log'), qemuLines(0, 3));
   await sc.waitFor(() => sequences(sc.records()).length === 3, 5000, 'three records');
   const delay = Date.now() - created;
   t.true(delay < 1000, `picked up after ${delay} ms`);
@@ -44,17 +38,17 @@ test.serial('files existing at the first start begin at the head or the tail as 
     const { logs, args } = setup(`start-${mode}`);
     const file = path.join(logs, 'dom.log');
     // The last line is unterminated: a tail start must not begin in its middle.
-    writeFileSync(file, lines(0, 5) + qemuLine(5).slice(0, 20));
+    writeFileSync(file, qemuLines(0, 5) + qemuLine(5).slice(0, 20));
     const sc = startSidecar([...args, '--read-from', mode]);
     await sc.port();
     await new Promise((r) => setTimeout(r, 500));
-    appendFileSync(file, qemuLine(5).slice(20) + lines(6, 8));
+    appendFileSync(file, qemuLine(5).slice(20) + qemuLines(6, 8));
     await sc.waitFor(() => sequences(sc.records()).includes(7), 5000, 'record 7');
     t.deepEqual(sequences(sc.records()), mode === 'head' ? [0, 1, 2, 3, 4, 5, 6, 7] : [5, 6, 7], mode);
     sc.child.kill('SIGTERM');
     t.is(await sc.exited, 0);
     // A second start is not a first start: it resumes where the first stopped.
-    appendFileSync(file, lines(8, 10));
+    appendFileSync(file, qemuLines(8, 10));
     const again = startSidecar([...args, '--read-from', mode]);
     await again.waitFor(() => sequences(again.records()).includes(9), 5000, 'record 9');
     await new Promise((r) => setTimeout(r, 300));
@@ -178,10 +172,10 @@ test.serial('a file deleted while open is drained, including lines written after
   t.teardown(() => sc.child.kill('SIGKILL'));
   await sc.port();
   const fd = openSync(file, 'a');
-  writeSync(fd, lines(0, 5));
+  writeSync(fd, qemuLines(0, 5));
   await sc.waitFor(() => sequences(sc.records()).length === 5, 5000, 'five records');
   unlinkSync(file);
-  writeSync(fd, lines(5, 9));
+  writeSync(fd, qemuLines(5, 9));
   closeSync(fd);
   await sc.waitFor(() => sequences(sc.records()).length === 9, 5000, 'the lines written after the delete');
   t.deepEqual(sequences(sc.records()), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
@@ -194,11 +188,11 @@ test.serial('a file deleted while open is drained, including lines written after
 test.serial('a plain truncation is detected and the file is read again from its head', async (t) => {
   const { logs, args } = setup('truncate');
   const file = path.join(logs, 'dom.log');
-  writeFileSync(file, lines(0, 4));
+  writeFileSync(file, qemuLines(0, 4));
   const sc = startSidecar(args);
   t.teardown(() => sc.child.kill('SIGKILL'));
   await sc.waitFor(() => sequences(sc.records()).length === 4, 5000, 'four records');
-  writeFileSync(file, lines(100, 102));
+  writeFileSync(file, qemuLines(100, 102));
   await sc.waitFor(() => sequences(sc.records()).length === 6, 5000, 'records after the truncation');
   t.deepEqual(sequences(sc.records()), [0, 1, 2, 3, 100, 101]);
   t.is(metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_rotations_total', { type: 'truncate' }), 1);
@@ -208,7 +202,7 @@ test.serial('a plain truncation is detected and the file is read again from its 
 
 test.serial('SIGTERM drains, checkpoints and exits 0 in bounded time, even with the output stalled', async (t) => {
   const { logs, args } = setup('sigterm');
-  writeFileSync(path.join(logs, 'dom.log'), lines(0, 20_000));
+  writeFileSync(path.join(logs, 'dom.log'), qemuLines(0, 20_000));
   const sc = startSidecar([...args, '--shutdown-timeout', '2s', '--queue-limit', '64KiB']);
   t.teardown(() => sc.child.kill('SIGKILL'));
   // Nobody reads stdout: the pipe fills and the output stalls.
