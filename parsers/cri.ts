@@ -53,6 +53,11 @@ class CriParser implements RecordParser {
     return withStream(state.parser.push(joined, joinedFlags, firstTime), stream);
   }
 
+  get pending(): boolean {
+    for (const state of this.streams.values()) if (state.partial !== '' || state.parser.pending) return true;
+    return false;
+  }
+
   flush(): readonly LogRecord[] {
     const out: LogRecord[] = [];
     for (const [stream, state] of this.streams) {

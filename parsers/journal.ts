@@ -92,5 +92,6 @@ export function createJournalParser(): RecordParser {
       return [applyLineFlags(parseJournalEntry(entry), flags)];
     },
     flush: () => NO_RECORDS,
+    pending: false,
   };
 }

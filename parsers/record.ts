@@ -126,6 +126,8 @@ export interface RecordParser {
   push(line: string, flags?: number): readonly LogRecord[];
   /** Completes any record still waiting for continuation lines (at end of input or on a flush timer). */
   flush(): readonly LogRecord[];
+  /** True while lines are held for a record that is not complete yet (what `flush` would emit). */
+  readonly pending: boolean;
 }
 
 /** Returned when a line completes no record, so the hot path allocates nothing. */

@@ -49,6 +49,10 @@ class FoldingParser implements TextLogParser {
     return this.out ?? NO_RECORDS;
   }
 
+  get pending(): boolean {
+    return this.folder.pending;
+  }
+
   flush(): readonly LogRecord[] {
     this.out = null;
     this.folder.flush();

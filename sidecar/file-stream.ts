@@ -1,7 +1,9 @@
 // Follows one log path (`<dir>/<domain>.log`) across rotations with `tail -F` semantics:
 // a renamed or deleted file is read to its end before the file that replaced it, a
 // copytruncate copy supplies what the truncated file lost, and one parser sees the whole
-// stream in order. Every batch carries the stream's checkpoint as of its last record.
+// stream in order: the files of a path are one byte stream, so a line or a multi-line record
+// that a rotation cut in two is read as one. Every batch carries the stream's checkpoint as of
+// its last record.
 import { stat } from 'node:fs/promises';
 import { statSync, type Stats } from 'node:fs';
 import { makeBatch, type Batch, type FilePosition, type RecordEncoder, type SourceName, type StreamCheckpoint } from './batch.js';
@@ -62,9 +64,17 @@ export interface StartPlan {
 export class FileStream {
   private files: Handle[] = [];
   private parser: RecordParser;
+  /** Where the parser was last empty (at a line start): a restart reads again from here. */
   private clean: FilePosition | null = null;
   /** Records produced since `clean`. */
   private sinceClean = 0;
+  /**
+   * `clean` lies in a file that was finished with a line or record still open, carried over
+   * into its successor; it moves to the first line end after which the parser holds nothing.
+   */
+  private cleanBehind = false;
+  /** The file in which the last complete line ended; its `lineEnd` is where the open line began. */
+  private lastLineFile: Handle | undefined;
   /** Records still to drop after a restart (they were confirmed before it). */
   private toSkip = 0;
   private floor: number;
@@ -116,7 +126,10 @@ export class FileStream {
     this.toSkip = plan.skip;
     this.sinceClean = 0;
     const first = this.files[0];
-    if (first) this.clean = this.positionOf(first, first.lineEnd);
+    if (first) {
+      this.clean = this.positionOf(first, first.lineEnd);
+      this.lastLineFile = first;
+    }
     this.begun = true;
     this.poke();
   }
@@ -213,11 +226,18 @@ export class FileStream {
   private readonly onLine = (line: string, flags: number, end: number): void => {
     const h = this.current!;
     h.lineEnd = end;
+    this.lastLineFile = h;
     this.chunkLines++;
     if (flags & LINE_TRUNCATED) this.chunkTruncated++;
     if (flags & LINE_INVALID_UTF8) this.chunkInvalid++;
     const produced = this.parser.push(line, flags);
     if (produced.length) this.take(produced);
+    if (this.cleanBehind && !this.parser.pending) {
+      // The carried record is complete (its records are in this batch): resume after this line.
+      this.clean = this.positionOf(h, end);
+      this.sinceClean = 0;
+      this.cleanBehind = false;
+    }
   };
 
   private take(produced: readonly LogRecord[]): void {
@@ -267,6 +287,8 @@ export class FileStream {
     this.linesSinceFlush = 0;
     this.flushWanted = false;
     this.clean = this.positionOf(h, offset);
+    // A line carried over from a finished file still began in that file.
+    this.cleanBehind = h !== this.files[0];
     this.sinceClean = 0;
     this.toSkip = 0;
     await this.emit(true);
@@ -277,7 +299,9 @@ export class FileStream {
       this.flushWanted = false;
       return;
     }
-    await this.flushAt(h, h.lineEnd);
+    // Where the open line began: `h`, or the finished file whose last line `h` continues.
+    const at = this.lastLineFile ?? h;
+    await this.flushAt(at, at.lineEnd);
   }
 
   /** A detached file at its end is done when its successor has data or it stayed quiet for rotate-wait. */
@@ -290,22 +314,37 @@ export class FileStream {
     return Date.now() - Math.max(h.lastGrowth, h.detachedAt!) >= this.opts.rotateWaitMs;
   }
 
-  /** Closes a finished rotated/deleted file: its last unterminated line and held records go out. */
+  /**
+   * Closes a finished rotated/deleted file. Its successor continues the byte stream (virtlogd
+   * rotates by size: inside the multi-line command line, or even inside a line), so an
+   * unterminated last line and a record the parser holds carry over into it, and the checkpoint
+   * stays where the parser was last empty until that record is complete. With no successor,
+   * they go out now.
+   */
   private async finishHead(h: Handle): Promise<void> {
-    this.current = h;
-    h.splitter.finish(h.readOffset, this.onLine);
     this.files.shift();
     await closeFd(h.fd);
     this.opts.metrics.filesWatched.dec({ source: this.opts.source });
     const next = this.files[0];
-    this.take(this.parser.flush());
-    this.linesSinceFlush = 0;
-    if (next) this.clean = this.positionOf(next, next.lineEnd);
-    else {
+    if (next) {
+      // Only the head is ever read: the successor's own splitter has seen nothing yet.
+      next.splitter = h.splitter;
+      if (this.parser.pending || h.splitter.pendingBytes > 0) {
+        this.cleanBehind = true;
+        return;
+      }
+      this.clean = this.positionOf(next, next.lineEnd);
+      this.lastLineFile = next;
+    } else {
+      this.current = h;
+      h.splitter.finish(h.readOffset, this.onLine);
+      this.take(this.parser.flush());
+      this.linesSinceFlush = 0;
       // Nothing follows yet: files at this path newer than this one are unread.
       this.clean = null;
       this.floor = h.mtimeMs;
     }
+    this.cleanBehind = false;
     this.sinceClean = 0;
     this.toSkip = 0;
     await this.emit(true);
@@ -316,6 +355,7 @@ export class FileStream {
     const h = await this.openHandle(this.path, 0, false);
     if (!h) return false;
     this.files.push(h);
+    this.lastLineFile = h;
     if (this.clean === null) {
       this.clean = this.positionOf(h, 0);
       this.sinceClean = 0;
@@ -429,6 +469,7 @@ export class FileStream {
     Object.assign(h, await fingerprintFd(h.fd, (await fstatFd(h.fd)).size));
     if (drained) {
       this.files.unshift(drained);
+      this.lastLineFile = drained;
       return;
     }
     // No copy: the new content is unrelated to what the parser holds.
