@@ -54,3 +54,68 @@ test('journal cursors: strict format, dedupe within one seqnum id only', (t) => 
   t.false(notAfter({ ...c, seqnum: 32n }, c));
   t.false(notAfter({ ...c, seqnumId: 'c'.repeat(32), seqnum: 1n }, c));
 });
+
+/** A small deterministic PRNG, so that a failing case can be replayed. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Lines of every kind the fast (all-ASCII) and the line-by-line paths meet. */
+function mixedInput(rand: () => number, max: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < 400; i++) {
+    const r = rand();
+    const len = Math.floor(rand() * (r < 0.1 ? 3 * max : 60));
+    if (r < 0.6) parts.push(Buffer.from('a'.repeat(len).replace(/a/g, () => String.fromCharCode(32 + Math.floor(rand() * 95)))));
+    else if (r < 0.75) parts.push(Buffer.from('é€😀x'.repeat(1 + (len >> 2))));
+    else if (r < 0.85) parts.push(Buffer.from([0x61, 0xff, 0xc3, 0x28, 0x62].slice(0, 1 + (len % 5))));
+    else parts.push(Buffer.alloc(len, 0x41));
+    parts.push(Buffer.from('\n'));
+  }
+  parts.push(Buffer.from('tail without newline'));
+  return Buffer.concat(parts);
+}
+
+test('any chunking gives the lines, flags, end offsets and skipped bytes of feeding the input at once', (t) => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const rand = prng(seed);
+    const max = 16 + Math.floor(rand() * 200);
+    const input = mixedInput(rand, max);
+    const whole = split(max, [input]);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < input.length; ) {
+      const n = 1 + Math.floor(rand() * (rand() < 0.5 ? 8 : 2000));
+      chunks.push(input.subarray(at, at + n));
+      at += n;
+    }
+    const chunked = split(max, chunks);
+    t.deepEqual(chunked.out, whole.out, `seed ${seed}`);
+    t.is(chunked.splitter.takeSkipped(), whole.splitter.takeSkipped(), `seed ${seed}`);
+    t.is(chunked.splitter.pendingBytes, whole.splitter.pendingBytes, `seed ${seed}`);
+  }
+});
+
+test('all-ASCII input: exactly the lines of a plain split, cut at the limit', (t) => {
+  const rand = prng(7);
+  const max = 50;
+  let text = '';
+  for (let i = 0; i < 2000; i++) text += 'x'.repeat(Math.floor(rand() * 120)) + '\n';
+  const input = Buffer.from(text);
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < input.length; at += 4096) chunks.push(input.subarray(at, at + 4096));
+  const { out, splitter } = split(max, chunks);
+  let end = 0;
+  const expected = text
+    .split('\n')
+    .slice(0, -1)
+    .map((l): [string, number, number] => {
+      end += l.length + 1;
+      return [l.slice(0, max), l.length > max ? LINE_TRUNCATED : 0, end];
+    });
+  t.deepEqual(out, expected);
+  t.is(splitter.takeSkipped(), text.split('\n').reduce((n, l) => n + Math.max(0, l.length - max), 0));
+});
