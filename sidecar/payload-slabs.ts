@@ -1,14 +1,26 @@
-// Encoded payloads are copied into reused fixed-size slabs. A fresh Buffer per batch is freed
-// only when the garbage collector finds its small JS wrapper, which let the external memory of a
-// busy sidecar grow past 100 MiB; slabs go back to a free list as soon as the output confirmed.
+// Encoded payloads are copied into reused fixed-size slabs, packed one after another. A fresh
+// Buffer per batch is freed only when the garbage collector finds its small JS wrapper, which let
+// the external memory of a busy sidecar grow past 100 MiB; a slab goes back to a free list as soon
+// as the output confirmed every payload in it. Packing keeps a small payload (a quiet file's few
+// lines) from taking a slab of its own: a thousand files read at start took a thousand slabs.
 
-/** Large enough for what one read chunk (64 KiB) encodes to as JSON lines (about 1.5 x). */
-export const SLAB_BYTES = 128 * 1024;
+/** Several read chunks' worth of JSON lines (one 64 KiB chunk encodes to about 1.5 x). */
+const SLAB_BYTES = 512 * 1024;
 /** Free slabs kept; more are dropped to the GC (the queue limit bounds how many are in use). */
-const MAX_FREE = 64;
+const MAX_FREE = 16;
 
-const free: Buffer[] = [];
-const ours = new WeakSet<ArrayBufferLike>();
+interface Slab {
+  readonly buf: Buffer;
+  /** Bytes handed out since the slab was last empty. */
+  used: number;
+  /** Payloads handed out and not recycled yet. */
+  live: number;
+}
+
+const free: Slab[] = [];
+const slabOf = new WeakMap<ArrayBufferLike, Slab>();
+/** The slab new payloads go into. */
+let current: Slab | undefined;
 
 /** A copy of `source[0, length)` in a slab (or in a buffer of its own when larger). */
 export function slabCopy(source: Buffer, length: number): Buffer {
@@ -17,17 +29,34 @@ export function slabCopy(source: Buffer, length: number): Buffer {
     source.copy(own, 0, 0, length);
     return own;
   }
-  let slab = free.pop();
-  if (!slab) {
-    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    ours.add(slab.buffer);
+  let slab = current;
+  if (!slab || slab.used + length > SLAB_BYTES) {
+    if (slab && slab.live === 0) release(slab);
+    slab = free.pop() ?? newSlab();
+    current = slab;
   }
-  source.copy(slab, 0, 0, length);
-  return slab.subarray(0, length);
+  const at = slab.used;
+  source.copy(slab.buf, at, 0, length);
+  slab.used += length;
+  slab.live++;
+  return slab.buf.subarray(at, at + length);
 }
 
-/** Gives a payload's slab back once nothing reads it any more (after the output confirmed). */
+/** Gives a payload's bytes back once nothing reads them any more (after the output confirmed); once per payload. */
 export function recycle(payload: Buffer): void {
-  if (payload.byteOffset !== 0 || !ours.has(payload.buffer) || free.length >= MAX_FREE) return;
-  free.push(Buffer.from(payload.buffer, 0, SLAB_BYTES));
+  const slab = slabOf.get(payload.buffer);
+  if (!slab || --slab.live > 0) return;
+  if (slab === current) slab.used = 0;
+  else release(slab);
+}
+
+function newSlab(): Slab {
+  const slab = { buf: Buffer.allocUnsafeSlow(SLAB_BYTES), used: 0, live: 0 };
+  slabOf.set(slab.buf.buffer, slab);
+  return slab;
+}
+
+function release(slab: Slab): void {
+  slab.used = 0;
+  if (free.length < MAX_FREE) free.push(slab);
 }
