@@ -121,7 +121,9 @@ async function run(o: Options): Promise<number> {
   process.once('SIGTERM', onSignal('SIGTERM'));
   process.once('SIGINT', onSignal('SIGINT'));
   // The pipeline loads only when the sidecar runs, not with every CLI command.
-  const [{ createLogger }, { Sidecar }] = await Promise.all([import('./log.js'), import('./sidecar.js')]);
+  const [{ createLogger }, { Sidecar }, { keepYoungGenerationSmall }] = await Promise.all([import('./log.js'), import('./sidecar.js'), import('../cli/heap.js')]);
+  // Peak RSS 91 -> 74 MiB at full speed, for about a tenth more CPU time.
+  keepYoungGenerationSmall();
   const log = createLogger();
   const sidecar = await Sidecar.start(config, log);
   log.info(
