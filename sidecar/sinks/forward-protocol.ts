@@ -16,17 +16,45 @@ export function eventTime(iso: string | null | undefined, fallbackMs: number): E
   if (Number.isNaN(ms)) {
     ms = fallbackMs;
     nanos = (ms % 1000) * 1e6;
-  } else {
-    // Date.parse keeps milliseconds only; the record's time may carry µs (QEMU, journal) or ns (CRI).
-    const fraction = /\.(\d+)/.exec(iso!)?.[1] ?? '';
-    nanos = Number(fraction.padEnd(9, '0').slice(0, 9));
-  }
+  } else nanos = fractionNanos(iso!);
+  const seconds = Math.floor(ms / 1000);
+  // What DataView.setUint32 writes (both take the value modulo 2^32), without a DataView per record.
   const data = new Uint8Array(8);
-  const view = new DataView(data.buffer);
-  view.setUint32(0, Math.floor(ms / 1000));
-  view.setUint32(4, nanos);
+  data[0] = seconds >>> 24;
+  data[1] = seconds >>> 16;
+  data[2] = seconds >>> 8;
+  data[3] = seconds;
+  data[4] = nanos >>> 24;
+  data[5] = nanos >>> 16;
+  data[6] = nanos >>> 8;
+  data[7] = nanos;
   return new ExtData(EVENT_TIME_EXT, data);
 }
+
+/**
+ * The first 9 digits after the first `.` followed by a digit, as nanoseconds: Date.parse keeps
+ * milliseconds only, the record's time may carry µs (QEMU, journal) or ns (CRI).
+ */
+function fractionNanos(iso: string): number {
+  let at = iso.indexOf('.') + 1;
+  if (at === 0) return 0;
+  if (!isDigit(iso.charCodeAt(at))) {
+    const m = /\.(\d)/.exec(iso);
+    if (!m) return 0;
+    at = m.index + 1;
+  }
+  let nanos = 0;
+  for (let i = 0; i < 9; i++) {
+    const c = iso.charCodeAt(at);
+    const digit = isDigit(c);
+    nanos = nanos * 10 + (digit ? c - 48 : 0);
+    if (digit) at++;
+    else at = iso.length;
+  }
+  return nanos;
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
 /** Length of a msgpack array header at `bytes[0]`. */
 function arrayHeaderLength(bytes: Uint8Array): number {
@@ -50,9 +78,29 @@ export function forwardEntries(records: readonly TimedRecord[], now = Date.now()
   return slabCopy(Buffer.from(all.buffer, all.byteOffset + header, all.length - header), all.length - header);
 }
 
-/** `[tag, <entries>, {size, chunk}]` with the entries as msgpack bin (PackedForward mode). */
-export function packedForward(tag: string, entries: Uint8Array, size: number, chunk: string): Uint8Array {
-  return encoder.encode([tag, entries, { size, chunk }]);
+/**
+ * `[tag, <entries>, {size, chunk}]` with the entries as msgpack bin (PackedForward mode), as the
+ * parts to write one after the other: the entries (payload slabs) are not copied into one message.
+ */
+export function packedForward(tag: string, entries: readonly Uint8Array[], size: number, chunk: string): Uint8Array[] {
+  const length = entries.reduce((n, e) => n + e.length, 0);
+  const tagBytes = encoder.encode(tag);
+  // fixarray of 3, the tag, then the smallest bin header for the length (what encode() would pick).
+  const head = Buffer.allocUnsafe(1 + tagBytes.length + 5);
+  head[0] = 0x93;
+  head.set(tagBytes, 1);
+  let at = 1 + tagBytes.length;
+  if (length < 0x100) {
+    head[at++] = 0xc4;
+    head[at++] = length;
+  } else if (length < 0x10000) {
+    head[at++] = 0xc5;
+    at = head.writeUInt16BE(length, at);
+  } else {
+    head[at++] = 0xc6;
+    at = head.writeUInt32BE(length, at);
+  }
+  return [head.subarray(0, at), ...entries, encoder.encode({ size, chunk })];
 }
 
 export function newChunkId(): string {

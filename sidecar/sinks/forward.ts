@@ -11,7 +11,7 @@ import type { Batch } from '../batch.js';
 import type { Metrics } from '../metrics.js';
 import type { LogRecord } from '../../parsers/record.js';
 import { ackOf, checkPong, forwardEntries, newChunkId, packedForward, parseHelo, ping, type Credentials } from './forward-protocol.js';
-import { payloadOf, type Sink } from './sink.js';
+import type { Sink } from './sink.js';
 
 export interface ForwardOptions {
   readonly host: string;
@@ -86,8 +86,11 @@ class Connection {
     return new Promise((resolve, reject) => this.acks.set(chunk, { resolve, reject }));
   }
 
-  write(data: Uint8Array): void {
-    this.socket.write(data);
+  /** Writes the parts of one message, as one write where the socket allows. */
+  write(...parts: Uint8Array[]): void {
+    this.socket.cork();
+    for (const part of parts) this.socket.write(part);
+    this.socket.uncork();
   }
 
   fail(err: Error): void {
@@ -172,7 +175,7 @@ export class ForwardSink implements Sink {
       const chunk = newChunkId();
       acks.push(conn.expectAck(chunk));
       const size = list.reduce((n, b) => n + b.count, 0);
-      conn.write(packedForward(tag, payloadOf(list), size, chunk));
+      conn.write(...packedForward(tag, list.map((b) => b.payload), size, chunk));
     }
     this.metrics.pendingAcks.inc(acks.length);
     let timer: NodeJS.Timeout | undefined;

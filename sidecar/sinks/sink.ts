@@ -43,8 +43,3 @@ export function encodeJsonLines(records: readonly LogRecord[]): Buffer {
   }
   return slabCopy(pool, length);
 }
-
-/** The payloads of a delivery as one buffer. */
-export function payloadOf(batches: readonly Batch[]): Buffer {
-  return batches.length === 1 ? batches[0]!.payload : Buffer.concat(batches.map((b) => b.payload));
-}
