@@ -15,7 +15,7 @@ import {
   type LibvirtClient,
 } from '../libvirt/types.js';
 import type { LibvirtConnection } from './connection.js';
-import { viewOf } from './domain-view.js';
+import { labelsOf, viewOf, type DomainLabels } from './domain-view.js';
 import { errorText, type Logger } from '../cli/log.js';
 import { readNovaMetadata, type NovaInstance } from './nova.js';
 import type { DomainFailures, Snapshot } from './snapshot.js';
@@ -77,6 +77,8 @@ export class Collection {
   private inflight: Promise<Snapshot> | undefined;
   private readonly failures = new Map<string, { domain: string; uuid: string; errors: number; timeouts: number }>();
   private readonly metadata = new Map<string, MetadataEntry>();
+  /** Each domain's labels, the same object scrape after scrape: the exposition caches their text by identity. */
+  private readonly labels = new Map<string, DomainLabels>();
   private lastOutcome = '';
 
   constructor(private readonly options: CollectionOptions) {}
@@ -107,7 +109,7 @@ export class Collection {
     return {
       up: state.answered,
       domainCount: stats?.domains.length ?? 0,
-      domains: (stats?.records ?? []).map(viewOf),
+      domains: (stats?.records ?? []).map((record) => viewOf(record, this.labelsOf(record.domain))),
       openstack,
       complete: state.complete,
       durationSeconds: (performance.now() - started) / 1000,
@@ -196,11 +198,18 @@ export class Collection {
     });
   }
 
-  /** Drops the counters and metadata of domains that no longer exist, so memory follows the domain count. */
+  private labelsOf(domain: DomainRef): DomainLabels {
+    let labels = this.labels.get(domain.uuid);
+    if (labels?.domain !== domain.name) this.labels.set(domain.uuid, (labels = labelsOf(domain)));
+    return labels;
+  }
+
+  /** Drops the counters, metadata and labels of domains that no longer exist, so memory follows the domain count. */
   private forgetGone(domains: readonly DomainRef[]): void {
     const present = new Set(domains.map((d) => d.uuid));
     for (const uuid of this.failures.keys()) if (!present.has(uuid)) this.failures.delete(uuid);
     for (const uuid of this.metadata.keys()) if (!present.has(uuid)) this.metadata.delete(uuid);
+    for (const uuid of this.labels.keys()) if (!present.has(uuid)) this.labels.delete(uuid);
   }
 
   /** Logs changes of the collection's overall outcome, not every scrape. */

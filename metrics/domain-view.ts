@@ -4,10 +4,16 @@ import type { DomainRef, DomainStatsRecord, TypedParamValue } from '../libvirt/t
 
 export type Fields = ReadonlyMap<string, TypedParamValue>;
 
+export type DomainLabels = Readonly<{ domain: string; uuid: string }> & Readonly<Record<string, string>>;
+
+export function labelsOf(domain: DomainRef): DomainLabels {
+  return Object.freeze({ domain: domain.name, uuid: domain.uuid });
+}
+
 export interface DomainView {
   readonly ref: DomainRef;
   /** The labels of every series of this domain, one object shared by all of them. */
-  readonly labels: { readonly domain: string; readonly uuid: string };
+  readonly labels: DomainLabels;
   /** Fields without an index: `state.state`, `cpu.time`, `balloon.rss`, `vcpu.current`, `net.count`, … */
   readonly fields: Fields;
   /** `vcpu.<n>.<field>` by vCPU number (may be sparse after hot-unplug). */
@@ -22,24 +28,25 @@ const INDEXED = new Set(['vcpu', 'block', 'net']);
 /** Shared by every view without an indexed group (most, with the test driver): no garbage per domain. */
 const NONE: ReadonlyMap<string, Fields> = new Map();
 
-export function viewOf(record: DomainStatsRecord): DomainView {
+/** `labels`: pass the domain's object of the previous scrape when it still fits, see seriesLabels (exposition.ts). */
+export function viewOf(record: DomainStatsRecord, labels: DomainLabels = labelsOf(record.domain)): DomainView {
   const fields = new Map<string, TypedParamValue>();
   const groups: Record<string, Map<string, Map<string, TypedParamValue>> | undefined> = {};
-  for (const [key, value] of record.params) {
+  // forEach, not for-of: no [key, value] array per field.
+  record.params.forEach((value, key) => {
     const dot1 = key.indexOf('.');
     const group = dot1 > 0 ? key.slice(0, dot1) : '';
     const dot2 = INDEXED.has(group) ? key.indexOf('.', dot1 + 1) : -1;
     const index = dot2 > 0 ? key.slice(dot1 + 1, dot2) : '';
     if (index === '' || !/^\d+$/.test(index)) {
       fields.set(key, value);
-      continue;
+      return;
     }
     const byIndex = (groups[group] ??= new Map());
     let entry = byIndex.get(index);
     if (!entry) byIndex.set(index, (entry = new Map()));
     entry.set(key.slice(dot2 + 1), value);
-  }
-  const labels = { domain: record.domain.name, uuid: record.domain.uuid };
+  });
   return { ref: record.domain, labels, fields, vcpus: groups.vcpu ?? NONE, blocks: groups.block ?? NONE, nets: groups.net ?? NONE };
 }
 
