@@ -252,9 +252,10 @@ export class Collection {
   /** Drops the counters, metadata and labels of domains that no longer exist, so memory follows the domain count. */
   private forgetGone(domains: readonly DomainRef[]): void {
     const present = new Set(domains.map((d) => d.uuid));
-    for (const uuid of this.failures.keys()) if (!present.has(uuid)) this.failures.delete(uuid);
-    for (const uuid of this.metadata.keys()) if (!present.has(uuid)) this.metadata.delete(uuid);
-    for (const uuid of this.labels.keys()) if (!present.has(uuid)) this.labels.delete(uuid);
+    // forEach, not for-of over keys(): no iterator result per entry, and deleting while iterating is defined.
+    for (const byUuid of [this.failures, this.metadata, this.labels] as Map<string, unknown>[]) {
+      byUuid.forEach((_, uuid) => present.has(uuid) || byUuid.delete(uuid));
+    }
   }
 
   /** Logs changes of the collection's overall outcome, not every scrape. */
