@@ -8,7 +8,7 @@
 // BENCH_ROUNDS (default 15), BENCH_TEST_DOMAINS (1000), BENCH_TCG_DOMAINS (20), BENCH_PAUSE_MS (1500) change the run;
 // a size of 0 skips that scenario.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { connect } from '../libvirt/client.js';
 import { STATS_GROUPS } from '../metrics/collection.js';
 import { defineTinyDomain, removeDomain, testDomainName, type TinyDomain } from '../test/helpers/domains.js';
 import { startExporter, type RunningExporter } from '../test/helpers/exporter.js';
+import { parseExposition } from '../test/helpers/exposition.js';
 import { virsh } from '../test/helpers/testenv.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 15);
@@ -34,7 +35,7 @@ if (STATS_GROUPS !== 0b111111) throw new Error('VIRSH_GROUPS no longer matches t
 interface Figures {
   scenario: string;
   domains: number;
-  /** virsh domstats per call on a warm connection. */
+  /** virsh's own timing of one domstats call (call and printing) on its warm connection, after the pause. */
   virshMs: number;
   /** One whole `virsh domstats` process: start, connect, call, print. */
   virshProcessMs: number;
@@ -90,56 +91,111 @@ async function startKumina(uri: string): Promise<{ url: string; pid: number; sto
   };
 }
 
-async function timedFetch(url: string): Promise<number> {
-  const started = performance.now();
-  const res = await fetch(url, { signal: AbortSignal.timeout(300_000) });
-  await res.text();
-  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
-  return performance.now() - started;
+/**
+ * One GET timed by curl (time_total: connect to last byte), with the body kept in `bodyFile`: the figure is the
+ * server's, not the overhead of a JavaScript HTTP client in this process (Node's fetch adds tens of ms to a
+ * 100 KiB response here).
+ */
+async function timedGet(url: string, bodyFile: string): Promise<number> {
+  const child = spawn('curl', ['-sS', '--max-time', '300', '-o', bodyFile, '-w', '%{http_code} %{time_total}', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const [status, seconds] = out.trim().split(' ');
+  if (code !== 0 || status !== '200') throw new Error(`${url}: ${out.trim()}`);
+  return 1000 * Number(seconds);
 }
 
-/** Wall time of one virsh session running `domstats` `times` times (commands on stdin). */
-function virshSession(uri: string, times: number): number {
-  const command = ['domstats', '--raw', ...VIRSH_GROUPS].join(' ');
+const VIRSH_DOMSTATS = ['domstats', '--raw', ...VIRSH_GROUPS].join(' ');
+
+/** Wall time of one whole `virsh domstats` run: process start, connect, call, print. */
+function virshProcess(uri: string): number {
   const started = performance.now();
-  const r = spawnSync('virsh', ['-q', '-c', uri], { input: `${Array(times).fill(command).join('\n')}\n`, stdio: ['pipe', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
+  const r = spawnSync('virsh', ['-q', '-c', uri, VIRSH_DOMSTATS], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`virsh failed: ${String(r.stderr).trim().split('\n')[0]}`);
   return performance.now() - started;
 }
 
-/** Extra domstats calls in the longer virsh session. */
-const VIRSH_CALLS = 5;
-
 /**
- * virsh's time per domstats call on a warm connection, like the exporter's: a session of 1 + VIRSH_CALLS calls
- * minus a session of 1, divided by VIRSH_CALLS, so process start and connect cancel out. Also the time of the
- * whole 1-call run.
+ * One long-lived `virsh -t` session on its own connection, like the exporter's: each domstats() issues the
+ * command when asked (after the same pause the exporter gets) and returns virsh's own timing of it, "(Time: …
+ * ms)", which covers the call and the printing of the result. The output goes to a file, read as it grows.
  */
-function timedVirsh(uri: string): { perCallMs: number; processMs: number } {
-  const one = virshSession(uri, 1);
-  const many = virshSession(uri, 1 + VIRSH_CALLS);
-  return { perCallMs: (many - one) / VIRSH_CALLS, processMs: one };
+async function startVirshSession(uri: string): Promise<{ domstats: () => Promise<number>; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-virsh-'));
+  const outFile = path.join(dir, 'out');
+  const out = openSync(outFile, 'w+');
+  const child = spawn('virsh', ['-t', '-q', '-c', uri], { stdio: ['pipe', out, 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let readOffset = 0;
+  let pending = '';
+  const timings: number[] = [];
+  const chunk = Buffer.alloc(1 << 20);
+  /** Reads what virsh wrote since the last look; keeps the timings and drops the stats text. */
+  const poll = (): void => {
+    for (let n; (n = readSync(out, chunk, 0, chunk.length, readOffset)) > 0; ) {
+      readOffset += n;
+      pending += chunk.toString('latin1', 0, n);
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const m = /^\(Time: ([\d.]+) ms\)$/.exec(line);
+        if (m) timings.push(Number(m[1]));
+      }
+    }
+  };
+  const domstats = async (): Promise<number> => {
+    const before = timings.length;
+    child.stdin!.write(`${VIRSH_DOMSTATS}\n`);
+    for (const started = performance.now(); timings.length === before; await new Promise((r) => setTimeout(r, 2))) {
+      if (child.exitCode !== null || performance.now() - started > 300_000) throw new Error(`virsh session ended: ${stderr.trim().split('\n')[0]}`);
+      poll();
+    }
+    return timings[before]!;
+  };
+  await domstats(); // connects and warms up, like the exporter's first scrape
+  return {
+    domstats,
+    stop: async () => {
+      child.stdin!.end();
+      await exited;
+      closeSync(out);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
+
+const pause = (): Promise<void> => new Promise((r) => setTimeout(r, PAUSE_MS));
 
 /** The three tools against one daemon URI, interleaved round by round. */
 async function measure(scenario: string, uri: string): Promise<Figures> {
   const ours: RunningExporter = await startExporter(['--libvirt.uri', uri]);
   const kumina = await startKumina(uri);
+  const virsh = await startVirshSession(uri);
+  const bodies = mkdtempSync(path.join(tmpdir(), 'bench-scrapes-'));
+  const oursBody = path.join(bodies, 'ours');
+  const kuminaBody = path.join(bodies, 'kumina');
+  const oursSample = (name: string): number => parseExposition(readFileSync(oursBody, 'utf8')).find((s) => s.name === name)?.value ?? NaN;
   try {
-    const oursColdMs = (await ours.scrape()).ms; // connects, reads every domain's XML once
-    const domains = (await ours.scrape()).samples.find((s) => s.name === 'libvirt_domains')?.value ?? NaN;
-    await timedFetch(`${kumina.url}/metrics`);
+    const oursColdMs = await timedGet(`${ours.url}/metrics`, oursBody); // connects, reads every domain's XML once
+    await timedGet(`${ours.url}/metrics`, oursBody);
+    const domains = oursSample('libvirt_domains');
+    await timedGet(`${kumina.url}/metrics`, kuminaBody);
     // Interleaved round by round, so that the three see the same load on the machine.
     const times = { ours: [] as number[], collect: [] as number[], kumina: [] as number[], virsh: [] as number[], virshProcess: [] as number[] };
+    // Each call comes after the same pause, as scrapes do (Prometheus scrapes every 15-30 s).
     for (let round = 0; round < ROUNDS; round++) {
-      await new Promise((r) => setTimeout(r, PAUSE_MS));
-      const scrape = await ours.scrape();
-      times.ours.push(scrape.ms);
-      times.collect.push(1000 * (scrape.samples.find((x) => x.name === 'libvirt_exporter_scrape_duration_seconds')?.value ?? NaN));
-      times.kumina.push(await timedFetch(`${kumina.url}/metrics`));
-      const virsh = timedVirsh(uri);
-      times.virsh.push(virsh.perCallMs);
-      times.virshProcess.push(virsh.processMs);
+      await pause();
+      times.ours.push(await timedGet(`${ours.url}/metrics`, oursBody));
+      times.collect.push(1000 * oursSample('libvirt_exporter_scrape_duration_seconds'));
+      await pause();
+      times.virsh.push(await virsh.domstats());
+      await pause();
+      times.kumina.push(await timedGet(`${kumina.url}/metrics`, kuminaBody));
+      times.virshProcess.push(virshProcess(uri));
     }
     const mem = memory(ours.pid);
     return {
@@ -158,6 +214,8 @@ async function measure(scenario: string, uri: string): Promise<Figures> {
   } finally {
     await ours.stop();
     await kumina.stop();
+    await virsh.stop();
+    rmSync(bodies, { recursive: true, force: true });
   }
 }
 
@@ -233,10 +291,11 @@ function printFigures(r: Figures): void {
 
 function printGoals(rows: readonly Figures[]): void {
   process.stdout.write(
-    `\nMedians of ${ROUNDS} rounds ${PAUSE_MS} ms apart, the tools interleaved. exporter: HTTP scrape; exp collect: its ` +
-      `libvirt collection alone (scrape_duration); exp 1st: the first scrape, which also reads every domain's XML; RSS after ` +
-      `the rounds, peak = VmHWM. virsh/call: (session of ${1 + VIRSH_CALLS} domstats - session of 1) / ${VIRSH_CALLS}, a warm connection like the ` +
-      `exporter's; virsh proc: one whole virsh run. Ratios use virsh/call. Load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}.\n`,
+    `\nMedians of ${ROUNDS} rounds; every call comes ${PAUSE_MS} ms after the previous one, the tools interleaved. exporter: ` +
+      `HTTP scrape timed by curl; exp collect: its libvirt collection alone (scrape_duration); exp 1st: the first scrape, which also reads ` +
+      `every domain's XML; RSS after the rounds, peak = VmHWM. virsh/call: virsh's own timing (virsh -t) of one domstats in a ` +
+      `session that stays connected, like the exporter; virsh proc: one whole virsh run. Ratios use virsh/call. Load average ` +
+      `at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}.\n`,
   );
   for (const r of rows) {
     const goals = [
@@ -249,7 +308,7 @@ function printGoals(rows: readonly Figures[]): void {
 }
 
 async function main(): Promise<void> {
-  await ensurePackages(['prometheus-libvirt-exporter']);
+  await ensurePackages(['prometheus-libvirt-exporter', 'curl']);
   
   const rows: Figures[] = [];
   printRow(COLUMNS.map(([title]) => title));

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { commands } from './commands.js';
+import { COMMAND_NAMES, loadCommand, loadCommands } from './commands.js';
 import { parseCommandLine, renderHelp, UsageError } from './options.js';
 import { packageVersion, PROGRAM } from './program.js';
 
 export { PROGRAM };
 
-function topHelp(): string {
+async function topHelp(): Promise<string> {
+  const commands = await loadCommands();
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return [
     `Usage: ${PROGRAM} <command> [options]`,
@@ -26,17 +27,17 @@ function topHelp(): string {
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    const target = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
-    process.stdout.write(target ? renderHelp(PROGRAM, target) : topHelp());
+    const target = name === 'help' && rest[0] !== undefined ? await loadCommand(rest[0]) : undefined;
+    process.stdout.write(target ? renderHelp(PROGRAM, target) : await topHelp());
     return 0;
   }
   if (name === '--version' || name === '-V') {
     process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
+  const command = await loadCommand(name);
   if (!command) {
-    process.stderr.write(`${PROGRAM}: unknown command '${name}' (commands: ${commands.map((c) => c.name).join(', ')})\n`);
+    process.stderr.write(`${PROGRAM}: unknown command '${name}' (commands: ${COMMAND_NAMES.join(', ')})\n`);
     return 2;
   }
   try {

@@ -57,7 +57,8 @@ export class XdrReader {
 
   /** A variable-length count or byte length, bounded by `max` and by what is left (`minBytesEach` per unit). */
   private count(max: number, minBytesEach: number, what: string): number {
-    const n = this.uint(`${what} length`);
+    if (this.remaining < 4) this.need(4, `${what} length`); // throws; the message is built only then
+    const n = this.uint();
     if (n > max) throw new ProtocolError(`${what}: length ${n} exceeds the protocol maximum ${max}`);
     if (n * minBytesEach > this.remaining) {
       throw new ProtocolError(`${what}: length ${n} cannot fit in the ${this.remaining} bytes left`);
@@ -75,6 +76,11 @@ export class XdrReader {
   opaqueFixed(n: number, what = 'opaque'): Buffer {
     const at = this.need(n + pad4(n), what);
     return this.buf.subarray(at, at + n);
+  }
+
+  /** Fixed-length opaque handed to `read` in place (the packet and the offset), without a view object per value. */
+  opaqueFixedWith<T>(n: number, read: (bytes: Uint8Array, at: number) => T, what = 'opaque'): T {
+    return read(this.buf, this.need(n + pad4(n), what));
   }
 
   optional<T>(decode: (r: XdrReader) => T, what = 'optional'): T | undefined {

@@ -141,8 +141,9 @@ export const exporterCommand: CommandSpec<typeof options> = {
   name: 'exporter',
   summary: 'Prometheus exporter of libvirt domain statistics (port 9177)',
   description:
-    'Serves per-domain metrics read from libvirtd over one persistent read-only connection: one bulk ' +
-    'GetAllDomainStats per scrape, a deadline on every call, libvirt_up 0 while libvirtd is unreachable.',
+    'Serves per-domain metrics read from libvirtd over one persistent read-only connection: GetAllDomainStats ' +
+    'per scrape (one bulk call, or 4 in parallel when libvirtd is slow per domain), a deadline on every call, ' +
+    'libvirt_up 0 while libvirtd is unreachable.',
   options,
   run: (o) => run(o),
 };

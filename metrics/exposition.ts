@@ -23,7 +23,8 @@ export const NO_LABELS: Labels = Object.freeze({});
 export interface MetricWriter {
   /**
    * One sample. `shared` are labels many series have in common (a domain's domain and uuid): pass the same
-   * object for all of them, it is formatted once. `own` are the labels of this series alone (vcpu, device, …).
+   * object for all of them, and the same object again next scrape, so that their text is cached (seriesLabels).
+   * `own` are the labels of this series alone (vcpu, device, …).
    */
   put(def: MetricDef, shared: Labels, value: number, own?: Labels): void;
 }
@@ -34,6 +35,35 @@ export type ContentType = typeof PROMETHEUS_TEXT | typeof OPENMETRICS_TEXT;
 
 /** prom-client's sample; its registry also reads `sharedLabels` (formatted once per object) besides `labels`. */
 type Sample = PromClient.MetricValue<string> & { sharedLabels: Labels };
+
+/**
+ * Each series' whole label set as one object that stays the same from scrape to scrape while `shared` does
+ * (a domain's labels are kept by the collection for as long as the domain exists). prom-client formats a
+ * `sharedLabels` object once and caches the text in a WeakMap, so a series' labels are escaped and joined
+ * on its first scrape only; when the domain goes, its label sets and their cached text go with it.
+ */
+const combined = new WeakMap<Labels, LabelNode>();
+
+/** A trie over the own labels' names and values, so that finding a series' label set allocates nothing. */
+interface LabelNode {
+  labels?: Labels;
+  next?: Map<string, Map<string, LabelNode>>;
+}
+
+function seriesLabels(shared: Labels, own: Labels): Labels {
+  let node: LabelNode | undefined;
+  for (const name in own) {
+    if (!node && !(node = combined.get(shared))) combined.set(shared, (node = {}));
+    const value = own[name]!;
+    const byName = (node.next ??= new Map());
+    let byValue = byName.get(name);
+    if (!byValue) byName.set(name, (byValue = new Map()));
+    let child = byValue.get(value);
+    if (!child) byValue.set(value, (child = {}));
+    node = child;
+  }
+  return node ? (node.labels ??= Object.freeze({ ...shared, ...own })) : shared;
+}
 
 /**
  * Collects samples per metric family and serializes them with a prom-client registry. Each family is a real
@@ -58,7 +88,7 @@ export class RegistryWriter implements MetricWriter {
       this.families.set(def.name, samples);
       this.register(def, samples);
     }
-    samples.push({ labels: own, sharedLabels: shared, value });
+    samples.push({ labels: NO_LABELS, sharedLabels: seriesLabels(shared, own), value });
   }
 
   render(): Promise<string> {

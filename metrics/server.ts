@@ -1,7 +1,6 @@
 // The exporter's HTTP(S) endpoint: the telemetry path (Prometheus text or OpenMetrics by Accept header),
 // a landing page at /, and /healthz. Basic auth and TLS come from the web config file.
 import http from 'node:http';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Collection } from './collection.js';
@@ -95,8 +94,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   const tls = web.tls;
+  // node:https (and with it node:tls) is loaded only when serving TLS: about 3 MiB of resident memory otherwise.
   const server = tls
-    ? https.createServer(
+    ? (await import('node:https')).createServer(
         {
           cert: tls.cert,
           key: tls.key,

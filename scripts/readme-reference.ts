@@ -5,6 +5,6 @@ import { PROGRAM } from '../cli/program.js';
 
 const readmePath = new URL('../../README.md', import.meta.url);
 const before = readFileSync(readmePath, 'utf8');
-const after = spliceReference(before, PROGRAM);
+const after = await spliceReference(before, PROGRAM);
 if (after !== before) writeFileSync(readmePath, after);
 process.stdout.write(after === before ? 'README reference up to date\n' : 'README reference rewritten\n');

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { commands } from '../../cli/commands.js';
+import { COMMAND_NAMES } from '../../cli/commands.js';
 import { parseDockerfile, readDockerfile } from '../support/dockerfile.js';
 import { dockerfileProblems, type ImageExpectations } from '../support/dockerfile-rules.js';
 import { REPO_ROOT } from '../support/samples.js';
@@ -34,7 +34,7 @@ function runtimePaths(): string[] {
 }
 
 const expectations: ImageExpectations = {
-  roles: commands.map((c) => c.name),
+  roles: [...COMMAND_NAMES],
   sourceFolders,
   runtimePaths: runtimePaths(),
   bin: Object.keys(pkg.bin)[0]!,

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { ALL_METRICS, Metrics } from '../../metrics/catalogue.js';
 import { renderSnapshot } from '../../metrics/collectors/index.js';
-import { viewOf } from '../../metrics/domain-view.js';
+import { viewOf, type DomainLabels } from '../../metrics/domain-view.js';
 import { OPENMETRICS_TEXT, PROMETHEUS_TEXT } from '../../metrics/exposition.js';
 import type { NovaInstance } from '../../metrics/nova.js';
 import type { Snapshot } from '../../metrics/snapshot.js';
@@ -13,7 +13,7 @@ function snapshotOf(records: DomainStatsRecord[], extra: Partial<Snapshot> = {})
   return {
     up: true,
     domainCount: records.length,
-    domains: records.map(viewOf),
+    domains: records.map((r) => viewOf(r)),
     openstack: new Map(),
     complete: true,
     durationSeconds: 0.012,
@@ -151,4 +151,22 @@ test('every catalogue metric has a unique name and a HELP text', (t) => {
   t.is(new Set(names).size, names.length);
   for (const d of ALL_METRICS) t.true(d.help.length > 10, d.name);
   t.is(Metrics.up.labels.length, 0);
+});
+
+test('label sets are kept per domain from scrape to scrape, yet every scrape shows its own values', async (t) => {
+  // The collection hands the same labels object to every scrape of a domain; the exposition caches each
+  // series' label text by it. A state change, a renamed disk or a relabelled domain must still show.
+  const ref = { name: 'kept', uuid: uuidFor('kept'), id: 3 };
+  const labels: DomainLabels = Object.freeze({ domain: 'kept', uuid: uuidFor('kept') });
+  const render = async (params: Map<string, number | string>, domainLabels = labels) =>
+    parseExposition(await renderSnapshot({ ...snapshotOf([]), domainCount: 1, domains: [viewOf({ domain: ref, params }, domainLabels)] }, PROMETHEUS_TEXT));
+  const running = new Map<string, number | string>([['state.state', 1], ['state.reason', 1], ['block.count', 1], ['block.0.name', 'vda'], ['block.0.rd.bytes', 512]]);
+  const paused = new Map<string, number | string>([['state.state', 3], ['state.reason', 5], ['block.count', 1], ['block.0.name', 'vdb'], ['block.0.rd.bytes', 1024]]);
+  for (const [params, state, device, bytes] of [[running, 'running', 'vda', 512], [paused, 'paused', 'vdb', 1024], [running, 'running', 'vda', 512]] as const) {
+    const s = await render(params);
+    t.deepEqual(select(s, 'libvirt_domain_state').map((x) => x.labels), [{ domain: 'kept', uuid: uuidFor('kept'), state, reason: state === 'paused' ? 'ioerror' : 'booted' }]);
+    t.deepEqual(select(s, 'libvirt_domain_block_read_bytes_total').map((x) => [x.labels.device, x.value]), [[device, bytes]]);
+  }
+  const renamed = await render(running, Object.freeze({ domain: 'renamed', uuid: uuidFor('kept') }));
+  t.deepEqual(select(renamed, 'libvirt_domain_state').map((x) => x.labels.domain), ['renamed']);
 });
