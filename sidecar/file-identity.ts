@@ -34,6 +34,15 @@ export function preadAll(fd: number, length: number, position: number): Promise<
   });
 }
 
+/**
+ * Birth time (statx btime) when the filesystem reports one: it tells a file from a later file
+ * that reuses its inode number. Undefined without one: 0, or libuv's fallback without statx,
+ * which reports the change time (it moves on every rename), seen as btime equal to ctime.
+ */
+export function bornMsOf(st: { birthtimeMs: number; ctimeMs: number }): number | undefined {
+  return st.birthtimeMs > 0 && st.birthtimeMs !== st.ctimeMs ? st.birthtimeMs : undefined;
+}
+
 /** Fingerprint of the first min(size, FINGERPRINT_BYTES) bytes of an open file. */
 export async function fingerprintFd(fd: number, size: number): Promise<{ fpLen: number; fpHash: string }> {
   const head = await preadAll(fd, Math.min(size, FINGERPRINT_BYTES), 0);

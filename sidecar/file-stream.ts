@@ -14,7 +14,7 @@ import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from '../parsers/record.js';
 import type { ByteQueue } from './queue.js';
-import { siblingsOf, successorOf } from './siblings.js';
+import { canHaveMoved, siblingsOf, successorOf } from './siblings.js';
 
 /** Bytes read per call: large enough for throughput; small enough that the objects made of one chunk die young (a 256 KiB chunk doubled the V8 heap). */
 const CHUNK_BYTES = 64 * 1024;
@@ -62,9 +62,18 @@ interface Handle extends Omit<FileIdentity, 'fpLen' | 'fpHash'> {
   overrunCounted?: boolean;
 }
 
+/** A file of the chain as a listing saw it; `bornMs` (when known, see bornMsOf) tells it from a later file with its inode number. */
+export interface PlannedFile {
+  readonly path: string;
+  readonly ino: number;
+  readonly bornMs?: number;
+  readonly offset: number;
+  readonly detached: boolean;
+}
+
 /** Where a stream begins: a file and offset, how many records to skip from there. */
 export interface StartPlan {
-  readonly files: readonly { readonly path: string; readonly ino: number; readonly offset: number; readonly detached: boolean }[];
+  readonly files: readonly PlannedFile[];
   readonly skip: number;
 }
 
@@ -126,7 +135,7 @@ export class FileStream {
   /** Opens the files of a start plan (in reading order) and begins reading. */
   async begin(plan: StartPlan): Promise<void> {
     for (const f of plan.files) {
-      const h = await this.openRotated(f.path, f.ino, f.offset, f.detached);
+      const h = await this.openRotated(f);
       if (h) this.files.push(h);
     }
     // Re-reading from the clean point produces the confirmed records again: drop that many.
@@ -394,7 +403,7 @@ export class FileStream {
       newest.detachedAt ??= Date.now();
       if (next.kind === 'none') return;
       if (next.kind === 'gone') return this.afterOverrun(newest);
-      const h = await this.openRotated(next.path, next.ino, 0, true);
+      const h = await this.openRotated({ path: next.path, ino: next.ino, bornMs: next.bornMs, offset: 0, detached: true });
       if (h) this.files.push(h);
     }
   }
@@ -420,8 +429,12 @@ export class FileStream {
       );
     }
     for (const s of newer) {
-      const h = await this.openRotated(s.path, s.ino, 0, true);
-      if (h) this.files.push(h);
+      // A listing raced by a rotation can show one file under two names.
+      if (held.has(`${s.dev}:${s.ino}`)) continue;
+      const h = await this.openRotated({ path: s.path, ino: s.ino, bornMs: s.bornMs, offset: 0, detached: true });
+      if (!h) continue;
+      this.files.push(h);
+      held.add(`${h.dev}:${h.ino}`);
     }
     const last2 = this.files[this.files.length - 1]!;
     if (last2 !== newest) await this.followRotation();
@@ -493,17 +506,22 @@ export class FileStream {
 
   /**
    * Opens a file of the rotation chain by its inode: rotation may have renamed it since it was
-   * listed, so it is looked for among the siblings again. Undefined when it is gone: rotated past
-   * the last backup before we could open it, which is logged and counted.
+   * listed, so it is looked for among the siblings again: only at an older name than where it
+   * was, and born when it was, since a deleted file's inode number goes to a newer file at once.
+   * Undefined when it is gone: rotated past the last backup before we could open it, which is
+   * logged and counted.
    */
-  private async openRotated(path: string, ino: number, offset: number, detached: boolean): Promise<Handle | undefined> {
+  private async openRotated(file: PlannedFile): Promise<Handle | undefined> {
+    const { path, ino, bornMs, offset, detached } = file;
     let at = path;
     for (let attempt = 0; attempt < 8; attempt++) {
-      const h = await this.openHandle(at, offset, detached || at !== path, ino);
+      const h = await this.openHandle(at, offset, detached || at !== path, ino, bornMs);
       if (h) return h;
-      const found = (await siblingsOf(this.path)).find((s) => s.ino === ino);
+      const from = at;
+      const found = (await siblingsOf(this.path)).find((s) => s.ino === ino && (bornMs === undefined || s.bornMs === bornMs));
       if (!found) break;
       if (found.path === at) return undefined; // there, but unreadable: counted by openHandle
+      if (!canHaveMoved(this.path, from, found.path)) break;
       at = found.path;
     }
     this.opts.metrics.drops.inc({ reason: 'rotation_overrun' });
@@ -516,7 +534,7 @@ export class FileStream {
     this.opts.metrics.filesWatched.dec({ source: this.opts.source });
   }
 
-  private async openHandle(path: string, offset: number, detached: boolean, expectIno?: number): Promise<Handle | undefined> {
+  private async openHandle(path: string, offset: number, detached: boolean, expectIno?: number, expectBornMs?: number): Promise<Handle | undefined> {
     let opened: { fd: number; stats: Stats };
     try {
       opened = await openRegular(path);
@@ -533,7 +551,7 @@ export class FileStream {
       throw err;
     }
     const { fd, stats } = opened;
-    if (expectIno !== undefined && stats.ino !== expectIno) {
+    if ((expectIno !== undefined && stats.ino !== expectIno) || (expectBornMs !== undefined && stats.birthtimeMs !== expectBornMs)) {
       await closeFd(fd);
       return undefined;
     }

@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { StreamCheckpoint } from './batch.js';
 import { closeFd, openRegular, preadInto } from './fd.js';
-import { startsWith } from './file-identity.js';
+import { bornMsOf, startsWith } from './file-identity.js';
 import type { StartPlan } from './file-stream.js';
 
 export interface Sibling {
@@ -13,6 +13,8 @@ export interface Sibling {
   readonly ino: number;
   readonly size: number;
   readonly mtimeMs: number;
+  /** See bornMsOf. */
+  readonly bornMs: number | undefined;
   readonly isBase: boolean;
 }
 
@@ -52,7 +54,7 @@ async function listOnce(dir: string, base: string): Promise<RankedSibling[]> {
       if (!st.isFile()) continue;
       const suffix = name.slice(base.length + 1);
       const rank = /^\d+$/.test(suffix) ? Number(suffix) : -1;
-      found.push({ path: full, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, isBase: name === base, rank });
+      found.push({ path: full, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, bornMs: bornMsOf(st), isBase: name === base, rank });
     } catch {
       // vanished between readdir and stat
     }
@@ -97,7 +99,7 @@ async function fingerprintMatches(path: string, fp: { fpLen: number; fpHash: str
   }
 }
 
-const fromHead = (s: Sibling) => ({ path: s.path, ino: s.ino, offset: 0, detached: !s.isBase });
+const fromHead = (s: Sibling) => ({ path: s.path, ino: s.ino, bornMs: s.bornMs, offset: 0, detached: !s.isBase });
 
 /**
  * Where a stream with a checkpoint resumes: at the checkpointed file (found by device + inode +
@@ -192,7 +194,7 @@ export type Successor =
   | { readonly kind: 'at_path' }
   | { readonly kind: 'none' }
   | { readonly kind: 'gone' }
-  | { readonly kind: 'file'; readonly path: string; readonly ino: number };
+  | { readonly kind: 'file'; readonly path: string; readonly ino: number; readonly bornMs: number | undefined };
 
 /** Attempts before a chain that keeps rotating under us is looked at again later. */
 const SUCCESSOR_ATTEMPTS = 100;
@@ -229,7 +231,24 @@ export async function successorOf(path: string, file: { dev: number; ino: number
     const gap = self.rank >= 0 && (next.isBase ? self.rank !== 0 : next.rank !== self.rank - 1);
     if (gap && !stable) continue;
     const [selfNow, nextNow] = [await statIdentity(self.path), await statIdentity(next.path)];
-    if (selfNow && nextNow && sameFile(selfNow, self) && sameFile(nextNow, next)) return { kind: 'file', path: next.path, ino: next.ino };
+    if (selfNow && nextNow && sameFile(selfNow, self) && sameFile(nextNow, next)) return { kind: 'file', path: next.path, ino: next.ino, bornMs: next.bornMs };
   }
   return { kind: 'none' };
+}
+
+/**
+ * Whether rotation can have moved a file from `from` to `to` (both in the chain of `path`):
+ * renames only move a file to an older name (`x.log` -> `x.log.0` -> `x.log.1`, or to a dated
+ * copy, which stays put). A file found by its inode number anywhere else is a newer file that
+ * reuses the number of one deleted meanwhile (ext4 hands the freed number to the next file).
+ */
+export function canHaveMoved(path: string, from: string, to: string): boolean {
+  const rankOf = (p: string): number | 'base' | 'other' => {
+    if (p === path) return 'base';
+    const suffix = p.slice(path.length + 1);
+    return p.startsWith(`${path}.`) && /^\d+$/.test(suffix) ? Number(suffix) : 'other';
+  };
+  const [a, b] = [rankOf(from), rankOf(to)];
+  if (a === 'base') return b !== 'base';
+  return typeof a === 'number' && typeof b === 'number' && b > a;
 }
