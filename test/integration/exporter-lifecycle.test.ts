@@ -7,7 +7,7 @@ import { Metrics } from '../../metrics/catalogue.js';
 import { defineTinyDomain, removeDomain, testDomainName, waitForDomainState, type Teardown, type TinyDomain } from '../helpers/domains.js';
 import { startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { select, valueOf } from '../helpers/exposition.js';
-import { startLibvirtd, stopLibvirtd, virsh } from '../helpers/testenv.js';
+import { startLibvirtd, stopLibvirtd, testenvInfo, virsh } from '../helpers/testenv.js';
 
 let exporter: RunningExporter;
 
@@ -61,10 +61,20 @@ test.serial('a destroyed transient domain disappears; a destroyed persistent one
 });
 
 test.serial('overlapping scrapes share one collection', async (t) => {
-  const scrapes = await Promise.all(Array.from({ length: 6 }, () => exporter.scrape()));
+  // libvirtd held still (SIGSTOP) for half a second, so all six scrapes arrive while one collection waits:
+  // a collection takes a few ms, too short to overlap scrapes reliably otherwise.
+  const libvirtd = testenvInfo().pids.libvirtd;
+  process.kill(libvirtd, 'SIGSTOP');
+  t.teardown(() => process.kill(libvirtd, 'SIGCONT'));
+  const pending = Promise.all(Array.from({ length: 6 }, () => exporter.scrape()));
+  await new Promise((r) => setTimeout(r, 500));
+  process.kill(libvirtd, 'SIGCONT');
+  const scrapes = await pending;
   const durations = scrapes.map((s) => valueOf(s.samples, Metrics.scrapeDuration.name));
-  // Each collection measures its own duration: equal values to the nanosecond mean one shared collection.
-  t.true(new Set(durations).size < durations.length, `durations ${durations.join(', ')}`);
+  // Each collection measures its own duration: one value to the nanosecond means one shared collection.
+  t.is(new Set(durations).size, 1, `durations ${durations.join(', ')}`);
+  t.true(durations[0]! >= 0.4, `the shared collection waited for libvirtd: ${durations[0]} s`);
+  t.true(scrapes.every((s) => valueOf(s.samples, Metrics.up.name) === 1));
 });
 
 test.serial('libvirtd killed: libvirt_up 0 at once, 1 again after the restart, same exporter process', async (t) => {
