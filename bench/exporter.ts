@@ -9,7 +9,6 @@
 // a size of 0 skips that scenario.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { URIS } from '../scripts/testenv/layout.js';
@@ -19,6 +18,7 @@ import { STATS_GROUPS } from '../metrics/collection.js';
 import { defineTinyDomain, removeDomain, testDomainName, type TinyDomain } from '../test/helpers/domains.js';
 import { startExporter, type RunningExporter } from '../test/helpers/exporter.js';
 import { parseExposition } from '../test/helpers/exposition.js';
+import { freePort } from '../test/helpers/free-port.js';
 import { virsh } from '../test/helpers/testenv.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 15);
@@ -58,14 +58,6 @@ function memory(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** kumina's exporter on its own port against the same daemon, stopped by its pid. */

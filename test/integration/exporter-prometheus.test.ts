@@ -2,7 +2,6 @@
 // HTTP API answers libvirt_up == 1 and per-vCPU time series.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -11,15 +10,8 @@ import { ensurePackages } from '../../scripts/testenv/packages.js';
 import { Metrics } from '../../metrics/catalogue.js';
 import { defineTinyDomain, testDomainName } from '../helpers/domains.js';
 import { startExporter } from '../helpers/exporter.js';
+import { freePort } from '../helpers/free-port.js';
 import { virsh } from '../helpers/testenv.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface VectorResult {
   metric: Record<string, string>;
