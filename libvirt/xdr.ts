@@ -2,8 +2,11 @@
 // every length and count is checked against the protocol maximum AND the bytes actually left
 // before anything is allocated, so a decoded value is never larger than the packet it came from.
 import { ProtocolError } from './errors.js';
+import type { StringInterner } from './intern.js';
 
 const pad4 = (n: number): number => (4 - (n & 3)) & 3;
+
+const utf8 = (bytes: Uint8Array, at: number, n: number): string => Buffer.prototype.toString.call(bytes, 'utf8', at, at + n);
 
 export class XdrReader {
   private offset = 0;
@@ -72,6 +75,12 @@ export class XdrReader {
     return this.buf.toString('utf8', at, at + n);
   }
 
+  /** A string that recurs from packet to packet: handed out by `interner` when its bytes were seen before. */
+  internedString(max: number, interner: StringInterner, what = 'string'): string {
+    const n = this.count(max, 1, what);
+    return interner.get(this.buf, this.need(n + pad4(n), what), n, utf8);
+  }
+
   /** Fixed-length opaque: exactly `n` bytes (+ padding); returns a view into the packet. */
   opaqueFixed(n: number, what = 'opaque'): Buffer {
     const at = this.need(n + pad4(n), what);
@@ -95,6 +104,14 @@ export class XdrReader {
     return out;
   }
 }
+
+/**
+ * A reader that lives as long as the process, so that readers keep their hidden class. V8 frees a hidden
+ * class once no object of it is left, and with it all code optimized for it. Readers live for one packet:
+ * without this one, each full collection between an exporter's scrapes discarded the optimized decoders,
+ * and the next scrape decoded unoptimized while they were compiled again.
+ */
+export const SHAPE_ANCHOR: XdrReader = new XdrReader(Buffer.alloc(0));
 
 /** A growable big-endian writer; `maxBytes` bounds the whole encoding. */
 export class XdrWriter {
