@@ -1,5 +1,6 @@
 // Codecs of the structs shared by many procedures (reference §3.4, §5.1).
 import { LibvirtError, ProtocolError } from './errors.js';
+import { StringInterner } from './intern.js';
 import { Limits, TypedParamType } from './protocol.js';
 import type { DomainRef, TypedParams, TypedParamValue } from './types.js';
 import type { XdrReader, XdrWriter } from './xdr.js';
@@ -37,9 +38,19 @@ export function uuidToBytes(uuid: string): Buffer {
   return Buffer.from(uuid.replaceAll('-', ''), 'hex');
 }
 
+/**
+ * Domain names and UUIDs come again in every reply, parameter names in every record: each kept once (intern.ts).
+ * Bounded: at most 4096 entries of at most 256 bytes per table (a domain name may be longer; it is then decoded).
+ */
+const DOMAIN_NAMES = new StringInterner(4096, 256);
+const DOMAIN_UUIDS = new StringInterner(4096, Limits.UUID_BYTES);
+const PARAM_NAMES = new StringInterner(4096, TYPED_PARAM_NAME_MAX);
+
+const internedUuid = (bytes: Uint8Array, at: number): string => DOMAIN_UUIDS.get(bytes, at, Limits.UUID_BYTES, uuidToString);
+
 export function readDomain(r: XdrReader): DomainRef {
-  const name = r.string(Limits.STRING_MAX, 'domain name');
-  const uuid = r.opaqueFixedWith(Limits.UUID_BYTES, uuidToString, 'domain uuid');
+  const name = r.internedString(Limits.STRING_MAX, DOMAIN_NAMES, 'domain name');
+  const uuid = r.opaqueFixedWith(Limits.UUID_BYTES, internedUuid, 'domain uuid');
   const id = r.int('domain id');
   return { name, uuid, id };
 }
@@ -77,10 +88,7 @@ function readTypedParamValue(r: XdrReader, field: string): TypedParamValue {
 export function readTypedParams(r: XdrReader, max: number): TypedParams {
   const params: TypedParams = new Map();
   r.array(max, TYPED_PARAM_MIN_BYTES, () => {
-    const field = r.string(Limits.STRING_MAX, 'typed param name');
-    if (Buffer.byteLength(field) > TYPED_PARAM_NAME_MAX) {
-      throw new ProtocolError(`typed param name of ${Buffer.byteLength(field)} bytes exceeds ${TYPED_PARAM_NAME_MAX}`);
-    }
+    const field = r.internedString(TYPED_PARAM_NAME_MAX, PARAM_NAMES, 'typed param name');
     params.set(field, readTypedParamValue(r, field));
   }, 'typed params');
   return params;
