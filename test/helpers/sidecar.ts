@@ -1,6 +1,6 @@
 // Runs the real `libvirt-telemetry sidecar` as a child process for integration tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,19 @@ export const SHARED = path.resolve(REPO, '..', 'shared');
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), `lt-sidecar-${prefix}-`));
+}
+
+/**
+ * A temp dir with an empty QEMU log directory and a state directory, and the sidecar arguments that follow only
+ * that directory (no libvirtd source), rescanning every 500 ms and closing rotated files after `rotateWait`.
+ */
+export function qemuLogDirSetup(prefix: string, rotateWait: string): { root: string; logs: string; state: string; args: string[] } {
+  const root = tempDir(prefix);
+  const logs = path.join(root, 'qemu');
+  mkdirSync(logs);
+  const state = path.join(root, 'state');
+  const args = ['--qemu-log-dir', logs, '--libvirtd-source', 'none', '--state-dir', state, '--rescan-interval', '500ms', '--rotate-wait', rotateWait];
+  return { root, logs, state, args };
 }
 
 export interface RunningSidecar {

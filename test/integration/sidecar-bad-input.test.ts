@@ -6,17 +6,10 @@ import { chmodSync, chownSync, closeSync, mkdirSync, openSync, rmSync, writeFile
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { metricValue, startSidecar, tempDir, until } from '../helpers/sidecar.js';
+import { metricValue, qemuLogDirSetup, startSidecar, until } from '../helpers/sidecar.js';
 import { qemuLines, sequences } from '../helpers/log-writer.js';
 
-function setup(prefix: string) {
-  const root = tempDir(prefix);
-  const logs = path.join(root, 'qemu');
-  mkdirSync(logs);
-  const state = path.join(root, 'state');
-  const args = ['--qemu-log-dir', logs, '--libvirtd-source', 'none', '--state-dir', state, '--rescan-interval', '500ms', '--rotate-wait', '500ms'];
-  return { root, logs, state, args };
-}
+const setup = (prefix: string) => qemuLogDirSetup(prefix, '500ms');
 
 test.serial('garbage bytes and invalid UTF-8 become counted records; the lines around them flow', async (t) => {
   const { logs, args } = setup('garbage');

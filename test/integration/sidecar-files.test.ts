@@ -1,19 +1,12 @@
 // The sidecar following a QEMU log directory: discovery, start positions, rotation by rename
 // (virtlogd), copytruncate, truncation, deletion while open, shutdown.
 import test from 'ava';
-import { appendFileSync, closeSync, openSync, unlinkSync, writeFileSync, writeSync, mkdirSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { metricValue, startSidecar, tempDir, until } from '../helpers/sidecar.js';
+import { metricValue, qemuLogDirSetup, startSidecar, until } from '../helpers/sidecar.js';
 import { qemuLine, qemuLines, RotatingWriter, sequences, tally } from '../helpers/log-writer.js';
 
-function setup(prefix: string) {
-  const root = tempDir(prefix);
-  const logs = path.join(root, 'qemu');
-  mkdirSync(logs);
-  const state = path.join(root, 'state');
-  const args = ['--qemu-log-dir', logs, '--libvirtd-source', 'none', '--state-dir', state, '--rescan-interval', '500ms', '--rotate-wait', '1s'];
-  return { root, logs, state, args };
-}
+const setup = (prefix: string) => qemuLogDirSetup(prefix, '1s');
 
 test.serial('a new domain log is picked up within 1 s and read from its head', async (t) => {
   const { logs, args } = setup('new');
