@@ -19,6 +19,7 @@ import { defineTinyDomain, removeDomain, testDomainName, type TinyDomain } from 
 import { startExporter, type RunningExporter } from '../test/helpers/exporter.js';
 import { parseExposition } from '../test/helpers/exposition.js';
 import { freePort } from '../test/helpers/free-port.js';
+import { processMemory } from './proc-memory.js';
 import { virsh } from '../test/helpers/testenv.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 15);
@@ -53,12 +54,6 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-
-function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
-}
 
 /** kumina's exporter on its own port against the same daemon, stopped by its pid. */
 async function startKumina(uri: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
@@ -189,7 +184,7 @@ async function measure(scenario: string, uri: string): Promise<Figures> {
       times.kumina.push(await timedGet(`${kumina.url}/metrics`, kuminaBody));
       times.virshProcess.push(virshProcess(uri));
     }
-    const mem = memory(ours.pid);
+    const mem = processMemory(ours.pid);
     return {
       scenario,
       domains,
@@ -201,7 +196,7 @@ async function measure(scenario: string, uri: string): Promise<Figures> {
       kuminaMs: median(times.kumina),
       oursRss: mem.rss,
       oursPeakRss: mem.peak,
-      kuminaRss: memory(kumina.pid).rss,
+      kuminaRss: processMemory(kumina.pid).rss,
     };
   } finally {
     await ours.stop();

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeMultiStream, encode } from '@msgpack/msgpack';
+import { processMemory } from './proc-memory.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(here, '..', 'cli', 'main.js');
@@ -18,11 +19,6 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICK;
-}
-
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 async function metric(port: number, name: string): Promise<number> {
@@ -69,7 +65,7 @@ async function run(label: string, dir: string, bytes: number, extra: string[]): 
   const seconds = (performance.now() - started) / 1000 - 0.2;
   const cpu = cpuSeconds(child.pid!) - cpu0;
   const lines = await metric(port, 'libvirt_telemetry_sidecar_lines_read_total');
-  const rss = peakRssMiB(child.pid!);
+  const rss = processMemory(child.pid!).peak / 2 ** 20;
   child.kill('SIGTERM');
   await new Promise((r) => child.on('close', r));
   const mib = bytes / 1024 / 1024;
@@ -125,7 +121,7 @@ async function idle(dir: string, files: number): Promise<void> {
   const window = 30;
   await new Promise((r) => setTimeout(r, window * 1000));
   const cpu = cpuSeconds(child.pid!) - cpu0;
-  const rss = peakRssMiB(child.pid!);
+  const rss = processMemory(child.pid!).peak / 2 ** 20;
   stopping = true;
   child.kill('SIGTERM');
   await exited;
