@@ -10,9 +10,10 @@ function hashOf(bytes: Uint8Array, at: number, n: number): number {
   return hash & 0x3fffffff; // a small integer: no heap number per lookup
 }
 
-function sameBytes(key: Uint8Array, bytes: Uint8Array, at: number, n: number): boolean {
+/** `key` holds one byte per character (latin1). */
+function sameBytes(key: string, bytes: Uint8Array, at: number, n: number): boolean {
   if (key.length !== n) return false;
-  for (let i = 0; i < n; i++) if (key[i] !== bytes[at + i]) return false;
+  for (let i = 0; i < n; i++) if (key.charCodeAt(i) !== bytes[at + i]) return false;
   return true;
 }
 
@@ -22,7 +23,7 @@ function sameBytes(key: Uint8Array, bytes: Uint8Array, at: number, n: number): b
  * A hash collision only costs a decode: the table keeps the first entry and compares bytes before handing it out.
  */
 export class StringInterner {
-  private readonly byHash = new Map<number, { readonly key: Uint8Array; readonly text: string }>();
+  private readonly byHash = new Map<number, { readonly key: string; readonly text: string }>();
 
   constructor(
     private readonly maxEntries: number,
@@ -42,8 +43,9 @@ export class StringInterner {
     const text = decode(bytes, at, n);
     if (known === undefined) {
       if (this.byHash.size >= this.maxEntries) this.byHash.clear();
-      // A copy: a view would keep the whole packet alive.
-      this.byHash.set(hash, { key: new Uint8Array(bytes.subarray(at, at + n)), text });
+      // The bytes as a latin1 string (not a view, which would keep the packet alive); ASCII text is its own key.
+      const key = text.length === n && sameBytes(text, bytes, at, n) ? text : Buffer.prototype.toString.call(bytes, 'latin1', at, at + n);
+      this.byHash.set(hash, { key, text });
     }
     return text;
   }
