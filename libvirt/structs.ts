@@ -14,22 +14,10 @@ const TYPED_PARAM_NAME_MAX = 79;
 
 const UUID_TEXT = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-/** Where the canonical text has a dash: before the text of these byte indices. */
-const DASH_BEFORE = new Set([4, 6, 8, 10]);
-/** The text is assembled here and copied out once: a stats reply carries one UUID per domain. */
-const uuidText = Buffer.alloc(36);
-
-/** Raw 16 UUID bytes (at `at` in `bytes`) → canonical lower-case text. */
+/** Raw 16 UUID bytes (at `at` in `bytes`) → canonical lower-case text. Decoded once per UUID (DOMAIN_UUIDS below). */
 export function uuidToString(bytes: Uint8Array, at = 0): string {
-  let o = 0;
-  for (let i = 0; i < 16; i++) {
-    if (DASH_BEFORE.has(i)) uuidText[o++] = 0x2d;
-    const b = bytes[at + i]!;
-    uuidText[o++] = HEX_DIGITS[b >> 4]!;
-    uuidText[o++] = HEX_DIGITS[b & 15]!;
-  }
-  return uuidText.toString('latin1', 0, 36);
+  const hex = Buffer.from(bytes.buffer, bytes.byteOffset + at, Limits.UUID_BYTES).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** UUID text (with or without dashes) → 16 raw bytes. */
