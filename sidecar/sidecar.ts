@@ -46,6 +46,8 @@ export interface SidecarConfig {
 const UNHEALTHY_AFTER_MS = 30_000;
 /** Input handed to the sink per delivery: below Fluent Bit in_forward's 6 MB buffer_max_size. */
 const DELIVERY_BYTES = 1024 * 1024;
+/** The last snapshot on stop waits at most this long. */
+const SNAPSHOT_ON_STOP_MS = 2000;
 
 export class Sidecar {
   private sources: { stop(): Promise<void> }[] = [];
@@ -212,7 +214,13 @@ export class Sidecar {
       this.pipeline.cancel();
       this.log.warn('shutdown deadline reached before the queue was drained; unconfirmed records are read again on the next start');
     }
-    await Promise.race([this.pipeline.snapshot().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+    // A snapshot stuck on a hung disk must not hold the exit for longer than this.
+    let snapshotTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.pipeline.snapshot().catch(() => undefined),
+      new Promise((r) => (snapshotTimer = setTimeout(r, SNAPSHOT_ON_STOP_MS))),
+    ]);
+    clearTimeout(snapshotTimer);
     await this.sink.close();
     await this.store.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
