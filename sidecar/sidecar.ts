@@ -84,6 +84,11 @@ export class Sidecar {
   static async start(config: SidecarConfig, log: Logger = createLogger()): Promise<Sidecar> {
     const metrics = createMetrics();
     const store = await CheckpointStore.open(config.stateDir);
+    if (store.walGarbage.length) {
+      metrics.walBadLines.inc(store.walGarbage.length);
+      const shown = store.walGarbage.slice(0, 10).join(', ') + (store.walGarbage.length > 10 ? ', …' : '');
+      log.warn(`${config.stateDir}/state.wal: skipped ${store.walGarbage.length} line(s) that are no checkpoint entry (line ${shown}); the entries around them are used`);
+    }
     try {
       const queue = new ByteQueue<Batch>(config.queueLimitBytes);
       metrics.queueLimit.set(config.queueLimitBytes);
