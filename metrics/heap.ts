@@ -8,7 +8,7 @@
 // (Full collections used to make the next scrape run unoptimized; collectors/index.ts explains why no more.)
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { keepYoungGenerationSmall } from '../cli/heap.js';
+import { collectOldGenerationEarly, keepYoungGenerationSmall } from '../cli/heap.js';
 
 /** Quiet time after a scrape before the full collection. */
 const IDLE_MS = 1000;
@@ -23,6 +23,7 @@ const usedHeap = (): number => v8.getHeapStatistics().used_heap_size;
 
 export function configureHeap(): void {
   keepYoungGenerationSmall();
+  collectOldGenerationEarly();
   // Read at run time, for new contexts.
   v8.setFlagsFromString('--expose-gc');
   fullGc = vm.runInNewContext('gc') as () => void;
