@@ -1,5 +1,5 @@
 // The fake API server set up the way the agent meets a real cluster: the Eviction CRD and the RBAC we
-// ship (events/deploy/), a Hypervisor CRD as the operator would install it, and a Hypervisor object.
+// ship (deploy/), a Hypervisor CRD as the operator would install it, and a Hypervisor object.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -11,16 +11,16 @@ function yamlDocuments(file: string): Record<string, unknown>[] {
 }
 
 export function evictionCrd(): CustomResourceDefinition {
-  return yamlDocuments('events/deploy/eviction-crd.yaml')[0] as unknown as CustomResourceDefinition;
+  return yamlDocuments('deploy/crd/eviction-crd.yaml')[0] as unknown as CustomResourceDefinition;
 }
 
 export function hypervisorCrd(): CustomResourceDefinition {
   return yamlDocuments('test/fixtures/events/hypervisor-crd.yaml')[0] as unknown as CustomResourceDefinition;
 }
 
-/** The rules of the ClusterRole in events/deploy/rbac.yaml, and the ServiceAccount it is bound to. */
+/** The rules of the ClusterRole in deploy/rbac/events-rbac.yaml, and the ServiceAccount it is bound to. */
 export function agentRbac(): { user: string; rules: PolicyRule[] } {
-  const docs = yamlDocuments('events/deploy/rbac.yaml');
+  const docs = yamlDocuments('deploy/rbac/events-rbac.yaml');
   const role = docs.find((d) => d.kind === 'ClusterRole') as { rules: PolicyRule[] };
   const binding = docs.find((d) => d.kind === 'ClusterRoleBinding') as { subjects: { kind: string; name: string; namespace: string }[] };
   const sa = binding.subjects.find((s) => s.kind === 'ServiceAccount')!;
