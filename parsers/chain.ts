@@ -102,14 +102,18 @@ export class ShapeChain {
   private build(c: CompiledShape, m: RegExpExecArray, domain: string | null): LogRecord {
     const time = c.time === -1 ? undefined : m[c.time];
     const level = c.level === -1 ? undefined : m[c.level];
+    const iso = time === undefined ? null : c.toIso(time);
     const record: LogRecord = {
-      time: time === undefined ? null : c.toIso(time),
+      time: iso,
       source: this.source,
       domain,
       kind: c.shape.kind!,
       level: (level as LogLevel | undefined) ?? c.shape.level ?? 'unknown',
       message: (c.message === -1 ? undefined : m[c.message]) ?? '',
     };
+    // A timestamp that names no real instant: the record keeps its kind and the text, and takes
+    // its time like an untimed line.
+    if (time !== undefined && iso === null) record.invalid_time = time;
     const target = record as unknown as Record<string, unknown>;
     for (const f of c.fields) {
       const value = m[f.index];
