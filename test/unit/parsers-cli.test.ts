@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { LogRecord } from '../../parsers/record.js';
+import { checkedRecords } from '../helpers/record-schema.js';
 import { CLI, sample } from '../support/samples.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'parse-cli-'));
@@ -20,7 +21,7 @@ async function parse(args: string[], input: Buffer | string = '') {
   child.stdin.end(input);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const stdout = Buffer.concat(out).toString('utf8');
-  const records = (): LogRecord[] => (stdout === '' ? [] : stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as LogRecord));
+  const records = (): LogRecord[] => (stdout === '' ? [] : checkedRecords(stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as LogRecord)));
   return { code, stdout, stderr: Buffer.concat(err).toString('utf8'), get records() { return records(); } };
 }
 

@@ -16,6 +16,7 @@ import { planNew, planResume } from '../../../sidecar/siblings.js';
 import { encodeJsonLines } from '../../../sidecar/sinks/sink.js';
 import { createQemuLogParser } from '../../../parsers/textlog.js';
 import { SHARED } from '../../support/generator-variants.js';
+import { checkedRecords } from '../../helpers/record-schema.js';
 
 const DOMAIN = 'tinylinux';
 const FIRST_LOG = readFileSync(path.join(SHARED, 'samples', 'real', 'qemu-tiny.log'), 'utf8');
@@ -30,7 +31,7 @@ function parsed(text: string): Rec[] {
   const out: Rec[] = [];
   for (const line of text.split('\n').slice(0, -1)) out.push(...(parser.push(line) as unknown as Rec[]));
   out.push(...(parser.flush() as unknown as Rec[]));
-  return JSON.parse(JSON.stringify(out)) as Rec[];
+  return checkedRecords(JSON.parse(JSON.stringify(out)) as Rec[]);
 }
 
 /** Offsets inside the second log's first command line, in this order: at a line start, inside a line, inside a later line. */
@@ -83,7 +84,7 @@ class Run {
       const batches = await this.queue.take(1024 * 1024);
       if (batches.length === 0) return;
       for (const b of batches) {
-        for (const l of b.payload.toString('utf8').split('\n')) if (l) this.confirmed.push(JSON.parse(l) as Rec);
+        for (const l of b.payload.toString('utf8').split('\n')) if (l) this.confirmed.push(...checkedRecords([JSON.parse(l) as Rec]));
         for (const m of b.marks) if ('stream' in m) this.marks.push(m.at);
       }
       this.queue.release(batches);
