@@ -14,11 +14,13 @@ export type OutputKind = (typeof OUTPUT_KINDS)[number];
 export const generateOptions = withEnv([
   { name: 'model', type: 'enum', choices: ['host', 'container'], default: 'host', description: 'operating model: host = libvirt from the host OS (journal + /var/log/libvirt/qemu), container = c5c3-managed libvirt pod (container logs)' },
   { name: 'format', type: 'enum', choices: ['classic', 'yaml', 'both'], default: 'both', description: 'configuration format: classic (fluent-bit.conf + parsers file), yaml (fluent-bit.yaml), or both' },
-  { name: 'out', type: 'path', description: 'directory to write (default ./fluent-bit, or ./manifests for `generate manifests`); replaced as a whole, never left half-written' },
+  { name: 'out', type: 'path', description: "directory to write (default ./fluent-bit, or ./manifests for `generate manifests`; missing parents are created); replaced as a whole, never left half-written; '-' writes the one file of --format yaml to standard output" },
+  { name: 'check', type: 'boolean', default: false, description: 'after writing, run `fluent-bit --dry-run -c` on each written configuration and report its verdict (skipped, saying so, when no Fluent Bit binary is found)' },
+  { name: 'fluent-bit', type: 'path', description: 'the Fluent Bit binary for --check (default: fluent-bit on PATH)' },
   { name: 'state-dir', type: 'path', default: '/var/lib/fluent-bit/libvirt-telemetry', description: 'where Fluent Bit keeps its offset/cursor databases and filesystem buffer (storage.path)' },
   { name: 'log-level', type: 'enum', choices: ['error', 'warn', 'info', 'debug', 'trace'], default: 'info', description: "Fluent Bit's own log level" },
   { name: 'flush', type: 'duration', default: '1s', min: 100, description: 'interval at which Fluent Bit flushes records to the outputs' },
-  { name: 'http.listen', type: 'string', default: '0.0.0.0', description: 'address of the HTTP server (metrics and /api/v1/health)' },
+  { name: 'http.listen', type: 'string', default: '0.0.0.0', description: 'IP address the HTTP server (metrics and /api/v1/health) listens on' },
   { name: 'http.port', type: 'port', default: 2020, description: 'port of the HTTP server' },
   { name: 'mem-buf-limit', type: 'bytes', default: '16M', min: 1024 * 1024, description: 'Mem_Buf_Limit of every input (memory before chunks go to the filesystem buffer only)' },
   { name: 'storage.sync', type: 'enum', choices: ['normal', 'full'], default: 'normal', description: 'storage.sync of the filesystem buffer' },
@@ -30,9 +32,12 @@ export const generateOptions = withEnv([
   { name: 'journal.tag', type: 'string', default: 'host.libvirtd', description: 'host model: tag of the journal records' },
   { name: 'journal.read-from-tail', type: 'boolean', default: false, description: 'host model: without a stored cursor start at the end of the journal instead of reading it all' },
 
-  { name: 'qemu-logs', type: 'enum', choices: ['auto', 'on', 'off'], default: 'auto', description: 'tail the per-domain QEMU logs; auto = on for the host model, off for the container model (on needs them mounted into the Fluent Bit pod)' },
-  { name: 'qemu.path', type: 'string', default: '/var/log/libvirt/qemu/*.log', description: 'glob of the per-domain QEMU logs (<domain>.log)' },
-  { name: 'qemu.tag', type: 'string', default: 'host.qemu', description: 'tag prefix of QEMU records; the tag is <prefix>.<domain>' },
+  { name: 'qemu-logs', type: 'enum', choices: ['auto', 'sidecar', 'on', 'off'], default: 'auto', description: "where the per-domain QEMU logs come from: sidecar = records of `libvirt-telemetry sidecar` (host model: a forward input it sends to; container model: the sidecar container's log), on = Fluent Bit tails them itself (sites without the sidecar; needs them mounted in the container model), off = not collected; auto = sidecar" },
+  { name: 'sidecar.listen', type: 'string', default: '127.0.0.1', description: 'host model, --qemu-logs sidecar: IP address of the forward input the sidecar sends its records to' },
+  { name: 'sidecar.port', type: 'port', default: 24224, description: 'host model, --qemu-logs sidecar: TCP port of that forward input' },
+  { name: 'sidecar.shared-key', type: 'string', description: "host model, --qemu-logs sidecar: shared key the forward input requires (give the sidecar the same with --forward-shared-key); '${VAR}' makes Fluent Bit read it from its environment" },
+  { name: 'qemu.path', type: 'string', default: '/var/log/libvirt/qemu/*.log', description: '--qemu-logs on: glob of the per-domain QEMU logs (<domain>.log)' },
+  { name: 'qemu.tag', type: 'string', default: 'host.qemu', description: 'tag prefix of QEMU records; the tag is <prefix>.<domain> (with --qemu-logs sidecar it must end in .qemu: the sidecar tags <its --tag-prefix>.qemu.<domain>)' },
   { name: 'tail.read-from-head', type: 'boolean', default: true, description: 'read files found at start from their beginning when no offset is stored' },
   { name: 'tail.buffer-chunk-size', type: 'bytes', default: '32k', min: 1024, description: 'in_tail Buffer_Chunk_Size (initial read buffer per file)' },
   { name: 'tail.buffer-max-size', type: 'bytes', default: '256k', min: 1024, description: 'in_tail Buffer_Max_Size; longer lines are skipped (Skip_Long_Lines)' },
@@ -75,6 +80,9 @@ export const generateOptions = withEnv([
   { name: 'k8s.monitoring-namespace', type: 'string', default: 'monitoring', description: 'manifests: namespace of the exporter DaemonSet, Service and ServiceMonitor, the PrometheusRule and the dashboard ConfigMap' },
   { name: 'k8s.logging-namespace', type: 'string', default: 'logging', description: 'manifests: namespace of the Fluent Bit ConfigMap' },
   { name: 'k8s.ha-namespace', type: 'string', default: 'libvirt-telemetry', description: 'manifests: namespace of the HA agent (events) DaemonSet, its ServiceAccount and the Evictions it creates' },
+  { name: 'k8s.tolerations', type: 'list', default: ['node-role.kubernetes.io/hypervisor:NoSchedule'], description: "manifests: taints of the hypervisor nodes the exporter and HA agent pods tolerate, KEY[=VALUE][:EFFECT] (no VALUE: any value; no EFFECT: every effect); '' for none" },
+  { name: 'k8s.priority-class-name', type: 'string', description: 'manifests: priorityClassName of the exporter and HA agent pods (e.g. system-node-critical)' },
+  { name: 'monitoring.labels', type: 'list', default: [], description: "manifests: labels (KEY=VALUE) of the ServiceMonitor, the PodMonitors and the PrometheusRule, so that Prometheus' selectors pick them up (kube-prometheus-stack: release=<its release name>)" },
 ] as const);
 
 export type GenerateOptions = OptionValues<typeof generateOptions>;
