@@ -156,6 +156,7 @@ export class Collection {
     if (stats) {
       this.forgetGone(stats.domains);
       for (const domain of stats.domains) if (this.stuck.has(domain.uuid)) state.missing.set(domain.uuid, domain);
+      if (state.missing.size > 0) state.complete = false;
       if (state.complete) this.report('ok');
     }
     // Only what libvirtd told this time: without a listing the domain count is unknown, not 0.
@@ -229,10 +230,10 @@ export class Collection {
 
     const cancel = new AbortController();
     const fallback = membersOf(group).then((domains) => this.oneByOne(client, domains, end, cancel.signal, state));
+    fallback.catch(() => undefined); // it may fail before it is awaited below (or when it is not needed)
     const outcome = early ?? (await call);
     if (outcome.ok || outcome.kind === 'closed') {
       cancel.abort();
-      fallback.catch(() => undefined);
       if (outcome.ok) return answered(outcome.value);
       throw outcome.error;
     }

@@ -53,29 +53,63 @@ export async function scriptedPeer(): Promise<ScriptedPeer> {
   };
 }
 
-/** A unix-socket listener that answers every packet a client sends with `answer(header, body)`. */
+export interface DaemonConnection {
+  /** 1 for the first connection the daemon accepted, 2 for the next, … */
+  readonly index: number;
+  readonly socket: net.Socket;
+}
+
+export interface ScriptedDaemon {
+  /** A URI reaching this daemon, e.g. uri('/system'). */
+  uri(driverPath: string): string;
+  /** Stops listening and drops every connection, as a libvirtd that went away. */
+  stop(): Promise<void>;
+  /** Listens again on the same socket path. */
+  restart(): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * A unix-socket listener that answers every packet a client sends with `answer(header, body, connection)`;
+ * `start: false` creates it without listening yet (a daemon that is not up).
+ */
 export async function scriptedDaemon(
-  answer: (header: Header, body: Buffer) => Buffer[],
-): Promise<{ uri: (driverPath: string) => string; dispose: () => void }> {
+  answer: (header: Header, body: Buffer, connection: DaemonConnection) => Buffer[],
+  { start = true }: { start?: boolean } = {},
+): Promise<ScriptedDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'libvirt-daemon-'));
   const path = join(dir, 'sock');
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    const frames = new FrameReader();
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => {
-      for (const packet of frames.push(chunk)) {
-        for (const out of answer(decodePacket(packet).header, packet.subarray(28))) socket.write(out);
-      }
+  let accepted = 0;
+  let server: net.Server | undefined;
+  const listen = async (): Promise<void> => {
+    server = net.createServer((socket) => {
+      sockets.add(socket);
+      const connection = { index: ++accepted, socket };
+      const frames = new FrameReader();
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('data', (chunk: Buffer) => {
+        for (const packet of frames.push(chunk)) {
+          for (const out of answer(decodePacket(packet).header, packet.subarray(28), connection)) socket.write(out);
+        }
+      });
     });
-  });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
+    await new Promise<void>((resolve) => server!.listen(path, resolve));
+  };
+  const stop = async (): Promise<void> => {
+    for (const s of sockets) s.destroy();
+    const closing = server;
+    server = undefined;
+    if (closing) await new Promise((resolve) => closing.close(resolve));
+  };
+  if (start) await listen();
   return {
     uri: (driverPath) => `qemu+unix://${driverPath}?socket=${path}`,
+    stop,
+    restart: listen,
     dispose: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
+      void stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
