@@ -1,5 +1,5 @@
 // One definition per option: the same spec drives argument parsing, validation,
-// environment fallbacks, `--help` and the README reference (scripts/readme-reference.ts).
+// environment fallbacks, `--help` and the CLI reference in docs/cli.md (scripts/cli-reference.ts).
 
 export type OptionType = 'string' | 'path' | 'integer' | 'port' | 'bytes' | 'duration' | 'boolean' | 'enum' | 'list';
 
