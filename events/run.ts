@@ -5,7 +5,8 @@ import { connect } from '../libvirt/client.js';
 import { DryRunActions, KubeActions } from './actions.js';
 import { EventAgent, type ActionSink } from './agent.js';
 import type { EventsOptions } from './command.js';
-import { KubeClient, loadKubeConfig } from './kube-client.js';
+import { KubeClient } from './kube-client.js';
+import { loadKubeConfig } from './kube-config.js';
 import { LibvirtListener } from './listener.js';
 import { createLogger, errorText, type Level } from '../cli/log.js';
 import { AgentMetrics } from './metrics.js';
@@ -37,9 +38,9 @@ export async function runAgent(o: EventsOptions, hypervisor: string, listen: Lis
     actions = new DryRunActions(stdout);
     namespace ??= 'default';
   } else {
-    const { config, namespace: contextNamespace } = loadKubeConfig(o.kubeconfig);
-    namespace ??= contextNamespace ?? 'default';
-    kubeClient = await KubeClient.create(config);
+    const connection = await loadKubeConfig(o.kubeconfig);
+    namespace ??= connection.namespace ?? 'default';
+    kubeClient = new KubeClient(connection);
     kube = new KubeActions(
       kubeClient,
       {

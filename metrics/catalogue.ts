@@ -111,6 +111,12 @@ export const Metrics = {
     [],
     'Collections that ended early because of a failure not about one domain: libvirtd unreachable, the connection lost, the listing refused.',
   ),
+  rejectedMessages: def(
+    'libvirt_exporter_rejected_messages_total',
+    'counter',
+    [],
+    'libvirt messages refused for being larger than --libvirt.max-frame; each closed the connection.',
+  ),
 } as const satisfies Record<string, MetricDef>;
 
 export const ALL_METRICS: readonly MetricDef[] = Object.values(Metrics);

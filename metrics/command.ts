@@ -1,6 +1,7 @@
 // `libvirt-telemetry exporter`: the Prometheus exporter of libvirt domain statistics.
 import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
 import { UriError } from '../libvirt/errors.js';
+import { Limits } from '../libvirt/protocol.js';
 import { parseUri } from '../libvirt/uri.js';
 import { parseListenAddress } from '../cli/listen-address.js';
 import type { Level } from '../cli/log.js';
@@ -60,6 +61,17 @@ const options = [
     min: 500,
     env: `${ENV}RECONNECT_MAX_BACKOFF`,
     description: 'longest wait between reconnection attempts (the wait doubles from 0.5s; kept short so libvirt_up turns 1 soon after libvirtd is back)',
+  },
+  {
+    name: 'libvirt.max-frame',
+    type: 'bytes',
+    default: '32MiB',
+    min: 64 * 1024,
+    max: Limits.MESSAGE_MAX,
+    env: `${ENV}LIBVIRT_MAX_FRAME`,
+    description:
+      'largest libvirt message accepted (header + payload; the protocol allows 32MiB); a larger one closes the connection, ' +
+      'logged and counted, before any memory is taken for it. Peak memory stays within the idle footprint + 2x this',
   },
   {
     name: 'collector.openstack',
@@ -131,6 +143,7 @@ async function run(o: ExporterOptions): Promise<number> {
     callTimeoutMs: o['libvirt.timeout'],
     scrapeTimeoutMs: o['scrape.timeout'],
     reconnectMaxBackoffMs: o['libvirt.reconnect-max-backoff'],
+    maxMessageBytes: o['libvirt.max-frame'],
     openstack: o['collector.openstack'],
     metadataTtlMs: o['openstack.metadata-ttl'],
     logLevel: o['log.level'] as Level,

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from '../libvirt/client.js';
 import { ConnectionSupervisor } from '../libvirt/supervisor.js';
 import { Collection } from './collection.js';
+import { MessageLimit } from './message-limit.js';
 import { configureHeap } from './heap.js';
 import type { ListenAddress } from '../cli/listen-address.js';
 import { createLogger, type Level } from '../cli/log.js';
@@ -19,6 +20,8 @@ export interface ExporterSettings {
   readonly callTimeoutMs: number;
   readonly scrapeTimeoutMs: number;
   readonly reconnectMaxBackoffMs: number;
+  /** Largest libvirt message accepted (header + payload), --libvirt.max-frame. */
+  readonly maxMessageBytes: number;
   readonly openstack: boolean;
   readonly metadataTtlMs: number;
   readonly logLevel: Level;
@@ -35,9 +38,10 @@ export async function runExporter(s: ExporterSettings): Promise<number> {
   configureHeap();
   const auth = s.web.users.size > 0 ? new (await import('./basic-auth.js')).BasicAuth(s.web.users) : undefined;
   const log = createLogger(s.logLevel);
+  const messageLimit = new MessageLimit(s.maxMessageBytes, log);
   const connection = new ConnectionSupervisor({
     uri: s.uri,
-    connect,
+    connect: messageLimit.apply(connect),
     log,
     connectTimeoutMs: s.callTimeoutMs,
     backoffMinMs: RECONNECT_MIN_BACKOFF_MS,
@@ -60,6 +64,7 @@ export async function runExporter(s: ExporterSettings): Promise<number> {
       web: s.web,
       ...(auth ? { auth } : {}),
       collection,
+      messageLimit,
       log,
       version: packageVersion(),
     });

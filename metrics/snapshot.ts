@@ -27,4 +27,6 @@ export interface Snapshot {
   readonly failures: ReadonlyMap<string, DomainFailures>;
   /** Collections so far that ended early because of a failure not about one domain (connection lost, listing failed). */
   readonly collectionErrors: number;
+  /** libvirt messages refused as larger than --libvirt.max-frame since start (added by the server). */
+  readonly rejectedMessages?: number;
 }

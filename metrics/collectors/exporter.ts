@@ -10,6 +10,7 @@ export const collectExporter: Collector = (snapshot, out) => {
   out.put(Metrics.lastScrapeSuccess, NO_LABELS, snapshot.complete ? 1 : 0);
   out.put(Metrics.collectionErrors, NO_LABELS, snapshot.collectionErrors);
   for (const labels of snapshot.statsMissing) out.put(Metrics.domainStatsMissing, labels, 1);
+  if (snapshot.rejectedMessages !== undefined) out.put(Metrics.rejectedMessages, NO_LABELS, snapshot.rejectedMessages);
   for (const f of snapshot.failures.values()) {
     const labels = { domain: f.domain, uuid: f.uuid };
     out.put(Metrics.domainErrors, labels, f.errors);
