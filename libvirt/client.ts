@@ -171,10 +171,6 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
     return new Promise((resolve) => this.abandoned.set(serial, resolve));
   }
 
-  /** Calls the daemon has not answered yet, those abandoned by their caller included: libvirtd serves 5 at once per client. */
-  get callsInFlight(): number {
-    return this.pending.size + this.abandoned.size;
-  }
 
   getLibVersion(options?: CallOptions): Promise<number> {
     return this.call(Calls.getLibVersion, undefined, options);

@@ -214,8 +214,6 @@ export interface LibvirtClient {
   readonly keepaliveActive: boolean;
   /** How long the oldest unanswered keepalive ping has waited, ms; 0 when none is outstanding. */
   readonly unansweredPingMs: number;
-  /** Calls the daemon has not answered yet, those abandoned after their deadline included (libvirtd serves 5 at once per client). */
-  readonly callsInFlight: number;
 
   /** Daemon libvirt version, major × 1 000 000 + minor × 1 000 + micro. */
   getLibVersion(options?: CallOptions): Promise<number>;

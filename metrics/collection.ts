@@ -29,10 +29,8 @@ import type { DomainFailures, Snapshot } from './snapshot.js';
 export const STATS_GROUPS =
   StatsGroup.STATE | StatsGroup.CPU_TOTAL | StatsGroup.BALLOON | StatsGroup.VCPU | StatsGroup.INTERFACE | StatsGroup.BLOCK;
 
-/** Calls in flight at once; libvirtd serves LIBVIRTD_REQUESTS_PER_CLIENT per client and stops reading beyond. */
+/** Calls in flight at once; libvirtd serves 5 per client (max_client_requests), one may be stalled. */
 const CONCURRENCY = 4;
-/** libvirtd's max_client_requests default. */
-const LIBVIRTD_REQUESTS_PER_CLIENT = 5;
 /**
  * libvirtd's time per domain from which a collection is split across CONCURRENCY calls. Domains whose stats it
  * holds in memory (inactive ones, the test driver's) cost microseconds; a running QEMU domain costs a monitor
@@ -192,7 +190,9 @@ export class Collection {
     const membersOf = (group: readonly DomainRef[] | undefined) => (group ? Promise.resolve(group) : (listing ??= this.list(client, signalUntil(end), state)));
     const groups = listed ? partition(listed, CONCURRENCY) : [undefined];
     const timing = { spentMs: 0, domains: 0 };
-    const results = await Promise.all(groups.map((group) => this.groupStats(client, group, membersOf, { hedgeAt, end }, state, timing)));
+    // One pool for every group's per-domain calls: a hung domain holds one lane, the others go on.
+    const lanes = new Lanes(CONCURRENCY);
+    const results = await Promise.all(groups.map((group) => this.groupStats(client, group, membersOf, { hedgeAt, end, lanes }, state, timing)));
     if (timing.domains > 0) this.perDomainMs = timing.spentMs / timing.domains;
     if (state.complete) this.lastStatsMs = performance.now() - started;
     const records = results.flat();
@@ -209,7 +209,7 @@ export class Collection {
     client: LibvirtClient,
     group: readonly DomainRef[] | undefined,
     membersOf: (group: readonly DomainRef[] | undefined) => Promise<readonly DomainRef[]>,
-    { hedgeAt, end }: { hedgeAt: number; end: number },
+    { hedgeAt, end, lanes }: { hedgeAt: number; end: number; lanes: Lanes },
     state: CollectionState,
     timing: { spentMs: number; domains: number },
   ): Promise<DomainStatsRecord[]> {
@@ -229,7 +229,7 @@ export class Collection {
     if (early?.kind === 'closed') throw early.error;
 
     const cancel = new AbortController();
-    const fallback = membersOf(group).then((domains) => this.oneByOne(client, domains, end, cancel.signal, state));
+    const fallback = membersOf(group).then((domains) => this.oneByOne(client, domains, end, lanes, cancel.signal, state));
     fallback.catch(() => undefined); // it may fail before it is awaited below (or when it is not needed)
     const outcome = early ?? (await call);
     if (outcome.ok || outcome.kind === 'closed') {
@@ -250,13 +250,14 @@ export class Collection {
     client: LibvirtClient,
     domains: readonly DomainRef[],
     end: number,
+    lanes: Lanes,
     cancel: AbortSignal,
     state: CollectionState,
   ): Promise<{ records: DomainStatsRecord[]; failed: { domain: DomainRef; failure: Failure }[] }> {
     const records: DomainStatsRecord[] = [];
     const failed: { domain: DomainRef; failure: Failure }[] = [];
     const open = (): boolean => performance.now() < end && !cancel.aborted;
-    await forEachBounded(domains, lanes(client), open, async (domain) => {
+    await lanes.forEach(domains, open, async (domain) => {
       const one = await attempt(client.getAllDomainStats({ stats: STATS_GROUPS, domains: [domain], signal: AbortSignal.any([signalUntil(end), cancel]) }));
       if (one.ok) records.push(...one.value);
       else if (one.kind === 'closed') throw one.error;
@@ -294,7 +295,7 @@ export class Collection {
         const entry = this.metadata.get(d.uuid);
         return !entry || entry.id !== d.id || now - entry.fetchedAt >= this.options.metadataTtlMs;
       });
-    await forEachBounded(stale, lanes(client), () => !deadline.expired, async (domain) => {
+    await new Lanes(CONCURRENCY).forEach(stale, () => !deadline.expired, async (domain) => {
       const xml = await attempt(client.domainGetXmlDesc(domain, 0, { signal: deadline.signal() }));
       if (!xml.ok) {
         if (xml.kind === 'closed') throw xml.error;
@@ -380,11 +381,6 @@ async function attempt<T>(call: Promise<T>): Promise<Outcome<T>> {
   }
 }
 
-/** Calls this collection may add without reaching libvirtd's per-client limit, one slot left for what is stuck. */
-function lanes(client: LibvirtClient): number {
-  return Math.max(1, Math.min(CONCURRENCY, LIBVIRTD_REQUESTS_PER_CLIENT - 1 - client.callsInFlight));
-}
-
 /** `items` in at most `parts` contiguous runs of near-equal length. */
 function partition<T>(items: readonly T[], parts: number): T[][] {
   const size = Math.ceil(items.length / parts);
@@ -393,11 +389,33 @@ function partition<T>(items: readonly T[], parts: number): T[][] {
   return runs;
 }
 
-/** Runs `work` over `items`, `lanes` at a time, starting nothing new once `open()` says no. */
-async function forEachBounded<T>(items: readonly T[], lanes: number, open: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && open()) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, worker));
+/** At most `size` pieces of work running at once, shared by whoever holds this pool. */
+class Lanes {
+  private readonly waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+
+  /** Runs `work` over `items` in order within the pool, starting nothing new once `open()` says no. */
+  async forEach<T>(items: readonly T[], open: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
+    await Promise.all(
+      items.map(async (item) => {
+        await this.acquire();
+        try {
+          if (open()) await work(item);
+        } finally {
+          this.release();
+        }
+      }),
+    );
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }
