@@ -66,16 +66,14 @@ export interface ScriptedDaemon {
   stop(): Promise<void>;
   /** Listens again on the same socket path. */
   restart(): Promise<void>;
+  /** Writes a frame (an event) to every connected client. */
+  broadcast(frame: Buffer): void;
   dispose(): void;
 }
 
-/**
- * A unix-socket listener that answers every packet a client sends with `answer(header, body, connection)`;
- * `start: false` creates it without listening yet (a daemon that is not up).
- */
+/** A unix-socket listener that answers every packet a client sends with `answer(header, body, connection)`, and can push events. */
 export async function scriptedDaemon(
   answer: (header: Header, body: Buffer, connection: DaemonConnection) => Buffer[],
-  { start = true }: { start?: boolean } = {},
 ): Promise<ScriptedDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'libvirt-daemon-'));
   const path = join(dir, 'sock');
@@ -103,11 +101,14 @@ export async function scriptedDaemon(
     server = undefined;
     if (closing) await new Promise((resolve) => closing.close(resolve));
   };
-  if (start) await listen();
+  await listen();
   return {
     uri: (driverPath) => `qemu+unix://${driverPath}?socket=${path}`,
     stop,
     restart: listen,
+    broadcast: (frame) => {
+      for (const s of sockets) s.write(frame);
+    },
     dispose: () => {
       void stop();
       rmSync(dir, { recursive: true, force: true });
