@@ -1,11 +1,12 @@
 // The options of `libvirt-telemetry generate`, defined once: they drive parsing, --help, the README
 // reference and (through GenerateOptions) the model builder.
-import type { OptionSpec, OptionValues } from '../cli/options.js';
-import { packageVersion } from '../cli/program.js';
+import type { OptionSpec, OptionValues } from '../runtime/options.js';
+import { packageVersion } from '../runtime/version.js';
 
-/** Every option reads LIBVIRT_TELEMETRY_<NAME> from the environment when the flag is absent. */
-function withEnv<const S extends readonly Omit<OptionSpec, 'env'>[]>(specs: S): { [K in keyof S]: S[K] & { env: string } } {
-  return specs.map((s) => ({ ...s, env: `LIBVIRT_TELEMETRY_${s.name.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}` })) as never;
+/** Before the role joined the common scheme its variables were LIBVIRT_TELEMETRY_<NAME>: still read, with a warning. */
+function withEnv<const S extends readonly OptionSpec[]>(specs: S): S {
+  const old = (name: string) => `LIBVIRT_TELEMETRY_${name.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}`;
+  return specs.map((s) => ({ ...s, deprecatedEnv: [s.name, ...(s.deprecatedNames ?? [])].map(old) })) as never;
 }
 
 export const OUTPUT_KINDS = ['forward', 'loki', 'opensearch', 'stdout'] as const;
@@ -16,7 +17,7 @@ export const generateOptions = withEnv([
   { name: 'format', type: 'enum', choices: ['classic', 'yaml', 'both'], default: 'both', description: 'configuration format: classic (fluent-bit.conf + parsers file), yaml (fluent-bit.yaml), or both' },
   { name: 'out', type: 'path', description: 'directory to write (default ./fluent-bit, or ./manifests for `generate manifests`); replaced as a whole, never left half-written' },
   { name: 'state-dir', type: 'path', default: '/var/lib/fluent-bit/libvirt-telemetry', description: 'where Fluent Bit keeps its offset/cursor databases and filesystem buffer (storage.path)' },
-  { name: 'log-level', type: 'enum', choices: ['error', 'warn', 'info', 'debug', 'trace'], default: 'info', description: "Fluent Bit's own log level" },
+  { name: 'fluent-bit.log-level', deprecatedNames: ['log-level'], type: 'enum', choices: ['error', 'warn', 'info', 'debug', 'trace'], default: 'info', description: "Fluent Bit's own log level" },
   { name: 'flush', type: 'duration', default: '1s', min: 100, description: 'interval at which Fluent Bit flushes records to the outputs' },
   { name: 'http.listen', type: 'string', default: '0.0.0.0', description: 'address of the HTTP server (metrics and /api/v1/health)' },
   { name: 'http.port', type: 'port', default: 2020, description: 'port of the HTTP server' },
@@ -26,7 +27,7 @@ export const generateOptions = withEnv([
   { name: 'storage.total-limit', type: 'bytes', default: '1G', min: 1024 * 1024, description: 'storage.total_limit_size of every output (oldest chunks are dropped beyond it)' },
 
   { name: 'journal.unit', type: 'list', default: ['libvirtd.service'], description: 'host model: systemd units whose journal entries are read (repeatable, e.g. virtqemud.service)' },
-  { name: 'journal.path', type: 'path', description: 'host model: journal directory to read instead of the local journal (e.g. a mounted /var/log/journal)' },
+  { name: 'journal.directory', deprecatedNames: ['journal.path'], type: 'path', description: 'host model: journal directory to read instead of the local journal (e.g. a mounted /var/log/journal)' },
   { name: 'journal.tag', type: 'string', default: 'host.libvirtd', description: 'host model: tag of the journal records' },
   { name: 'journal.read-from-tail', type: 'boolean', default: false, description: 'host model: without a stored cursor start at the end of the journal instead of reading it all' },
 

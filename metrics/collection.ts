@@ -17,7 +17,7 @@ import {
 } from '../libvirt/types.js';
 import type { LibvirtConnection } from './connection.js';
 import { labelsOf, viewOf, type DomainLabels } from './domain-view.js';
-import { errorText, type Logger } from '../cli/log.js';
+import { errorText, type Logger } from '../runtime/log.js';
 import { readNovaMetadata, type NovaInstance } from './nova.js';
 import type { DomainFailures, Snapshot } from './snapshot.js';
 

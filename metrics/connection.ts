@@ -2,7 +2,7 @@
 // the background with exponential backoff, and a scrape that finds no connection tries once itself, so
 // libvirt_up turns 1 on the first scrape after libvirtd is back.
 import type { Connect, LibvirtClient } from '../libvirt/types.js';
-import { errorText, type Logger } from '../cli/log.js';
+import { errorText, type Logger } from '../runtime/log.js';
 
 export interface ConnectionOptions {
   readonly uri: string;

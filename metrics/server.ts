@@ -7,8 +7,8 @@ import type { Collection } from './collection.js';
 import { renderSnapshot } from './collectors/index.js';
 import { negotiate } from './exposition.js';
 import { collectGarbageWhenIdle } from './heap.js';
-import type { ListenAddress } from '../cli/listen-address.js';
-import { errorText, type Logger } from '../cli/log.js';
+import type { ListenAddress } from '../runtime/listen-address.js';
+import { errorText, type Logger } from '../runtime/log.js';
 import type { BasicAuth } from './basic-auth.js';
 import type { WebConfig } from './web-config.js';
 

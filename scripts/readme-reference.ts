@@ -1,7 +1,7 @@
 // Rewrites the CLI reference block of README.md from the commands' option specs (`npm run readme`).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spliceReference } from '../cli/reference.js';
-import { PROGRAM } from '../cli/program.js';
+import { PROGRAM } from '../runtime/version.js';
 
 const readmePath = new URL('../../README.md', import.meta.url);
 const before = readFileSync(readmePath, 'utf8');

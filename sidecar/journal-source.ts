@@ -9,7 +9,7 @@ import { makeBatch, type Batch, type JournalCheckpoint, type RecordEncoder } fro
 import type { CheckpointStore } from './checkpoint-store.js';
 import { cursorOfLine, notAfter, parseCursor, type Cursor } from './journal-cursor.js';
 import { LineSplitter } from './line-splitter.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../runtime/log.js';
 import type { Metrics } from './metrics.js';
 import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from '../parsers/record.js';
 import type { ByteQueue } from './queue.js';

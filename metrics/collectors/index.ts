@@ -10,6 +10,7 @@ import type { Collector } from './types.js';
 import { collectVcpu } from './vcpu.js';
 import { RegistryWriter, type ContentType } from '../exposition.js';
 import type { Snapshot } from '../snapshot.js';
+import { HeldUntilNext } from '../../runtime/heap.js';
 
 export const COLLECTORS: readonly Collector[] = [
   collectExporter,
@@ -22,22 +23,14 @@ export const COLLECTORS: readonly Collector[] = [
   collectOpenstack,
 ];
 
-/**
- * The last scrape's snapshot and registry, held until the next scrape replaces them. V8 frees a hidden class
- * once no object of it is left and discards all code optimized for it; nothing of a scrape would outlive it,
- * so each full collection between scrapes (one every few) threw away the optimized collectors, views and
- * prom-client's formatting, and the next scrape ran unoptimized while they were compiled again. Measured with
- * 1000 domains: 25 deoptimizations and 47 recompilations per 10 scrapes before, none after; CPU per scrape
- * 42 → 28 ms. The price is one scrape's objects (about 1 MB per 1000 domains); holding one domain of the
- * snapshot instead was not enough: the collectors still lost their optimized code.
- */
-const lastScrape: { held?: { snapshot: Snapshot; writer: RegistryWriter } } = {};
+/** The last scrape's snapshot and registry, kept alive until the next scrape (runtime/heap.ts says why). */
+const lastScrape = new HeldUntilNext<{ snapshot: Snapshot; writer: RegistryWriter }>();
 
 /** The exposition text of one snapshot, in the negotiated format. */
 export async function renderSnapshot(snapshot: Snapshot, contentType: ContentType): Promise<string> {
   const writer = new RegistryWriter(contentType);
   for (const collect of COLLECTORS) collect(snapshot, writer);
   const text = await writer.render();
-  lastScrape.held = { snapshot, writer };
+  lastScrape.hold({ snapshot, writer });
   return text;
 }

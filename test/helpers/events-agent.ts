@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { EventRecord } from '../../events/record.js';
 import { waitFor } from '../../scripts/testenv/proc.js';
 import type { FakeKubeApiServer } from './fake-kube-apiserver.js';
-import { CLI } from '../support/samples.js';
+import { CLI } from '../support/repo.js';
 
 export interface EventsAgent {
   /** stdout lines parsed: records (source libvirt-event), or, with --dry-run, the printed objects. */

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { FakeKubeApiServer, type CustomResourceDefinition, type PolicyRule } from './fake-kube-apiserver.js';
-import { REPO_ROOT } from '../support/samples.js';
+import { REPO_ROOT } from '../support/repo.js';
 
 function yamlDocuments(file: string): Record<string, unknown>[] {
   return parseAllDocuments(readFileSync(path.join(REPO_ROOT, file), 'utf8')).map((d) => d.toJS() as Record<string, unknown>);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { COMMAND_NAMES } from '../../cli/commands.js';
 import { copies, readDockerfile, runCommands } from '../support/dockerfile.js';
-import { REPO_ROOT } from '../support/samples.js';
+import { REPO_ROOT } from '../support/repo.js';
 
 const IMAGE_USER = 1000;
 

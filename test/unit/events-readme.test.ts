@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import type { OptionSpec } from '../../cli/options.js';
+import type { OptionSpec } from '../../runtime/options.js';
 import { eventsCommand } from '../../events/command.js';
 import { AgentMetrics } from '../../events/metrics.js';
-import { REPO_ROOT } from '../support/samples.js';
+import { REPO_ROOT } from '../support/repo.js';
 
 const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
 const section = (title: string) => readme.split(/^### /m).find((s) => s.startsWith(title)) ?? '';

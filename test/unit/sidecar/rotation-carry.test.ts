@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Batch, StreamCheckpoint } from '../../../sidecar/batch.js';
 import { FileStream } from '../../../sidecar/file-stream.js';
-import { createLogger } from '../../../sidecar/log.js';
+import { createLogger } from '../../../runtime/log.js';
 import { createMetrics, type Metrics } from '../../../sidecar/metrics.js';
 import { ByteQueue } from '../../../sidecar/queue.js';
 import { planNew, planResume } from '../../../sidecar/siblings.js';
@@ -70,7 +70,7 @@ class Run {
         queue: this.queue,
         encode: encodeJsonLines,
         metrics: this.metrics,
-        log: createLogger(() => undefined),
+        log: createLogger({ write: () => undefined }),
         newParser: () => createQemuLogParser({ domain: DOMAIN }),
       },
       Date.now(),
