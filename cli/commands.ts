@@ -3,7 +3,7 @@ import type { CommandSpec, OptionSpec } from '../runtime/options.js';
 export type AnyCommand = CommandSpec<readonly OptionSpec[]>;
 
 /**
- * Every subcommand of the CLI, in the order `--help` and the README list them. Each role's module is loaded
+ * Every subcommand of the CLI, in the order `--help` and docs/cli.md list them. Each role's module is loaded
  * only when that command runs (or for the full help): a daemon carries its own role's code, not the others'
  * (the generator's and the parsers' specs alone pull in about 2 MiB of resident memory).
  */

@@ -1,5 +1,5 @@
-// The options of `libvirt-telemetry generate`, defined once: they drive parsing, --help, the README
-// reference and (through GenerateOptions) the model builder.
+// The options of `libvirt-telemetry generate`, defined once: they drive parsing, --help, the CLI
+// reference (docs/cli.md) and (through GenerateOptions) the model builder.
 import type { OptionSpec, OptionValues } from '../runtime/options.js';
 import { packageVersion } from '../runtime/version.js';
 

@@ -59,71 +59,69 @@ export function checkLengthWord(length: number, maxPacket: number = Limits.PACKE
 }
 
 /**
- * Reassembles packets from stream chunks. Holds at most one packet plus the tail of the last chunk,
- * so memory is bounded by the protocol limit no matter what the peer announces.
+ * Reassembles packets from stream chunks. A packet that a chunk holds whole is handed out as a view of it; a
+ * longer one gets one buffer of its checked length, filled as its chunks arrive, so it is held once (not as
+ * chunks plus a copy). Memory is bounded by `maxPacket` no matter what the peer announces.
  */
 export class FrameReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** Length word of the packet being assembled, once its 4 bytes are in. */
-  private expected: number | undefined;
+  /** The next length word while it straddles chunks. */
+  private readonly word = Buffer.alloc(Limits.LENGTH_WORD);
+  private wordFilled = 0;
+  /** The packet being assembled, allocated at its checked length. */
+  private packet: Buffer | undefined;
+  private filled = 0;
 
   constructor(private readonly maxPacket: number = Limits.PACKET_MAX) {}
 
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.packet ? this.filled : this.wordFilled;
   }
 
   /** Adds a chunk; returns the packets it completed (each including its length word). Throws ProtocolError. */
   push(chunk: Buffer): Buffer[] {
-    if (chunk.length > 0) {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-    }
     const packets: Buffer[] = [];
-    for (;;) {
-      if (this.expected === undefined) {
-        if (this.buffered < Limits.LENGTH_WORD) break;
-        const length = this.peekLengthWord();
-        checkLengthWord(length, this.maxPacket);
-        this.expected = length;
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.packet) {
+        const n = Math.min(this.packet.length - this.filled, chunk.length - at);
+        chunk.copy(this.packet, this.filled, at, at + n);
+        this.filled += n;
+        at += n;
+        if (this.filled === this.packet.length) {
+          packets.push(this.packet);
+          this.packet = undefined;
+        }
+        continue;
       }
-      if (this.buffered < this.expected) break;
-      packets.push(this.take(this.expected));
-      this.expected = undefined;
+      if (this.wordFilled === 0 && chunk.length - at >= Limits.LENGTH_WORD) {
+        const length = chunk.readUInt32BE(at);
+        checkLengthWord(length, this.maxPacket);
+        if (chunk.length - at >= length) {
+          packets.push(chunk.subarray(at, at + length));
+          at += length;
+        } else {
+          this.startPacket(length);
+        }
+        continue;
+      }
+      const n = Math.min(Limits.LENGTH_WORD - this.wordFilled, chunk.length - at);
+      chunk.copy(this.word, this.wordFilled, at, at + n);
+      this.wordFilled += n;
+      at += n;
+      if (this.wordFilled < Limits.LENGTH_WORD) continue;
+      this.wordFilled = 0;
+      const length = this.word.readUInt32BE(0);
+      checkLengthWord(length, this.maxPacket);
+      this.startPacket(length);
+      this.word.copy(this.packet!, 0);
+      this.filled = Limits.LENGTH_WORD;
     }
     return packets;
   }
 
-  private peekLengthWord(): number {
-    const first = this.chunks[0]!;
-    if (first.length >= 4) return first.readUInt32BE(0);
-    const word = Buffer.alloc(4);
-    let filled = 0;
-    for (const c of this.chunks) {
-      filled += c.copy(word, filled, 0, Math.min(c.length, 4 - filled));
-      if (filled === 4) break;
-    }
-    return word.readUInt32BE(0);
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    this.buffered -= n;
-    if (first.length >= n) {
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const c = this.chunks[0]!;
-      const used = c.copy(out, filled, 0, Math.min(c.length, n - filled));
-      filled += used;
-      if (used === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(used);
-    }
-    return out;
+  /** Allocates the packet buffer; the caller's loop copies the bytes in, length word included. */
+  private startPacket(length: number): void {
+    this.packet = Buffer.allocUnsafe(length);
+    this.filled = 0;
   }
 }

@@ -1,5 +1,5 @@
 // Every metric the exporter serves: name, type, labels and HELP, defined once. The collectors fill them,
-// README.md ("Prometheus exporter") documents them (a unit test keeps the two in step).
+// docs/exporter.md documents them (a unit test keeps the two in step).
 
 export type MetricType = 'gauge' | 'counter';
 

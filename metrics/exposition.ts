@@ -1,19 +1,31 @@
-// Turns collected values into the exposition format through a prom-client registry built fresh for each
-// scrape: nothing outlives a scrape, so a gone domain leaves no series behind, and overlapping scrapes
-// never mutate each other's metrics (prom-client also renames counters in place for OpenMetrics).
+// Turns collected values into the exposition format with prom-client, one metric family at a time: a
+// scrape's samples are kept as compact per-family columns, and each family's text is made by prom-client's
+// registry and handed on (to the HTTP response) before the next is made, so a scrape never holds its whole
+// text, nor more than one family's sample objects. Samples are collected fresh for each scrape: a gone
+// domain leaves no series behind, and overlapping scrapes never share state.
+//
+// What is used of prom-client beyond its documented API, all pinned to the exact version in package.json
+// and checked byte for byte against its documented path (Counter/Gauge → Registry#metrics) by
+// test/unit/exporter-exposition.test.ts, which fails when any of it changes:
+// - Registry#getMetricsAsString(family): formats one family from anything with a get() → { name, help,
+//   type, values }; Registry#metrics() is exactly these joined (by '\n\n' and a final '\n' for the text
+//   format, by '\n' and a final '\n# EOF\n' for OpenMetrics, where a counter family is named without
+//   `_total` and its samples with it);
+// - a sample's `sharedLabels`: formatted once per object and cached (a WeakMap keyed by the object), after
+//   the sample's own `labels`;
+// - lib/registry.js and lib/validation.js loaded by path.
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import type { MetricDef } from './catalogue.js';
 
-// Only the three classes used, not prom-client's index: that one also loads the cluster aggregator, the
-// Pushgateway client and the default process metrics, ~9 MiB of resident memory for nothing.
+// Only the registry and the name checks, not prom-client's index: that one also loads the cluster aggregator,
+// the Pushgateway client and the default process metrics, ~9 MiB of resident memory for nothing.
 const require = createRequire(import.meta.url);
 const Registry = require('prom-client/lib/registry.js') as typeof PromClient.Registry;
-const Counter = require('prom-client/lib/counter.js') as typeof PromClient.Counter;
-const Gauge = require('prom-client/lib/gauge.js') as typeof PromClient.Gauge;
-type Registry<T extends PromClient.RegistryContentType> = PromClient.Registry<T>;
-type Counter = PromClient.Counter;
-type Gauge = PromClient.Gauge;
+const { validateMetricName, validateLabelName } = require('prom-client/lib/validation.js') as {
+  validateMetricName(name: string): boolean;
+  validateLabelName(names: readonly string[]): boolean;
+};
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -23,8 +35,8 @@ export const NO_LABELS: Labels = Object.freeze({});
 export interface MetricWriter {
   /**
    * One sample. `shared` are labels many series have in common (a domain's domain and uuid): pass the same
-   * object for all of them, and the same object again next scrape, so that their text is cached (seriesLabels).
-   * `own` are the labels of this series alone (vcpu, device, …).
+   * object for all of them, and the same object again next scrape, so that prom-client formats their text
+   * once. `own` are the labels of this series alone (vcpu, device, …), formatted for every sample.
    */
   put(def: MetricDef, shared: Labels, value: number, own?: Labels): void;
 }
@@ -33,83 +45,96 @@ export const PROMETHEUS_TEXT = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_TEXT = Registry.OPENMETRICS_CONTENT_TYPE;
 export type ContentType = typeof PROMETHEUS_TEXT | typeof OPENMETRICS_TEXT;
 
-/** prom-client's sample; its registry also reads `sharedLabels` (formatted once per object) besides `labels`. */
-type Sample = PromClient.MetricValue<string> & { sharedLabels: Labels };
-
-/**
- * Each series' whole label set as one object that stays the same from scrape to scrape while `shared` does
- * (a domain's labels are kept by the collection for as long as the domain exists). prom-client formats a
- * `sharedLabels` object once and caches the text in a WeakMap, so a series' labels are escaped and joined
- * on its first scrape only; when the domain goes, its label sets and their cached text go with it.
- */
-const combined = new WeakMap<Labels, LabelNode>();
-
-/** A trie over the own labels' names and values, so that finding a series' label set allocates nothing. */
-interface LabelNode {
-  labels?: Labels;
-  next?: Map<string, Map<string, LabelNode>>;
+/** What this module calls of a registry: getMetricsAsString is public in the JavaScript, absent from the typings. */
+interface FamilyFormatter {
+  getMetricsAsString(family: { get(): Promise<unknown> }): Promise<string>;
 }
 
-function seriesLabels(shared: Labels, own: Labels): Labels {
-  let node: LabelNode | undefined;
-  for (const name in own) {
-    if (!node && !(node = combined.get(shared))) combined.set(shared, (node = {}));
-    const value = own[name]!;
-    const byName = (node.next ??= new Map());
-    let byValue = byName.get(name);
-    if (!byValue) byName.set(name, (byValue = new Map()));
-    let child = byValue.get(value);
-    if (!child) byValue.set(value, (child = {}));
-    node = child;
-  }
-  return node ? (node.labels ??= Object.freeze({ ...shared, ...own })) : shared;
+function formatter(contentType: ContentType): FamilyFormatter {
+  const registry = new Registry<ContentType>();
+  registry.setContentType(contentType);
+  return registry as unknown as FamilyFormatter;
 }
 
-/**
- * Collects samples per metric family and serializes them with a prom-client registry. Each family is a real
- * prom-client Counter or Gauge (name and label names validated by prom-client), whose get() hands the
- * registry the samples as collected: a scrape sets every series exactly once, so the per-series label
- * validation and hashing of set()/inc() would only cost time (about half of a 1000-domain scrape's CPU).
- */
-export class RegistryWriter implements MetricWriter {
-  readonly registry: Registry<ContentType>;
-  private readonly families = new Map<string, Sample[]>();
+/** One registry per format; they hold no metrics, only the format (getMetricsAsString reads their content type). */
+const REGISTRIES: Readonly<Record<ContentType, FamilyFormatter>> = {
+  [PROMETHEUS_TEXT]: formatter(PROMETHEUS_TEXT),
+  [OPENMETRICS_TEXT]: formatter(OPENMETRICS_TEXT),
+};
 
-  constructor(contentType: ContentType = PROMETHEUS_TEXT) {
-    this.registry = new Registry<ContentType>();
-    this.registry.setContentType(contentType);
-  }
+/** prom-client's sample as its registry reads it: `labels` formatted each time, `sharedLabels` once per object. */
+interface Sample {
+  labels: Labels;
+  sharedLabels: Labels;
+  value: number;
+}
+
+/** One family's samples of one scrape, as columns: three array slots per sample, no object per sample. */
+interface FamilySamples {
+  readonly def: MetricDef;
+  readonly shared: Labels[];
+  readonly own: Labels[];
+  readonly values: number[];
+}
+
+const checked = new WeakSet<MetricDef>();
+
+/** The name checks prom-client's Counter and Gauge constructors make, once per definition. */
+function checkNames(def: MetricDef): void {
+  if (checked.has(def)) return;
+  if (!validateMetricName(def.name)) throw new Error(`invalid metric name: ${def.name}`);
+  if (!validateLabelName(def.labels)) throw new Error(`invalid label name in ${def.name}: ${def.labels.join(', ')}`);
+  checked.add(def);
+}
+
+/** How prom-client's registry names a family (it drops a counter's `_total` for OpenMetrics and puts it on each sample). */
+function familyName(def: MetricDef, contentType: ContentType): string {
+  return contentType === OPENMETRICS_TEXT && def.type === 'counter' ? def.name.replace(/_total$/, '') : def.name;
+}
+
+/** Receives the exposition text piece by piece; may return a promise to hold the next piece back (backpressure). */
+export type TextSink = (text: string) => void | Promise<void>;
+
+/** The samples of one scrape, by family in the order of their first sample. */
+export class ScrapeSamples implements MetricWriter {
+  private readonly families = new Map<MetricDef, FamilySamples>();
 
   put(def: MetricDef, shared: Labels, value: number, own: Labels = NO_LABELS): void {
     if (!Number.isFinite(value)) return;
-    let samples = this.families.get(def.name);
-    if (!samples) {
-      samples = [];
-      this.families.set(def.name, samples);
-      this.register(def, samples);
+    let family = this.families.get(def);
+    if (!family) {
+      checkNames(def);
+      this.families.set(def, (family = { def, shared: [], own: [], values: [] }));
     }
-    samples.push({ labels: NO_LABELS, sharedLabels: seriesLabels(shared, own), value });
+    family.shared.push(shared);
+    family.own.push(own);
+    family.values.push(value);
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /** Writes the exposition to `sink`, one family's text per call, then the format's ending. */
+  async writeTo(contentType: ContentType, sink: TextSink): Promise<void> {
+    const registry = REGISTRIES[contentType];
+    const separator = contentType === OPENMETRICS_TEXT ? '\n' : '\n\n';
+    let first = true;
+    for (const family of this.families.values()) {
+      const text = await registry.getMetricsAsString(familyOf(family, contentType));
+      await sink(first ? text : separator + text);
+      first = false;
+    }
+    await sink(contentType === OPENMETRICS_TEXT ? '\n# EOF\n' : '\n');
   }
+}
 
-  private register(def: MetricDef, samples: Sample[]): void {
-    const config = { name: def.name, help: def.help, labelNames: def.labels, registers: [this.registry] };
-    // prom-client's typings omit the `name` field its registry reads (and, for OpenMetrics, rewrites), and declare
-    // `type` as a numeric enum where the runtime uses the strings 'counter' and 'gauge'.
-    const family = (def.type === 'counter' ? new Counter(config) : new Gauge(config)) as (Counter | Gauge) & { name: string };
-    family.get = async () => ({
-      // family.name, not def.name: for OpenMetrics the registry has just dropped the counter's _total.
-      name: family.name,
-      help: def.help,
-      type: def.type as unknown as PromClient.MetricType,
-      aggregator: 'sum',
-      collect: () => undefined,
-      values: samples,
-    });
-  }
+/** What Registry#getMetricsAsString reads of a metric: its get(). The sample objects live only while it runs. */
+function familyOf(family: FamilySamples, contentType: ContentType): { get(): Promise<unknown> } {
+  const { def, shared, own, values } = family;
+  return {
+    get: async () => {
+      const samples = new Array<Sample>(values.length);
+      for (let i = 0; i < values.length; i++) samples[i] = { labels: own[i]!, sharedLabels: shared[i]!, value: values[i]! };
+      return { name: familyName(def, contentType), help: def.help, type: def.type, aggregator: 'sum', values: samples };
+    },
+  };
 }
 
 /**

@@ -4,8 +4,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Collection } from './collection.js';
-import { renderSnapshot } from './collectors/index.js';
-import { negotiate } from './exposition.js';
+import { once } from 'node:events';
+import { writeSnapshot } from './collectors/index.js';
+import { negotiate, type TextSink } from './exposition.js';
 import { collectGarbageWhenIdle } from './heap.js';
 import type { ListenAddress } from '../runtime/listen-address.js';
 import { errorText, type Logger } from '../runtime/log.js';
@@ -77,8 +78,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (path === telemetryPath) {
       const contentType = negotiate(req.headers.accept);
-      const body = await renderSnapshot(await collection.collect(), contentType);
-      reply(res, 200, body, contentType);
+      const snapshot = await collection.collect();
+      await sendExposition(res, (sink) => writeSnapshot(snapshot, contentType, sink), contentType);
       return collectGarbageWhenIdle();
     }
     if (path === '/healthz') return reply(res, 200, 'Healthy\n');
@@ -131,6 +132,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Streams the exposition as it is made, one metric family per chunk (chunked transfer encoding), so the
+ * whole text never exists at once; waits while the socket's buffer is full. A HEAD gets the headers only.
+ */
+async function sendExposition(res: http.ServerResponse, write: (sink: TextSink) => Promise<void>, contentType: string): Promise<void> {
+  res.writeHead(200, { 'Content-Type': contentType });
+  if (res.req.method === 'HEAD') return void res.end();
+  await write(async (text) => {
+    if (res.destroyed) throw new Error('client went away');
+    if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  });
+  res.end();
 }
 
 function reply(res: http.ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {

@@ -107,7 +107,7 @@ export const parseCommand: CommandSpec<typeof options> = {
   name: 'parse',
   summary: 'Parse a libvirt/QEMU log into records (JSON lines)',
   description:
-    'Reads FILE (or stdin for "-") and prints one JSON record per line, with the fields documented in the README ("Log record"). ' +
+    'Reads FILE (or stdin for "-") and prints one JSON record per line, with the fields documented in docs/records.md. ' +
     'Lines that match no known shape are kept as kind "unparsed".',
   options,
   positionals: [{ name: 'FILE', description: 'log file to parse, or - for stdin', required: true }],

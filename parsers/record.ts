@@ -1,5 +1,5 @@
 // The log record every parser produces and `parse` prints, one JSON object per line.
-// Stable: fields are only ever added. Documented in README.md ("Log record").
+// Stable: fields are only ever added. Documented in docs/records.md.
 
 /** Which log the record came from: the per-domain QEMU log, or libvirtd's own log (journal, stderr, container). */
 export type LogSource = 'qemu' | 'libvirtd';

@@ -1,7 +1,7 @@
 // One definition per option: the same spec drives argument parsing, validation, environment fallbacks,
-// `--help` (cli/help.ts) and the CLI reference (cli/reference.ts). One style for every role: Prometheus'
-// dotted namespaces (`--libvirt.uri`, `--web.listen-address`, `--forward.host`), and each option's
-// environment variable derived from the role and the flag (envName), never spelled by hand.
+// `--help` (cli/help.ts) and the CLI reference in docs/cli.md (cli/reference.ts). One style for every role:
+// Prometheus' dotted namespaces (`--libvirt.uri`, `--web.listen-address`, `--forward.host`), and each
+// option's environment variable derived from the role and the flag (envName), never spelled by hand.
 
 export type OptionType = 'string' | 'path' | 'integer' | 'port' | 'bytes' | 'duration' | 'boolean' | 'enum' | 'list';
 

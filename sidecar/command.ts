@@ -1,4 +1,4 @@
-// `libvirt-telemetry sidecar`: its options (one definition for parsing, --help and the README)
+// `libvirt-telemetry sidecar`: its options (one definition for parsing, --help and docs/cli.md)
 // and the process around the Sidecar: signals, exit codes.
 import { resolve } from 'node:path';
 import { QEMU_MULTILINE } from '../parsers/shapes.js';

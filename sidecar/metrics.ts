@@ -12,7 +12,7 @@ export function createMetrics() {
     bytesRead: new Counter({ name: `${P}bytes_read_total`, help: 'Bytes read from inputs.', labelNames: ['source'], registers: [registry] }),
     records: new Counter({ name: `${P}records_total`, help: 'Records the output confirmed, by record kind.', labelNames: ['source', 'kind'], registers: [registry] }),
     unparsed: new Counter({ name: `${P}unparsed_lines_total`, help: 'Records of kind unparsed the output confirmed (input matching no known shape, kept raw).', labelNames: ['source'], registers: [registry] }),
-    drops: new Counter({ name: `${P}dropped_total`, help: 'Input the sidecar could not deliver, by reason (see README: every drop is counted here and logged).', labelNames: ['reason'], registers: [registry] }),
+    drops: new Counter({ name: `${P}dropped_total`, help: 'Input the sidecar could not deliver, by reason (see docs/sidecar.md: every drop is counted here and logged).', labelNames: ['reason'], registers: [registry] }),
     rotationOverruns: new Counter({ name: `${P}rotation_overruns_total`, help: 'Times a followed file was rotated past the last backup before its successor was opened: whole rotated files in between may have been lost unseen.', labelNames: ['source'], registers: [registry] }),
     truncations: new Counter({ name: `${P}truncated_lines_total`, help: 'Lines longer than --max-line-bytes, cut to that length.', labelNames: ['source'], registers: [registry] }),
     truncatedBytes: new Counter({ name: `${P}truncated_bytes_total`, help: 'Bytes skipped from lines longer than --max-line-bytes.', labelNames: ['source'], registers: [registry] }),

@@ -8,7 +8,7 @@ import { collectOpenstack } from './openstack.js';
 import { collectState } from './state.js';
 import type { Collector } from './types.js';
 import { collectVcpu } from './vcpu.js';
-import { RegistryWriter, type ContentType } from '../exposition.js';
+import { ScrapeSamples, type ContentType, type TextSink } from '../exposition.js';
 import type { Snapshot } from '../snapshot.js';
 import { HeldUntilNext } from '../../runtime/heap.js';
 
@@ -23,14 +23,20 @@ export const COLLECTORS: readonly Collector[] = [
   collectOpenstack,
 ];
 
-/** The last scrape's snapshot and registry, kept alive until the next scrape (runtime/heap.ts says why). */
-const lastScrape = new HeldUntilNext<{ snapshot: Snapshot; writer: RegistryWriter }>();
+/** The last scrape's snapshot and samples, kept alive until the next scrape (runtime/heap.ts says why). */
+const lastScrape = new HeldUntilNext<{ snapshot: Snapshot; samples: ScrapeSamples }>();
 
-/** The exposition text of one snapshot, in the negotiated format. */
+/** Writes the exposition of one snapshot in the negotiated format to `sink`, one metric family at a time. */
+export async function writeSnapshot(snapshot: Snapshot, contentType: ContentType, sink: TextSink): Promise<void> {
+  const samples = new ScrapeSamples();
+  for (const collect of COLLECTORS) collect(snapshot, samples);
+  lastScrape.hold({ snapshot, samples });
+  await samples.writeTo(contentType, sink);
+}
+
+/** The exposition text of one snapshot, as one string. */
 export async function renderSnapshot(snapshot: Snapshot, contentType: ContentType): Promise<string> {
-  const writer = new RegistryWriter(contentType);
-  for (const collect of COLLECTORS) collect(snapshot, writer);
-  const text = await writer.render();
-  lastScrape.hold({ snapshot, writer });
-  return text;
+  const parts: string[] = [];
+  await writeSnapshot(snapshot, contentType, (text) => void parts.push(text));
+  return parts.join('');
 }

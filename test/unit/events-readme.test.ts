@@ -1,15 +1,13 @@
-// README.md documents exactly the metrics the agent registers and every I/O error policy (its flags are in the
+// docs/events.md documents exactly the metrics the agent registers and every I/O error policy (its flags are in the
 // generated CLI reference).
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import test from 'ava';
 import type { OptionSpec } from '../../runtime/options.js';
 import { eventsCommand } from '../../events/command.js';
 import { AgentMetrics } from '../../events/metrics.js';
-import { REPO_ROOT } from '../support/repo.js';
 
-const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
-const section = (title: string) => readme.split(/^### /m).find((s) => s.startsWith(title)) ?? '';
+const page = readFileSync(new URL('../../../docs/events.md', import.meta.url), 'utf8');
+const section = (title: string) => page.split(/^## /m).find((s) => s.startsWith(title)) ?? '';
 
 /** Table rows whose first cell is code, as arrays of cells (backticks kept). */
 function rows(markdown: string): string[][] {

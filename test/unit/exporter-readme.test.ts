@@ -1,11 +1,11 @@
-// README.md documents exactly the metrics of the catalogue.
+// docs/exporter.md documents exactly the metrics of the catalogue.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { ALL_METRICS } from '../../metrics/catalogue.js';
 import { repoRoot } from '../helpers/domstats-text.js';
 
-const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+const page = readFileSync(path.join(repoRoot, 'docs', 'exporter.md'), 'utf8');
 
 /** Table rows whose first cell is code, as arrays of cells with backticks removed. */
 function rows(markdown: string): string[][] {
@@ -15,7 +15,7 @@ function rows(markdown: string): string[][] {
     .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim().replace(/`/g, '')));
 }
 
-const section = (title: string) => readme.split(/^### /m).find((s) => s.startsWith(title)) ?? '';
+const section = (title: string) => page.split(/^## /m).find((s) => s.startsWith(title)) ?? '';
 
 test('the metric tables list every catalogue metric with its type and labels, and nothing else', (t) => {
   const documented = [...rows(section('Metrics of the design document')), ...rows(section('Extra metrics'))];

@@ -4,12 +4,12 @@ import { spliceReference } from '../../cli/reference.js';
 import { loadCommands } from '../../cli/commands.js';
 import { PROGRAM } from '../../runtime/version.js';
 
-const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+const page = readFileSync(new URL('../../../docs/cli.md', import.meta.url), 'utf8');
 
-test('README CLI reference matches the option definitions (run `npm run readme`)', async (t) => {
-  t.is(await spliceReference(readme, PROGRAM), readme);
+test('docs/cli.md matches the option definitions (run `npm run docs:cli`)', async (t) => {
+  t.is(await spliceReference(page, PROGRAM), page);
 });
 
-test('README reference names every option of every command', async (t) => {
-  for (const c of await loadCommands()) for (const o of c.options) t.true(readme.includes(`\`--${o.name}\``), `${c.name} --${o.name}`);
+test('docs/cli.md names every option of every command', async (t) => {
+  for (const c of await loadCommands()) for (const o of c.options) t.true(page.includes(`\`--${o.name}\``), `${c.name} --${o.name}`);
 });

@@ -54,7 +54,7 @@ async function fullCollection(): Promise<void> {
 
 test('HeldUntilNext keeps the last scrape alive through full collections and lets it go at the next one', async (t) => {
   const held = new HeldUntilNext<{ samples: number[] }>();
-  const scrape = (): WeakRef<object> => {
+  const scrape = (): WeakRef<{ samples: number[] }> => {
     const result = { samples: Array.from({ length: 1000 }, (_, i) => i) };
     held.hold(result);
     return new WeakRef(result);
