@@ -5,7 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { startFakeCluster } from '../test/helpers/kube-fixtures.js';
 
-const kube = await startFakeCluster(['default']);
+const kube = await startFakeCluster(['default'], 'default');
 const port = parentPort!;
 // Each Eviction POST as it arrives, for the sequential scenario.
 kube.onRequest = (entry) => {

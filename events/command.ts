@@ -1,7 +1,7 @@
 // `libvirt-telemetry events`: the HA agent's libvirt event listener. Subscribes to the node's libvirtd,
 // records every domain event on stdout, creates Evictions and patches the Hypervisor status in Kubernetes.
-// The options live here; the agent (and its heavy dependencies, @kubernetes/client-node and prom-client)
-// is loaded by run() only, so other commands start without them.
+// The options live here; the agent (and its heavier dependencies, such as prom-client) is loaded by run()
+// only, so other commands start without them.
 import { hostname } from 'node:os';
 import { UsageError, type CommandSpec, type OptionValues } from '../runtime/options.js';
 import { IO_ERROR_POLICIES } from './policy.js';

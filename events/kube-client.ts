@@ -1,10 +1,11 @@
-// The two Kubernetes API calls the agent makes, through @kubernetes/client-node: create an Eviction
-// (409 = it exists already, which is success for a deterministic name) and merge-patch the status of a
-// Hypervisor. Every call takes an AbortSignal (the writer's per-request timeout).
+// The two Kubernetes API calls the agent makes, over node:https with one keep-alive agent: create an
+// Eviction (409 AlreadyExists is success: the name is deterministic per incident, so it is our own earlier
+// create whose answer was lost) and merge-patch the status of a Hypervisor. Every call takes an AbortSignal
+// (the writer's per-request timeout). Failures carry the HTTP status and the API server's Status object.
 import http from 'node:http';
 import https from 'node:https';
-import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderMiddleware } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, EVICTION_PLURAL, HYPERVISOR_PLURAL, type Eviction } from './eviction.js';
+import type { KubeConnection } from './kube-config.js';
 
 export type CreateOutcome = 'created' | 'exists';
 
@@ -14,121 +15,159 @@ export interface KubeApi {
   patchHypervisorStatus(name: string, patch: object, signal: AbortSignal): Promise<void>;
 }
 
-/** A failure that retrying cannot fix (4xx other than 408/409/429, a name taken by someone else's object). */
-export class PermanentKubeError extends Error {
-  override readonly name = 'PermanentKubeError';
+/** One kind of API request, as RBAC sees it. */
+export interface KubeOperation {
+  readonly verb: 'create' | 'patch';
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+  readonly subresource?: string;
+  /** Namespaced requests need a Role in the namespace; cluster-scoped ones a ClusterRole. */
+  readonly namespaced: boolean;
 }
 
-/**
- * Loads a kubeconfig file, or the in-cluster service account when `path` is undefined.
- * Returns the client and the namespace of the current context (the service account's in-cluster).
- */
-export function loadKubeConfig(path: string | undefined): { config: KubeConfig; namespace: string | undefined } {
-  const config = new KubeConfig();
-  if (path !== undefined) config.loadFromFile(path);
-  else {
-    if (!process.env.KUBERNETES_SERVICE_HOST) throw new Error('not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST unset): give --kubeconfig');
-    config.loadFromCluster();
+/** Every request the agent can make; the RBAC in events/deploy/rbac.yaml grants exactly these. */
+export const KUBE_OPERATIONS = {
+  createEviction: { verb: 'create', group: API_GROUP, version: API_VERSION, resource: EVICTION_PLURAL, namespaced: true },
+  patchHypervisorStatus: { verb: 'patch', group: API_GROUP, version: API_VERSION, resource: HYPERVISOR_PLURAL, subresource: 'status', namespaced: false },
+} as const satisfies Record<keyof KubeApi, KubeOperation>;
+
+const METHOD: Record<KubeOperation['verb'], string> = { create: 'POST', patch: 'PATCH' };
+const CONTENT_TYPE: Record<KubeOperation['verb'], string> = { create: 'application/json', patch: 'application/merge-patch+json' };
+/** Error answers are read up to this size (a Status object is far smaller); success bodies are not kept. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** The API server answered with a failure (a Kubernetes Status object, where it sent one). */
+export class KubeApiError extends Error {
+  override readonly name = 'KubeApiError';
+  constructor(
+    readonly code: number,
+    /** Status `reason`: AlreadyExists, Invalid, Forbidden, … (empty when the body was not a Status). */
+    readonly reason: string,
+    message: string,
+    /** Retry-After, in ms. */
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
   }
-  if (!config.getCurrentCluster()) throw new Error(`kubeconfig ${path ?? '(in-cluster)'} has no current cluster`);
-  return { config, namespace: config.getContextObject(config.getCurrentContext())?.namespace };
+}
+
+/** The path of one object (or its subresource) for `operation`. */
+export function operationPath(operation: KubeOperation, name: string | undefined, namespace?: string): string {
+  const scope = operation.namespaced ? `/namespaces/${encodeURIComponent(namespace!)}` : '';
+  const object = name === undefined ? '' : `/${encodeURIComponent(name)}${operation.subresource ? `/${operation.subresource}` : ''}`;
+  return `/apis/${operation.group}/${operation.version}${scope}/${operation.resource}${object}`;
 }
 
 export class KubeClient implements KubeApi {
-  private constructor(
-    private readonly api: CustomObjectsApi,
-    private readonly agent: http.Agent | undefined,
-  ) {}
+  private readonly agent: http.Agent;
+  private readonly request: typeof http.request;
 
-  static async create(config: KubeConfig): Promise<KubeClient> {
-    return new KubeClient(config.makeApiClient(CustomObjectsApi), await keepAliveAgent(config));
+  constructor(private readonly connection: KubeConnection) {
+    if (connection.server.protocol === 'http:') {
+      this.agent = new http.Agent({ keepAlive: true });
+      this.request = http.request;
+    } else {
+      const { ca, cert, key, servername } = connection;
+      this.agent = new https.Agent({
+        keepAlive: true,
+        ...(ca ? { ca } : {}),
+        ...(cert && key ? { cert, key } : {}),
+        ...(servername ? { servername } : {}),
+        rejectUnauthorized: !connection.insecure,
+      });
+      this.request = https.request;
+    }
   }
 
   /** Closes the kept-alive connections. */
   close(): void {
-    this.agent?.destroy();
+    this.agent.destroy();
   }
 
   async createEviction(eviction: Eviction, signal: AbortSignal): Promise<CreateOutcome> {
-    const namespace = eviction.metadata.namespace;
+    const path = operationPath(KUBE_OPERATIONS.createEviction, undefined, eviction.metadata.namespace);
     try {
-      await this.api.createNamespacedCustomObject(
-        { group: API_GROUP, version: API_VERSION, namespace, plural: EVICTION_PLURAL, body: eviction },
-        requestOptions('application/json', signal, this.agent),
-      );
+      await this.send(KUBE_OPERATIONS.createEviction, path, eviction, signal);
       return 'created';
     } catch (err) {
-      if (!(err instanceof ApiException) || err.code !== 409) throw err;
+      if (err instanceof KubeApiError && err.code === 409 && err.reason === 'AlreadyExists') return 'exists';
+      throw err;
     }
-    // The name is ours by construction; make sure the object holding it is ours too.
-    const existing = (await this.api.getNamespacedCustomObject(
-      { group: API_GROUP, version: API_VERSION, namespace, plural: EVICTION_PLURAL, name: eviction.metadata.name },
-      requestOptions('application/json', signal, this.agent),
-    )) as { spec?: { hypervisor?: string } };
-    if (existing.spec?.hypervisor !== eviction.spec.hypervisor) {
-      throw new PermanentKubeError(`Eviction ${namespace}/${eviction.metadata.name} exists for another hypervisor (${String(existing.spec?.hypervisor)})`);
-    }
-    return 'exists';
   }
 
   async patchHypervisorStatus(name: string, patch: object, signal: AbortSignal): Promise<void> {
-    await this.api.patchClusterCustomObjectStatus(
-      { group: API_GROUP, version: API_VERSION, plural: HYPERVISOR_PLURAL, name, body: patch },
-      requestOptions(PatchStrategy.MergePatch, signal, this.agent),
-    );
+    await this.send(KUBE_OPERATIONS.patchHypervisorStatus, operationPath(KUBE_OPERATIONS.patchHypervisorStatus, name), patch, signal);
+  }
+
+  private async send(operation: KubeOperation, path: string, body: object, signal: AbortSignal): Promise<void> {
+    const token = await this.connection.token?.current();
+    const payload = Buffer.from(JSON.stringify(body));
+    const method = METHOD[operation.verb];
+    const url = new URL(path, this.connection.server);
+    await new Promise<void>((resolve, reject) => {
+      const req = this.request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          signal,
+          headers: {
+            accept: 'application/json',
+            'content-type': CONTENT_TYPE[operation.verb],
+            'content-length': payload.length,
+            'user-agent': 'libvirt-telemetry-events',
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+        },
+        (res) => {
+          const code = res.statusCode ?? 0;
+          res.on('error', reject);
+          if (code >= 200 && code < 300) {
+            res.on('end', () => resolve());
+            res.resume();
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            if (size >= MAX_ERROR_BODY) return;
+            chunks.push(chunk);
+            size += chunk.length;
+          });
+          res.on('end', () => reject(apiError(method, path, code, res.headers, Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY))));
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
   }
 }
 
-/**
- * One keep-alive agent with the cluster's TLS material for every request: client-node otherwise makes a new
- * agent, so a new connection and TLS handshake, per request. Proxied clusters keep client-node's own agents.
- */
-async function keepAliveAgent(config: KubeConfig): Promise<http.Agent | undefined> {
-  const cluster = config.getCurrentCluster();
-  if (!cluster || cluster.proxyUrl) return undefined;
-  if (cluster.server.startsWith('http:')) return new http.Agent({ keepAlive: true });
-  const tls: https.RequestOptions = {};
-  await config.applyToHTTPSOptions(tls);
-  const { ca, cert, key, pfx, passphrase } = tls;
-  return new https.Agent({
-    keepAlive: true,
-    ca,
-    cert,
-    key,
-    pfx,
-    passphrase,
-    ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
-    ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
-  });
-}
-
-/** Sets the content type, the abort signal and the shared agent of one request. */
-function requestOptions(contentType: string, signal: AbortSignal, agent: http.Agent | undefined) {
-  const header = setHeaderMiddleware('Content-Type', contentType);
-  return {
-    middleware: [
-      {
-        pre: (context: Parameters<typeof header.pre>[0]) => {
-          context.setSignal(signal);
-          if (agent) context.setAgent(agent);
-          return header.pre(context);
-        },
-        post: header.post,
-      },
-    ],
-    middlewareMergeStrategy: 'append' as const,
-  };
+function apiError(method: string, path: string, code: number, headers: http.IncomingHttpHeaders, body: Buffer): KubeApiError {
+  let reason = '';
+  let message = http.STATUS_CODES[code] ?? 'unknown status';
+  try {
+    const status = JSON.parse(body.toString('utf8')) as { kind?: unknown; reason?: unknown; message?: unknown };
+    if (status.kind === 'Status') {
+      if (typeof status.reason === 'string') reason = status.reason;
+      if (typeof status.message === 'string') message = status.message;
+    }
+  } catch {
+    const textBody = body.toString('utf8', 0, 200).trim();
+    if (textBody) message = textBody;
+  }
+  const retryAfter = Number(headers['retry-after'] ?? NaN);
+  const retryAfterMs = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined;
+  return new KubeApiError(code, reason, `${method} ${path}: ${code}${reason ? ` ${reason}` : ''}: ${message}`, retryAfterMs);
 }
 
 /** The HTTP status of a failed call, when the API server answered. */
 export function httpStatus(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
+  return err instanceof KubeApiError ? err.code : undefined;
 }
 
 /** Retry-After of a 429/503 answer, in ms. */
 export function retryAfterMs(err: unknown): number | undefined {
-  if (!(err instanceof ApiException)) return undefined;
-  const value = err.headers?.['retry-after'];
-  const seconds = value === undefined ? NaN : Number(value);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+  return err instanceof KubeApiError ? err.retryAfterMs : undefined;
 }

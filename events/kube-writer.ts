@@ -3,7 +3,7 @@
 // connection errors) are retried with exponential backoff until `retryForMs` has passed. A full queue is a
 // counted, logged rejection, never a blocked caller.
 import { performance } from 'node:perf_hooks';
-import { httpStatus, PermanentKubeError, retryAfterMs } from './kube-client.js';
+import { httpStatus, retryAfterMs } from './kube-client.js';
 
 export type JobKind = 'eviction' | 'hypervisor-status';
 
@@ -43,9 +43,8 @@ interface Entry {
   timer?: NodeJS.Timeout;
 }
 
-/** Whether a failed attempt may succeed when repeated. */
+/** Whether a failed attempt may succeed when repeated: not a 4xx answer other than 408 and 429. */
 export function isRetryable(err: unknown): boolean {
-  if (err instanceof PermanentKubeError) return false;
   const status = httpStatus(err);
   if (status === undefined) return true; // timeout, connection refused or reset: the API server did not answer
   return status === 408 || status === 429 || status >= 500;

@@ -5,7 +5,8 @@ import { connect } from '../libvirt/client.js';
 import { DryRunActions, KubeActions } from './actions.js';
 import { EventAgent, type ActionSink } from './agent.js';
 import type { EventsOptions } from './command.js';
-import { KubeClient, loadKubeConfig } from './kube-client.js';
+import { KubeClient } from './kube-client.js';
+import { loadKubeConfig } from './kube-config.js';
 import { LibvirtListener } from './listener.js';
 import { errorText } from '../runtime/log.js';
 import { loggerFrom } from '../runtime/shared-options.js';
@@ -40,9 +41,9 @@ export async function runAgent(o: EventsOptions, hypervisor: string, listen: Lis
     actions = new DryRunActions(stdout);
     namespace ??= 'default';
   } else {
-    const { config, namespace: contextNamespace } = loadKubeConfig(o.kubeconfig);
-    namespace ??= contextNamespace ?? 'default';
-    kubeClient = await KubeClient.create(config);
+    const connection = await loadKubeConfig(o.kubeconfig);
+    namespace ??= connection.namespace ?? 'default';
+    kubeClient = new KubeClient(connection);
     kube = new KubeActions(
       kubeClient,
       {

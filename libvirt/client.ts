@@ -67,7 +67,7 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
   private resolveClosed!: (info: CloseInfo) => void;
   private closeInfo: CloseInfo | undefined;
   private closing = false;
-  private readonly frames = new FrameReader();
+  private readonly frames: FrameReader;
   private readonly pending = new Map<number, PendingCall>();
   private readonly abandoned = new Set<number>();
   private lastSerial = 0;
@@ -80,8 +80,10 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
     readonly uri: string,
     readonly readOnly: boolean,
     private readonly socket: net.Socket,
+    maxPacketBytes?: number,
   ) {
     super();
+    this.frames = new FrameReader(maxPacketBytes);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.shutdown(this.closing ? 'client' : 'eof'));
@@ -376,7 +378,7 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
   const readOnly = options.readOnly ?? false;
   const target = parseUri(uri, { readOnly });
   const socket = await openTransport(target, options.tls, options.signal);
-  const client = new RemoteClient(uri, readOnly, socket);
+  const client = new RemoteClient(uri, readOnly, socket, options.maxPacketBytes);
   const callOptions = options.signal ? { signal: options.signal } : {};
   try {
     await authenticate(client, callOptions);

@@ -24,7 +24,18 @@ export class LibvirtError extends Error {
 
 /** The peer broke the protocol: bad length word, bad header, undecodable XDR. The connection is closed. */
 export class ProtocolError extends Error {
-  override readonly name = 'ProtocolError';
+  override readonly name: string = 'ProtocolError';
+}
+
+/** A packet announced longer than the receiver accepts (its length word), refused before anything is allocated for it. */
+export class PacketTooLargeError extends ProtocolError {
+  override readonly name = 'PacketTooLargeError';
+  constructor(
+    readonly length: number,
+    readonly maxPacket: number,
+  ) {
+    super(`length word ${length} exceeds the maximum packet size ${maxPacket}`);
+  }
 }
 
 /** Why a connection ended. */

@@ -2,7 +2,7 @@
 // a 24-byte header, then the XDR payload. The length word is checked against the protocol limit
 // the moment its 4 bytes arrive, before any buffer is sized from it; a bad one is a ProtocolError
 // after which the stream cannot be resynchronised (there is no start marker), so the caller closes.
-import { ProtocolError } from './errors.js';
+import { PacketTooLargeError, ProtocolError } from './errors.js';
 import { Limits } from './protocol.js';
 import { XdrReader, XdrWriter } from './xdr.js';
 
@@ -53,9 +53,7 @@ export function checkLengthWord(length: number, maxPacket: number = Limits.PACKE
   if (length < Limits.PACKET_MIN) {
     throw new ProtocolError(`length word ${length} is below the minimum packet size ${Limits.PACKET_MIN}`);
   }
-  if (length > maxPacket) {
-    throw new ProtocolError(`length word ${length} exceeds the maximum packet size ${maxPacket}`);
-  }
+  if (length > maxPacket) throw new PacketTooLargeError(length, maxPacket);
 }
 
 /**

@@ -169,6 +169,11 @@ export interface ConnectOptions {
    * ping us; we always answer). `false` disables it. Default { intervalMs: 5000, count: 5 }.
    */
   readonly keepalive?: KeepaliveOptions | false;
+  /**
+   * Largest packet accepted from the daemon, length word included; a longer one is a ProtocolError that closes
+   * the connection, before anything is allocated for it. Default and upper bound: Limits.PACKET_MAX (32 MiB + 4).
+   */
+  readonly maxPacketBytes?: number;
 }
 
 export interface CallOptions {

@@ -99,6 +99,12 @@ export const Metrics = {
   ),
   domainErrors: def('libvirt_exporter_domain_errors_total', 'counter', DOMAIN, 'libvirt calls about this domain that failed.'),
   domainTimeouts: def('libvirt_exporter_domain_timeouts_total', 'counter', DOMAIN, 'libvirt calls about this domain that missed their deadline (for example a locked QEMU).'),
+  rejectedMessages: def(
+    'libvirt_exporter_rejected_messages_total',
+    'counter',
+    [],
+    'libvirt messages refused for being larger than --libvirt.max-frame; each closed the connection.',
+  ),
 } as const satisfies Record<string, MetricDef>;
 
 export const ALL_METRICS: readonly MetricDef[] = Object.values(Metrics);

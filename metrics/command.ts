@@ -4,6 +4,7 @@ import { libvirtUriOption } from '../libvirt/uri-option.js';
 import { parseListenAddress } from '../runtime/listen-address.js';
 import type { Level, LogFormat } from '../runtime/log.js';
 import { LOG_OPTIONS, webListenAddressOption } from '../runtime/shared-options.js';
+import { Limits } from '../libvirt/protocol.js';
 import type { WebConfig } from './web-config.js';
 
 const options = [
@@ -43,6 +44,16 @@ const options = [
     min: 500,
     deprecatedEnv: ['LIBVIRT_TELEMETRY_EXPORTER_RECONNECT_MAX_BACKOFF'],
     description: 'longest wait between reconnection attempts (the wait doubles from 0.5s)',
+  },
+  {
+    name: 'libvirt.max-frame',
+    type: 'bytes',
+    default: '32MiB',
+    min: 64 * 1024,
+    max: Limits.MESSAGE_MAX,
+    description:
+      'largest libvirt message accepted (header + payload; the protocol allows 32MiB); a larger one closes the connection, ' +
+      'logged and counted, before any memory is taken for it. Peak memory stays within the idle footprint + 2x this',
   },
   {
     name: 'collector.openstack',
@@ -100,6 +111,7 @@ async function run(o: ExporterOptions): Promise<number> {
     callTimeoutMs: o['libvirt.timeout'],
     scrapeTimeoutMs: o['scrape.timeout'],
     reconnectMaxBackoffMs: o['libvirt.reconnect-max'],
+    maxMessageBytes: o['libvirt.max-frame'],
     openstack: o['collector.openstack'],
     metadataTtlMs: o['openstack.metadata-ttl'],
     logLevel: o['log.level'] as Level,

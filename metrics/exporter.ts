@@ -2,6 +2,7 @@
 import { connect } from '../libvirt/client.js';
 import { Collection } from './collection.js';
 import { LibvirtConnection } from './connection.js';
+import { MessageLimit } from './message-limit.js';
 import { configureHeap } from './heap.js';
 import type { ListenAddress } from '../runtime/listen-address.js';
 import { createLogger, type Level, type LogFormat } from '../runtime/log.js';
@@ -20,6 +21,8 @@ export interface ExporterSettings {
   readonly callTimeoutMs: number;
   readonly scrapeTimeoutMs: number;
   readonly reconnectMaxBackoffMs: number;
+  /** Largest libvirt message accepted (header + payload), --libvirt.max-frame. */
+  readonly maxMessageBytes: number;
   readonly openstack: boolean;
   readonly metadataTtlMs: number;
   readonly logLevel: Level;
@@ -34,9 +37,10 @@ export async function runExporter(s: ExporterSettings): Promise<number> {
   configureHeap();
   const auth = s.web.users.size > 0 ? new (await import('./basic-auth.js')).BasicAuth(s.web.users) : undefined;
   const log = createLogger({ level: s.logLevel, format: s.logFormat });
+  const messageLimit = new MessageLimit(s.maxMessageBytes, log);
   const connection = new LibvirtConnection({
     uri: s.uri,
-    connect,
+    connect: messageLimit.apply(connect),
     log,
     connectTimeoutMs: s.callTimeoutMs,
     backoffMinMs: RECONNECT_MIN_BACKOFF_MS,
@@ -59,6 +63,7 @@ export async function runExporter(s: ExporterSettings): Promise<number> {
       web: s.web,
       ...(auth ? { auth } : {}),
       collection,
+      messageLimit,
       log,
       version: packageVersion(),
     });

@@ -11,6 +11,7 @@ import { collectGarbageWhenIdle } from './heap.js';
 import type { ListenAddress } from '../runtime/listen-address.js';
 import { errorText, type Logger } from '../runtime/log.js';
 import type { BasicAuth } from './basic-auth.js';
+import type { MessageLimit } from './message-limit.js';
 import type { WebConfig } from './web-config.js';
 
 export interface ServerOptions {
@@ -20,6 +21,7 @@ export interface ServerOptions {
   /** Present when the web config has basic_auth_users. */
   readonly auth?: BasicAuth;
   readonly collection: Collection;
+  readonly messageLimit: MessageLimit;
   readonly log: Logger;
   readonly version: string;
 }
@@ -78,7 +80,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (path === telemetryPath) {
       const contentType = negotiate(req.headers.accept);
-      const snapshot = await collection.collect();
+      const snapshot = { ...(await collection.collect()), rejectedMessages: options.messageLimit.rejected };
       await sendExposition(res, (sink) => writeSnapshot(snapshot, contentType, sink), contentType);
       return collectGarbageWhenIdle();
     }

@@ -23,4 +23,6 @@ export interface Snapshot {
   readonly durationSeconds: number;
   /** Cumulative failed and timed-out calls per domain uuid, for the domains that still exist. */
   readonly failures: ReadonlyMap<string, DomainFailures>;
+  /** libvirt messages refused as larger than --libvirt.max-frame since start (added by the server). */
+  readonly rejectedMessages?: number;
 }

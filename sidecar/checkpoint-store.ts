@@ -5,7 +5,7 @@
 // write; true on recovery if the output file holds the bytes it names).
 import { closeSync, constants, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { JournalCheckpoint, Mark, StreamCheckpoint } from './batch.js';
 
 const SNAPSHOT = 'state.json';
@@ -39,6 +39,38 @@ type WalLine = { t: number; c: Mark[] } | { t: number; i: Mark[]; w: OutputWitne
 function writeAllSync(fd: number, text: string): void {
   const bytes = Buffer.from(text);
   for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+}
+
+/**
+ * Creates `dir` and its missing parents. Not Node's recursive mkdir: it spins forever where a
+ * parent exists but refuses children with ENOENT (/proc, /sys).
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  const make = async (at: string): Promise<void> => {
+    try {
+      await mkdir(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return;
+      if (code !== 'ENOENT' || dirname(at) === at) throw err;
+      await make(dirname(at));
+      await mkdir(at).catch((again: NodeJS.ErrnoException) => {
+        if (again.code !== 'EEXIST') throw again;
+      });
+    }
+  };
+  await make(dir).catch((err: Error) => {
+    throw new Error(`cannot create the state directory ${dir}: ${err.message}`);
+  });
+}
+
+/** A WAL line as written by append(); anything else in the file is garbage. */
+function isWalLine(value: unknown): value is WalLine {
+  if (typeof value !== 'object' || value === null) return false;
+  const line = value as Record<string, unknown>;
+  if (typeof line['t'] !== 'number') return false;
+  if (Array.isArray(line['c'])) return true;
+  return Array.isArray(line['i']) && typeof line['w'] === 'object' && line['w'] !== null;
 }
 
 function pidAlive(pid: number): boolean {
@@ -85,12 +117,16 @@ export class CheckpointStore {
   readonly firstStart: boolean;
   /** When the previous run last saved anything (ms), or null on a first start. */
   readonly previousSavedAt: number | null;
+  /** Lines of state.wal that were not WAL lines (skipped): their line numbers, 1-based. */
+  readonly walGarbage: readonly number[];
 
   private constructor(
     readonly dir: string,
     snapshot: Snapshot | undefined,
     walLines: WalLine[],
+    walGarbage: number[],
   ) {
+    this.walGarbage = walGarbage;
     this.firstStart = snapshot === undefined && walLines.length === 0;
     let savedAt = snapshot?.savedAt ?? null;
     if (snapshot) {
@@ -106,32 +142,58 @@ export class CheckpointStore {
   }
 
   static async open(dir: string): Promise<CheckpointStore> {
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     lock(dir);
+    try {
+      return await CheckpointStore.load(dir);
+    } catch (err) {
+      await rm(join(dir, LOCK), { force: true });
+      throw err;
+    }
+  }
+
+  private static async load(dir: string): Promise<CheckpointStore> {
+    const snapshotPath = join(dir, SNAPSHOT);
     let snapshot: Snapshot | undefined;
     try {
-      snapshot = JSON.parse(await readFile(join(dir, SNAPSHOT), 'utf8')) as Snapshot;
-      if (snapshot.version !== VERSION) throw new Error(`unknown state version ${snapshot.version}`);
+      snapshot = JSON.parse(await readFile(snapshotPath, 'utf8')) as Snapshot;
+      if (snapshot?.version !== VERSION) throw new Error(`unknown state version ${snapshot?.version}`);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-        throw new Error(`cannot read ${join(dir, SNAPSHOT)}: ${(err as Error).message}`);
+        throw new Error(
+          `cannot read ${snapshotPath}: ${(err as Error).message}; to start without it, move it aside ` +
+            `(mv ${snapshotPath} ${snapshotPath}.bad): inputs then resume from ${WAL} where it has them and are otherwise read as on a first start (--read-from)`,
+        );
     }
     const walLines: WalLine[] = [];
+    const walGarbage: number[] = [];
+    let tornTail = false;
     try {
-      for (const text of (await readFile(join(dir, WAL), 'utf8')).split('\n')) {
+      const whole = await readFile(join(dir, WAL), 'utf8');
+      tornTail = whole.length > 0 && !whole.endsWith('\n');
+      const texts = whole.split('\n');
+      for (let i = 0; i < texts.length; i++) {
+        const text = texts[i]!;
         if (!text) continue;
+        let line: unknown;
         try {
-          walLines.push(JSON.parse(text) as WalLine);
+          line = JSON.parse(text);
         } catch {
-          break; // a torn last line (power loss): everything after it is unusable
+          line = undefined;
         }
+        // Marks are absolute positions: a good line after a bad one (a torn append, a stray
+        // edit) is still true, so only the bad line is skipped.
+        if (isWalLine(line)) walLines.push(line);
+        else walGarbage.push(i + 1);
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const store = new CheckpointStore(dir, snapshot, walLines);
+    const store = new CheckpointStore(dir, snapshot, walLines, walGarbage);
     store.wal = await open(join(dir, WAL), 'a');
     store.walBytes = (await store.wal.stat()).size;
+    // A torn last line (power loss) must not swallow the next append.
+    if (tornTail) await store.append('\n');
     return store;
   }
 
@@ -193,8 +255,8 @@ export class CheckpointStore {
     return this.walBytes;
   }
 
-  private append(line: WalLine): Promise<void> {
-    const text = JSON.stringify(line) + '\n';
+  private append(line: WalLine | '\n'): Promise<void> {
+    const text = line === '\n' ? line : JSON.stringify(line) + '\n';
     this.walBytes += Buffer.byteLength(text);
     // Synchronous (a small write to the page cache): a thread-pool round trip per delivery was
     // a tenth of a busy sidecar's CPU time. Still in the chain, so never inside a snapshot.

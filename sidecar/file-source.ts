@@ -64,6 +64,15 @@ export class FileSource {
       if (dirname(path) !== dir || !pattern.test(basename(path))) continue;
       const cp = store.stream(path)!;
       const plan = await planResume(path, cp);
+      if (plan.replaced) {
+        const { path: file, size, offset } = plan.replaced;
+        const why = size < offset ? `is shorter (${size} bytes) than its checkpoint (${offset} bytes)` : 'no longer starts with the bytes its checkpoint saw';
+        this.opts.metrics.rotations.inc({ type: 'truncate' });
+        this.opts.log.warn(
+          `${file === path ? path : `${path}: ${file}`} ${why}: it was truncated or replaced while the sidecar was down; it is read again from its head ` +
+            `(lines written to it after the checkpoint and before the truncation were never read)`,
+        );
+      }
       if (plan.lost) {
         this.opts.metrics.drops.inc({ reason: 'checkpoint_file_vanished' });
         this.opts.log.warn(`${path}: the file of its checkpoint is gone (rotated away or deleted while the sidecar was down); unread lines of it are lost`);

@@ -27,6 +27,7 @@ export function createMetrics() {
     queueLimit: new Gauge({ name: `${P}queue_limit_bytes`, help: 'The --queue-limit.', registers: [registry] }),
     lag: new Gauge({ name: `${P}lag_seconds`, help: 'Age of the oldest record read but not yet confirmed by the output (0 when none is pending).', registers: [registry] }),
     outputErrors: new Counter({ name: `${P}output_errors_total`, help: 'Failed output attempts, retried with backoff.', labelNames: ['output'], registers: [registry] }),
+    walBadLines: new Counter({ name: `${P}checkpoint_wal_bad_lines_total`, help: 'Lines of state.wal that were no checkpoint entry (torn or edited), skipped when the state was loaded.', registers: [registry] }),
     checkpointWrites: new Counter({ name: `${P}checkpoint_snapshots_total`, help: 'State snapshots written.', registers: [registry] }),
   };
   return m;

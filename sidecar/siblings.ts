@@ -101,25 +101,41 @@ async function fingerprintMatches(path: string, fp: { fpLen: number; fpHash: str
 
 const fromHead = (s: Sibling) => ({ path: s.path, ino: s.ino, bornMs: s.bornMs, offset: 0, detached: !s.isBase });
 
+/** The checkpointed file (its inode) is still there but no longer holds what the checkpoint saw. */
+export interface ReplacedFile {
+  readonly path: string;
+  readonly size: number;
+  readonly offset: number;
+}
+
 /**
  * Where a stream with a checkpoint resumes: at the checkpointed file (found by device + inode +
  * fingerprint, or by fingerprint alone when copytruncate moved its content to a copy), then every
- * newer file from its head. `lost` when the checkpointed file no longer exists.
+ * newer file from its head. `lost` when the checkpointed file no longer exists; `replaced` when its
+ * inode is there, shorter than the checkpoint's offset or with other first bytes (truncated and
+ * written again, or a new file that took the inode number): it is read again from its head.
  */
-export async function planResume(path: string, cp: StreamCheckpoint): Promise<StartPlan & { lost: boolean }> {
+export async function planResume(path: string, cp: StreamCheckpoint): Promise<StartPlan & { lost: boolean; replaced?: ReplacedFile }> {
   const sibs = await siblingsOf(path);
   const at = cp.file;
   if (!at) return { files: sibs.filter((s) => s.mtimeMs > cp.since).map(fromHead), skip: 0, lost: false };
   let index = -1;
+  let replaced = -1;
   for (let i = 0; i < sibs.length && index < 0; i++) {
     const s = sibs[i]!;
-    if (s.dev === at.dev && s.ino === at.ino && s.size >= at.offset && (await fingerprintMatches(s.path, at))) index = i;
+    if (s.dev !== at.dev || s.ino !== at.ino) continue;
+    if (s.size >= at.offset && (await fingerprintMatches(s.path, at))) index = i;
+    else replaced = i;
   }
   // A copy (copytruncate) is recognised by its first bytes alone; an empty fingerprint (the file
   // was empty at the checkpoint) would match any file.
   for (let i = 0; i < sibs.length && index < 0 && at.fpLen > 0; i++) {
     const s = sibs[i]!;
     if (s.size >= at.offset && (await fingerprintMatches(s.path, at))) index = i;
+  }
+  if (index < 0 && replaced >= 0) {
+    const s = sibs[replaced]!;
+    return { files: sibs.slice(replaced).map(fromHead), skip: 0, lost: false, replaced: { path: s.path, size: s.size, offset: at.offset } };
   }
   if (index < 0) {
     return { files: sibs.filter((s) => s.mtimeMs >= at.mtimeMs).map(fromHead), skip: 0, lost: true };

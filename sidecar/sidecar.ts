@@ -46,6 +46,8 @@ export interface SidecarConfig {
 const UNHEALTHY_AFTER_MS = 30_000;
 /** Input handed to the sink per delivery: below Fluent Bit in_forward's 6 MB buffer_max_size. */
 const DELIVERY_BYTES = 1024 * 1024;
+/** The last snapshot on stop waits at most this long. */
+const SNAPSHOT_ON_STOP_MS = 2000;
 
 export class Sidecar {
   private sources: { stop(): Promise<void> }[] = [];
@@ -82,6 +84,11 @@ export class Sidecar {
   static async start(config: SidecarConfig, log: Logger = createLogger()): Promise<Sidecar> {
     const metrics = createMetrics();
     const store = await CheckpointStore.open(config.stateDir);
+    if (store.walGarbage.length) {
+      metrics.walBadLines.inc(store.walGarbage.length);
+      const shown = store.walGarbage.slice(0, 10).join(', ') + (store.walGarbage.length > 10 ? ', …' : '');
+      log.warn(`${config.stateDir}/state.wal: skipped ${store.walGarbage.length} line(s) that are no checkpoint entry (line ${shown}); the entries around them are used`);
+    }
     try {
       const queue = new ByteQueue<Batch>(config.queueLimitBytes);
       metrics.queueLimit.set(config.queueLimitBytes);
@@ -212,7 +219,13 @@ export class Sidecar {
       this.pipeline.cancel();
       this.log.warn('shutdown deadline reached before the queue was drained; unconfirmed records are read again on the next start');
     }
-    await Promise.race([this.pipeline.snapshot().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+    // A snapshot stuck on a hung disk must not hold the exit for longer than this.
+    let snapshotTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.pipeline.snapshot().catch(() => undefined),
+      new Promise((r) => (snapshotTimer = setTimeout(r, SNAPSHOT_ON_STOP_MS))),
+    ]);
+    clearTimeout(snapshotTimer);
     await this.sink.close();
     await this.store.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

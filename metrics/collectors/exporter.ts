@@ -8,6 +8,7 @@ export const collectExporter: Collector = (snapshot, out) => {
   if (snapshot.up) out.put(Metrics.domains, NO_LABELS, snapshot.domainCount);
   out.put(Metrics.scrapeDuration, NO_LABELS, snapshot.durationSeconds);
   out.put(Metrics.lastScrapeSuccess, NO_LABELS, snapshot.complete ? 1 : 0);
+  if (snapshot.rejectedMessages !== undefined) out.put(Metrics.rejectedMessages, NO_LABELS, snapshot.rejectedMessages);
   for (const f of snapshot.failures.values()) {
     const labels = { domain: f.domain, uuid: f.uuid };
     out.put(Metrics.domainErrors, labels, f.errors);

@@ -1,7 +1,8 @@
-// JSON lines appended to a file. Exactly once across kill -9: before each write the sink records
-// an intent (output device, inode, size before and after) in the checkpoint WAL; on restart the
-// file's size tells which intents were written, and a write torn by the kill is cut off so that
-// the batch is written whole again.
+// JSON lines appended to a file. Delivery guarantee: exactly once, across kill -9 and a full
+// disk. Before each write the sink records an intent (output device, inode, size before and
+// after) in the checkpoint WAL; on restart the file's size tells which intents were written, and
+// a write torn by the kill is cut off so that the batch is written whole again. A write that
+// fails part-way while running (ENOSPC) is cut back the same way before it is retried.
 import { constants, fdatasync, ftruncate, open } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Batch, Mark } from '../batch.js';
@@ -23,6 +24,8 @@ export class FileSink implements Sink {
   private fd = -1;
   private dev = 0;
   private ino = 0;
+  /** Where a failed write began: its torn bytes are cut off before anything else is written. */
+  private tornFrom: number | undefined;
 
   private constructor(
     readonly path: string,
@@ -42,7 +45,7 @@ export class FileSink implements Sink {
         continue;
       }
       if (size > witness.from) {
-        await new Promise<void>((resolve, reject) => ftruncate(sink.fd, witness.from, (err) => (err ? reject(err) : resolve())));
+        await sink.cutBack(witness.from);
         size = witness.from;
       }
       break;
@@ -64,10 +67,27 @@ export class FileSink implements Sink {
     const length = data.reduce((n, b) => n + b.length, 0);
     // The output file was rotated or removed by someone else: continue in a new one.
     const current = await stat(this.path).catch(() => undefined);
-    if (!current || current.ino !== this.ino || current.dev !== this.dev) await this.reopen();
+    if (!current || current.ino !== this.ino || current.dev !== this.dev) {
+      await this.reopen();
+      this.tornFrom = undefined;
+    }
+    if (this.tornFrom !== undefined) await this.cutBack(this.tornFrom);
     const from = (await fstatFd(this.fd)).size;
     await this.store.intend(marks, { dev: this.dev, ino: this.ino, from, to: from + length });
-    if (length) await writevAll(this.fd, data);
+    if (!length) return;
+    try {
+      await writevAll(this.fd, data);
+    } catch (err) {
+      // Part of the batch may be in the file: the retry writes it whole, so these bytes must go.
+      this.tornFrom = from;
+      await this.cutBack(from).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async cutBack(size: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => ftruncate(this.fd, size, (err) => (err ? reject(err) : resolve())));
+    this.tornFrom = undefined;
   }
 
   sync(): Promise<void> {

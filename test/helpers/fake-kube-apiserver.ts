@@ -1,6 +1,7 @@
 // A small, faithful stand-in for kube-apiserver: no apiserver is packaged for this machine.
 // It serves the custom-resource endpoints the events agent and its tests use, with the real API's
-// semantics: bearer-token authentication (401), RBAC checked against the ClusterRole we ship (403),
+// semantics: bearer-token and client-certificate authentication (401), RBAC checked against the
+// ClusterRole and Roles we ship (403; a Role's rules only inside its namespace), optional TLS,
 // namespaces that must exist (404), POST create → 201 / 409 AlreadyExists with a Status object,
 // GET / list with a global resourceVersion, PATCH of the status subresource with
 // application/merge-patch+json (RFC 7386) and resourceVersion preconditions (409 Conflict),
@@ -10,7 +11,9 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import { isIPv6, type AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { pruneAndDefault, validate, type Schema } from './structural-schema.js';
@@ -59,6 +62,8 @@ export interface RequestLogEntry {
   /** performance.now() when the request headers arrived (same clock as the caller's, in-process). */
   receivedAt: number;
   status: number;
+  /** The bearer token presented, if any. */
+  token?: string;
   fault?: Fault['kind'];
   body?: Json;
 }
@@ -71,8 +76,14 @@ export interface FakeKubeApiServerOptions {
   token?: string;
   /** ServiceAccount the token authenticates as, for RBAC and messages. */
   user?: string;
-  /** When set, every request must be allowed by these rules (a ClusterRole bound to `user`). */
+  /** When set (or `roles`), every request must be allowed by these rules (a ClusterRole bound to `user`)… */
   rules?: PolicyRule[];
+  /** …or by a Role bound to `user` in the request's namespace. */
+  roles?: { namespace: string; rules: PolicyRule[] }[];
+  /** Serve HTTPS with this key and certificate (PEM); with `clientCa`, client certificates it signs authenticate as their CN. */
+  tls?: { key: Buffer | string; cert: Buffer | string; clientCa?: Buffer | string };
+  /** Listen address (default 127.0.0.1; `::1` for IPv6). */
+  host?: string;
 }
 
 interface Resource {
@@ -136,14 +147,20 @@ export class FakeKubeApiServer {
   readonly user: string;
   /** Every request in arrival order. */
   readonly requests: RequestLogEntry[] = [];
+  /** TCP connections accepted (clients that keep connections alive open few). */
+  connections = 0;
   /** Called for each request once its body is read (before it is processed). */
   onRequest: ((entry: RequestLogEntry) => void) | undefined;
   private readonly resources: Resource[];
   private readonly namespaces: Set<string>;
   private readonly rules: PolicyRule[] | undefined;
+  private readonly roles: { namespace: string; rules: PolicyRule[] }[] | undefined;
+  private validTokens: Set<string>;
+  private readonly host: string;
+  private readonly tls: boolean;
   private readonly store = new Map<string, JsonObject>();
   private readonly faults: { match: FaultMatch; fault: Fault }[] = [];
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
   private resourceVersion = 1000;
   private listening: AddressInfo | undefined;
 
@@ -165,15 +182,24 @@ export class FakeKubeApiServer {
     this.namespaces = new Set(options.namespaces ?? ['default']);
     this.token = options.token ?? randomUUID();
     this.user = options.user ?? 'system:serviceaccount:default:libvirt-telemetry-events';
+    this.validTokens = new Set([this.token]);
     this.rules = options.rules;
-    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.roles = options.roles;
+    this.host = options.host ?? '127.0.0.1';
+    this.tls = options.tls !== undefined;
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void this.handle(req, res);
+    // As kube-apiserver: a client certificate is asked for but not required (token clients have none).
+    this.server = options.tls
+      ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ...(options.tls.clientCa ? { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}) }, handler)
+      : http.createServer(handler);
+    this.server.on('connection', () => (this.connections += 1));
     this.server.keepAliveTimeout = 5000;
   }
 
   async start(): Promise<string> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => resolve());
+      this.server.listen(0, this.host, () => resolve());
     });
     this.listening = this.server.address() as AddressInfo;
     return this.url;
@@ -181,7 +207,7 @@ export class FakeKubeApiServer {
 
   get url(): string {
     if (!this.listening) throw new Error('fake apiserver not started');
-    return `http://127.0.0.1:${this.listening.port}`;
+    return `${this.tls ? 'https' : 'http'}://${isIPv6(this.host) ? `[${this.host}]` : this.host}:${this.listening.port}`;
   }
 
   async stop(): Promise<void> {
@@ -213,6 +239,11 @@ export class FakeKubeApiServer {
       '',
     ].join('\n');
     await writeFile(path, text, { mode: 0o600 });
+  }
+
+  /** The bearer tokens accepted from now on (a rotation: the new token, and the old one until it expires). */
+  acceptTokens(...tokens: string[]): void {
+    this.validTokens = new Set(tokens);
   }
 
   /** The next `times` requests matching `match` get this fault (faults are used in the order injected). */
@@ -258,6 +289,8 @@ export class FakeKubeApiServer {
       receivedAt,
       status: 0,
     };
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer !== undefined) entry.token = bearer;
     this.requests.push(entry);
     const send = (code: number, body: JsonObject, headers: Record<string, string> = {}): void => {
       entry.status = code;
@@ -293,7 +326,7 @@ export class FakeKubeApiServer {
   }
 
   private dispatch(req: http.IncomingMessage, url: URL, body: Json | undefined): [number, JsonObject] {
-    if (req.headers.authorization !== `Bearer ${this.token}`) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    const user = this.authenticate(req);
     const route = this.route(url.pathname);
     const method = req.method ?? 'GET';
     const verb = method === 'GET' ? (route.name ? 'get' : url.searchParams.get('watch') === 'true' ? 'watch' : 'list')
@@ -302,7 +335,7 @@ export class FakeKubeApiServer {
       : method === 'PUT' ? 'update'
       : method === 'DELETE' ? (route.name ? 'delete' : 'deletecollection')
       : method.toLowerCase();
-    this.authorize(verb, route);
+    this.authorize(user, verb, route);
     if (route.namespace !== undefined && !this.namespaces.has(route.namespace) && verb !== 'get' && verb !== 'list') {
       throw new ApiError(404, 'NotFound', `namespaces "${route.namespace}" not found`, { name: route.namespace, kind: 'namespaces' });
     }
@@ -348,11 +381,27 @@ export class FakeKubeApiServer {
     return { resource, namespace, name, subresource };
   }
 
-  private authorize(verb: string, route: Route): void {
-    if (!this.rules) return;
+  /** The user a request authenticates as: its client certificate's CN, else its bearer token's account. */
+  private authenticate(req: http.IncomingMessage): string {
+    const socket = req.socket as Partial<TLSSocket>;
+    if (socket.authorized) {
+      const cn = socket.getPeerCertificate?.().subject?.CN;
+      if (cn) return Array.isArray(cn) ? cn[0]! : cn;
+    }
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer === undefined || !this.validTokens.has(bearer)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    return this.user;
+  }
+
+  private authorize(user: string, verb: string, route: Route): void {
+    if (!this.rules && !this.roles) return;
     const { resource, namespace, name, subresource } = route;
     const resourceName = subresource ? `${resource.plural}/${subresource}` : resource.plural;
-    const allowed = this.rules.some(
+    const rules = user !== this.user ? [] : [
+      ...(this.rules ?? []),
+      ...(this.roles ?? []).filter((role) => namespace !== undefined && role.namespace === namespace).flatMap((role) => role.rules),
+    ];
+    const allowed = rules.some(
       (rule) =>
         (rule.apiGroups.includes(resource.group) || rule.apiGroups.includes('*')) &&
         (rule.resources.includes(resourceName) || rule.resources.includes('*')) &&
@@ -363,7 +412,7 @@ export class FakeKubeApiServer {
     const what = `${resource.plural}.${resource.group}${name ? ` "${name}"` : ''}`;
     const scope = namespace !== undefined ? `in the namespace "${namespace}"` : 'at the cluster scope';
     const sub = subresource ? `/${subresource}` : '';
-    throw new ApiError(403, 'Forbidden', `${what} is forbidden: User "${this.user}" cannot ${verb} resource "${resource.plural}${sub}" in API group "${resource.group}" ${scope}`, {
+    throw new ApiError(403, 'Forbidden', `${what} is forbidden: User "${user}" cannot ${verb} resource "${resource.plural}${sub}" in API group "${resource.group}" ${scope}`, {
       ...(name ? { name } : {}),
       group: resource.group,
       kind: resource.plural,

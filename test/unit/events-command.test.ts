@@ -43,7 +43,7 @@ for (const [args, message] of usage) {
 test('without --kubeconfig outside a pod, or with a missing kubeconfig: exit 1 with one line', (t) => {
   const inCluster = events(['--hypervisor', 'node-1']);
   t.is(inCluster.status, 1);
-  t.regex(inCluster.stderr, /^libvirt-telemetry events: not running in a Kubernetes pod \(KUBERNETES_SERVICE_HOST unset\): give --kubeconfig\n$/);
+  t.regex(inCluster.stderr, /^libvirt-telemetry events: not running in a Kubernetes pod \(KUBERNETES_SERVICE_HOST\/KUBERNETES_SERVICE_PORT unset\): give --kubeconfig\n$/);
   const missing = events(['--hypervisor', 'node-1', '--kubeconfig', '/nonexistent/kubeconfig']);
   t.is(missing.status, 1);
   t.is(missing.stderr.trim().split('\n').length, 1);

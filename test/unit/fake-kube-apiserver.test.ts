@@ -1,10 +1,11 @@
 // The fake API server must behave like kube-apiserver where the agent depends on it; these tests pin
 // the semantics (status codes, Status bodies, resourceVersion, status subresource, RBAC, schema).
 import test from 'ava';
-import type { FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
-import { HYPERVISOR, startFakeCluster } from '../helpers/kube-fixtures.js';
+import { FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
+import { evictionCrd, HYPERVISOR, hypervisorCrd, startFakeCluster } from '../helpers/kube-fixtures.js';
 
-const EVICTIONS = '/apis/hypervisor.c5c3.io/v1/namespaces/default/evictions';
+/** In the agent's namespace, where its Role lets it create Evictions. */
+const EVICTIONS = '/apis/hypervisor.c5c3.io/v1/namespaces/ha/evictions';
 const HV_STATUS = `/apis/hypervisor.c5c3.io/v1/hypervisors/${HYPERVISOR}/status`;
 
 type Body = Record<string, any>;
@@ -18,6 +19,13 @@ async function call(server: FakeKubeApiServer, method: string, path: string, bod
   return { status: res.status, body: (await res.json()) as Body, headers: res.headers };
 }
 
+/** Without RBAC: for the semantics of verbs the agent is not granted. */
+async function startUnrestricted(): Promise<FakeKubeApiServer> {
+  const server = new FakeKubeApiServer({ crds: [evictionCrd(), hypervisorCrd()], namespaces: ['default', 'ha'] });
+  await server.start();
+  return server;
+}
+
 function eviction(name: string, spec: Body = { hypervisor: HYPERVISOR, reason: 'test' }): Body {
   return { apiVersion: 'hypervisor.c5c3.io/v1', kind: 'Eviction', metadata: { name }, spec };
 }
@@ -27,7 +35,7 @@ test('create: 201 with server-set metadata; status ignored; the same name again 
   t.teardown(() => server.stop());
   const created = await call(server, 'POST', EVICTIONS, { ...eviction('e1'), status: { evictionState: 'Succeeded' } });
   t.is(created.status, 201);
-  t.is(created.body.metadata.namespace, 'default');
+  t.is(created.body.metadata.namespace, 'ha');
   t.regex(created.body.metadata.uid, /^[0-9a-f-]{36}$/);
   t.regex(created.body.metadata.resourceVersion, /^\d+$/);
   t.is(created.body.metadata.generation, 1);
@@ -40,7 +48,7 @@ test('create: 201 with server-set metadata; status ignored; the same name again 
 });
 
 test('create: schema enforced (422 for a missing required field, unknown fields pruned), bad names rejected', async (t) => {
-  const server = await startFakeCluster();
+  const server = await startUnrestricted();
   t.teardown(() => server.stop());
   const missing = await call(server, 'POST', EVICTIONS, eviction('e2', { hypervisor: HYPERVISOR }));
   t.is(missing.status, 422);
@@ -56,22 +64,30 @@ test('create: schema enforced (422 for a missing required field, unknown fields 
   t.is((await call(server, 'POST', EVICTIONS, { ...eviction('e6'), apiVersion: 'hypervisor.c5c3.io/v2' })).status, 400);
 });
 
-test('authentication and the shipped RBAC: no token 401; verbs outside the ClusterRole 403', async (t) => {
+test('authentication and the shipped RBAC: no token 401; outside the Role\'s namespace or verbs, or the ClusterRole, 403', async (t) => {
   const server = await startFakeCluster();
   t.teardown(() => server.stop());
-  t.is((await call(server, 'GET', EVICTIONS, undefined, undefined, 'wrong')).status, 401);
-  t.is((await call(server, 'GET', EVICTIONS)).status, 200);
-  t.is((await call(server, 'GET', `${EVICTIONS}/x`)).status, 404);
+  t.is((await call(server, 'POST', EVICTIONS, eviction('a1'), undefined, 'wrong')).status, 401);
+  t.is((await call(server, 'POST', EVICTIONS, eviction('a1'))).status, 201);
+  const elsewhere = await call(server, 'POST', EVICTIONS.replace('/ha/', '/default/'), eviction('a2'));
+  t.is(elsewhere.status, 403);
+  t.is(elsewhere.body.message, 'evictions.hypervisor.c5c3.io is forbidden: User "system:serviceaccount:ha:libvirt-telemetry-events" cannot create resource "evictions" in API group "hypervisor.c5c3.io" in the namespace "default"');
+  t.is((await call(server, 'GET', EVICTIONS)).status, 403);
+  t.is((await call(server, 'GET', `${EVICTIONS}/a1`)).status, 403);
   const forbidden = await call(server, 'GET', `/apis/hypervisor.c5c3.io/v1/hypervisors/${HYPERVISOR}`);
   t.is(forbidden.status, 403);
   t.is(forbidden.body.reason, 'Forbidden');
   t.regex(forbidden.body.message, /cannot get resource "hypervisors" in API group "hypervisor.c5c3.io" at the cluster scope/);
+  t.is((await call(server, 'PATCH', HV_STATUS, { status: {} }, 'application/merge-patch+json')).status, 200);
   t.is((await call(server, 'PATCH', `${EVICTIONS}/x/status`, {}, 'application/merge-patch+json')).status, 403);
   t.is((await call(server, 'DELETE', `${EVICTIONS}/x`)).status, 403);
+  server.acceptTokens('rotated');
+  t.is((await call(server, 'POST', EVICTIONS, eviction('a3'))).status, 401, 'a token no longer accepted');
+  t.is((await call(server, 'POST', EVICTIONS, eviction('a3'), undefined, 'rotated')).status, 201);
 });
 
 test('list: items sorted by name, list resourceVersion, label selectors', async (t) => {
-  const server = await startFakeCluster();
+  const server = await startUnrestricted();
   t.teardown(() => server.stop());
   for (const [name, app] of [['b', 'x'], ['a', 'y']]) {
     await call(server, 'POST', EVICTIONS, { ...eviction(name!), metadata: { name, labels: { app } } });
