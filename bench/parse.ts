@@ -1,6 +1,6 @@
 // Parse throughput of the QEMU domain-log parser on one core (the parser is single-threaded).
-// Builds a corpus of at least 200 MiB by repeating the QEMU log samples (shared/samples/qemu/*.log
-// and shared/samples/real/qemu-*.log) in a temp dir, then times line splitting + parsing of it,
+// Builds a corpus of at least 200 MiB by repeating the QEMU log samples (test/fixtures/samples/qemu/*.log
+// and test/fixtures/samples/real/qemu-*.log) in a temp dir, then times line splitting + parsing of it,
 // and the same plus JSON serialisation (what `parse` does per record). Real QEMU logs are mostly
 // command-line blocks, folded into one record each; a second corpus keeps only the lines outside
 // those blocks (one record per line, every line through the regex chain) as the hard case.
@@ -16,7 +16,7 @@ import { QEMU_MULTILINE } from '../parsers/shapes.js';
 import { createQemuLogParser } from '../parsers/textlog.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const samples = path.resolve(repoRoot, '..', 'shared', 'samples');
+const samples = path.resolve(repoRoot, 'test', 'fixtures', 'samples');
 const MIB = 1024 * 1024;
 const targetMiB = Number(process.argv[2] ?? 200);
 const CHUNK = 64 * 1024;
@@ -60,7 +60,8 @@ interface Timing {
 
 /** Reads the corpus in 64 KiB chunks through the splitter into `onLine`. */
 function run(file: string, onLine: (line: string, flags: number) => void, end: () => void): Timing {
-  const splitter = new LineSplitter(onLine);
+  const splitter = new LineSplitter();
+  let offset = 0;
   const fd = openSync(file, 'r');
   const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
@@ -68,9 +69,10 @@ function run(file: string, onLine: (line: string, flags: number) => void, end: (
     const chunk = Buffer.allocUnsafe(CHUNK);
     const n = readSync(fd, chunk, 0, CHUNK, null);
     if (n === 0) break;
-    splitter.write(chunk.subarray(0, n));
+    splitter.feed(chunk.subarray(0, n), offset, onLine);
+    offset += n;
   }
-  splitter.end();
+  splitter.finish(offset, onLine);
   end();
   const wall = Number(process.hrtime.bigint() - start) / 1e9;
   const cpu = process.cpuUsage(cpu0);

@@ -12,7 +12,7 @@ import { processMemory } from './proc-memory.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.resolve(here, '..', 'cli', 'main.js');
-const SAMPLES = path.resolve(here, '..', '..', '..', 'shared', 'samples', 'real');
+const SAMPLES = path.resolve(here, '..', '..', 'test', 'fixtures', 'samples', 'real');
 const TICK = 100; // USER_HZ
 
 function cpuSeconds(pid: number): number {

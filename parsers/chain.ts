@@ -140,14 +140,18 @@ export class ShapeChain {
     const meaning = MEANING.get(c.shape)!;
     const time = c.time === -1 ? undefined : m[c.time];
     const level = c.level === -1 ? undefined : m[c.level];
+    const iso = time === undefined ? null : c.toIso(time);
     const record: LogRecord = {
-      time: time === undefined ? null : c.toIso(time),
+      time: iso,
       source: this.source,
       domain,
       kind: meaning.kind,
       level: (level as LogLevel | undefined) ?? meaning.level,
       message: (c.message === -1 ? undefined : m[c.message]) ?? '',
     };
+    // A timestamp that names no real instant: the record keeps its kind and the text, and takes
+    // its time like an untimed line.
+    if (time !== undefined && iso === null) record.invalid_time = time;
     const target = record as unknown as Record<string, unknown>;
     for (const f of c.fields) {
       const value = m[f.index];

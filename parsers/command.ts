@@ -84,19 +84,22 @@ export async function parseStream(input: Readable, parser: RecordParser, output:
   const writer = new JsonLinesWriter(output);
   let count = 0;
   let batch: LogRecord[] = [];
-  const splitter = new LineSplitter((line, flags) => {
+  const splitter = new LineSplitter(maxLineBytes);
+  const onLine = (line: string, flags: number) => {
     for (const r of parser.push(line, flags)) batch.push(r);
-  }, maxLineBytes);
+  };
+  let offset = 0;
   const emit = async () => {
     count += batch.length;
     await writer.write(batch);
     batch = [];
   };
   for await (const chunk of input) {
-    splitter.write(chunk as Buffer);
+    splitter.feed(chunk as Buffer, offset, onLine);
+    offset += (chunk as Buffer).length;
     await emit();
   }
-  splitter.end();
+  splitter.finish(offset, onLine);
   batch.push(...parser.flush());
   await emit();
   await writer.drain();

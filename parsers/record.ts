@@ -59,6 +59,11 @@ export interface LogRecord {
   truncated?: true;
   /** The input was not valid UTF-8; invalid bytes were replaced by U+FFFD. */
   invalid_utf8?: true;
+  /**
+   * The line's own timestamp text when it has the shape of one but names no real instant
+   * (`2024-13-45 99:99:99.999+0000`); `time` is then inferred as for a line without one.
+   */
+  invalid_time?: string;
 
   // domain_start
   libvirt_version?: string;

@@ -1,6 +1,7 @@
 // `libvirt-telemetry sidecar`: its options (one definition for parsing, --help and docs/cli.md)
 // and the process around the Sidecar: signals, exit codes.
 import { resolve } from 'node:path';
+import { DEFAULT_MAX_LINE_BYTES } from '../parsers/lines.js';
 import { QEMU_MULTILINE } from '../parsers/shapes.js';
 import { UsageError, type CommandSpec, type OptionValues } from '../runtime/options.js';
 import { parseListenAddress } from '../runtime/listen-address.js';
@@ -38,7 +39,7 @@ const options = [
   { name: 'forward.ack-timeout', deprecatedNames: ['forward-ack-timeout'], type: 'duration', default: '30s', description: 'how long to wait for an ack before the chunk is sent again on a new connection', min: 100 },
   { name: 'tag-prefix', type: 'string', default: 'libvirt', description: 'Forward tags are <prefix>.qemu.<domain> and <prefix>.libvirtd' },
   { name: 'queue-limit', type: 'bytes', default: '4MiB', description: 'encoded records held in memory between reading and the output; reading pauses when full', min: 65536 },
-  { name: 'max-line-bytes', type: 'bytes', default: '256KiB', description: 'longer lines keep their first bytes up to this limit (record marked truncated, counted) and the rest is skipped', min: 1024, max: 64 * 1024 * 1024 },
+  { name: 'max-line-bytes', type: 'bytes', default: `${DEFAULT_MAX_LINE_BYTES / 1024}KiB`, description: 'longer lines keep their first bytes up to this limit (record marked truncated, counted) and the rest is skipped', min: 1024, max: 64 * 1024 * 1024 },
   { name: 'rescan-interval', type: 'duration', default: '5s', description: 'safety-net rescan of the log directories (inotify finds new files at once)', min: 100 },
   { name: 'rotate-wait', type: 'duration', default: '5s', description: 'how long a rotated or deleted file is watched for late writes when no new file has data yet', min: 0 },
   { name: 'multiline-flush', type: 'duration', default: `${QEMU_MULTILINE.flushTimeoutMs}ms`, description: "idle time after which a record the parser holds for continuation lines is emitted (Fluent Bit's Flush_Timeout of the same multiline shape)", min: 10 },

@@ -9,7 +9,7 @@ import { readSync, statSync, type Stats } from 'node:fs';
 import { makeBatch, type Batch, type FilePosition, type RecordEncoder, type SourceName, type StreamCheckpoint } from './batch.js';
 import { closeFd, fstatFd, openRegular, OpenError } from './fd.js';
 import { FINGERPRINT_BYTES, fingerprintFd, startsWith, type FileIdentity } from './file-identity.js';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter } from '../parsers/lines.js';
 import type { Logger } from '../runtime/log.js';
 import type { Metrics } from './metrics.js';
 import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from '../parsers/record.js';

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { makeBatch, type Batch, type JournalCheckpoint, type RecordEncoder } from './batch.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { cursorOfLine, notAfter, parseCursor, type Cursor } from './journal-cursor.js';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter } from '../parsers/lines.js';
 import type { Logger } from '../runtime/log.js';
 import type { Metrics } from './metrics.js';
 import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from '../parsers/record.js';

@@ -11,10 +11,11 @@ export function parseBytes(
 ): LogRecord[] {
   const parser: RecordParser = LOG_FORMATS[format].create({ domain: options.domain ?? null });
   const records: LogRecord[] = [];
-  const splitter = new LineSplitter((line, flags) => records.push(...parser.push(line, flags)), options.maxLineBytes);
+  const splitter = new LineSplitter(options.maxLineBytes);
+  const onLine = (line: string, flags: number) => void records.push(...parser.push(line, flags));
   const chunk = options.chunkSize ?? 64 * 1024;
-  for (let i = 0; i < bytes.length; i += chunk) splitter.write(bytes.subarray(i, i + chunk));
-  splitter.end();
+  for (let i = 0; i < bytes.length; i += chunk) splitter.feed(bytes.subarray(i, i + chunk), i, onLine);
+  splitter.finish(bytes.length, onLine);
   records.push(...parser.flush());
   return records;
 }

@@ -11,9 +11,10 @@ import { sample } from '../support/samples.js';
 /** Splits `bytes` fed in chunks of `chunkSize`; returns [line, flags] pairs. */
 function split(bytes: Buffer, maxLineBytes?: number, chunkSize = 64 * 1024): [string, number][] {
   const out: [string, number][] = [];
-  const splitter = new LineSplitter((line, flags) => out.push([line, flags]), maxLineBytes);
-  for (let i = 0; i < bytes.length; i += chunkSize) splitter.write(bytes.subarray(i, i + chunkSize));
-  splitter.end();
+  const splitter = new LineSplitter(maxLineBytes);
+  const onLine = (line: string, flags: number) => void out.push([line, flags]);
+  for (let i = 0; i < bytes.length; i += chunkSize) splitter.feed(bytes.subarray(i, i + chunkSize), i, onLine);
+  splitter.finish(bytes.length, onLine);
   return out;
 }
 
@@ -138,4 +139,39 @@ test('timestamps: offsets converted to UTC, precision kept', (t) => {
   t.is(rfc3339ToIso('yesterday'), null);
   t.is(epochMicrosToIso('1714558563131245'), '2024-05-01T10:16:03.131245Z');
   t.is(epochMicrosToIso('-1'), null);
+});
+
+test('timestamps of the right shape that name no real instant give null, never an invalid time or a throw', (t) => {
+  t.is(libvirtTimeToIso('2024-13-45 99:99:99.999+0000'), null);
+  t.is(libvirtTimeToIso('2024-13-45 99:99:99.999+0200'), null);
+  t.is(libvirtTimeToIso('2023-02-29 10:00:00.000+0000'), null);
+  t.is(libvirtTimeToIso('2024-02-29 10:00:00.000+0000'), '2024-02-29T10:00:00.000Z');
+  t.is(libvirtTimeToIso('0000-01-01 00:30:00.000+0100'), null, 'shifted before year 0');
+  t.is(libvirtTimeToIso('0024-05-01 00:14:02.417+0130'), '0024-04-30T22:44:02.417Z', 'years below 100 stay themselves');
+  t.is(qemuTimeToIso('2024-04-31T10:15:30.688512Z'), null);
+  t.is(qemuTimeToIso('2024-05-01T24:00:00Z'), null);
+  t.is(rfc3339ToIso('2024-05-01T10:16:60Z'), null);
+  t.is(rfc3339ToIso('2024-00-01T01:16:03-09:00'), null);
+});
+
+test('a QEMU line with an impossible timestamp keeps its kind and fields, takes the inferred time, keeps the text in invalid_time', (t) => {
+  const records = parseBytes(
+    Buffer.from(
+      '2024-05-01 10:00:00.000+0000: starting up libvirt version: 9.0.0, qemu version: 7.2.0, kernel: 6.1.0, hostname: h\n' +
+        '2024-13-45 99:99:99.999+0000: shutting down, reason=crashed\n' +
+        '2024-05-01T10:00:01.000002Z qemu-system-x86_64: terminating on signal 15 from pid 1234 (/usr/sbin/libvirtd)\n',
+    ),
+    'qemu',
+    { domain: 'd' },
+  );
+  t.is(records.length, 3);
+  t.like(records[1], {
+    kind: 'domain_shutdown',
+    reason: 'crashed',
+    time: '2024-05-01T10:00:00.000Z',
+    time_inferred: true,
+    invalid_time: '2024-13-45 99:99:99.999+0000',
+  });
+  t.false('invalid_time' in records[0]! || 'invalid_time' in records[2]!);
+  for (const r of records) t.true(r.time === null || !Number.isNaN(Date.parse(r.time)), String(r.time));
 });

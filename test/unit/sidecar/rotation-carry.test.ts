@@ -7,15 +7,10 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Batch, StreamCheckpoint } from '../../../sidecar/batch.js';
-import { FileStream } from '../../../sidecar/file-stream.js';
-import { createLogger } from '../../../runtime/log.js';
-import { createMetrics, type Metrics } from '../../../sidecar/metrics.js';
-import { ByteQueue } from '../../../sidecar/queue.js';
 import { planNew, planResume } from '../../../sidecar/siblings.js';
-import { encodeJsonLines } from '../../../sidecar/sinks/sink.js';
 import { createQemuLogParser } from '../../../parsers/textlog.js';
 import { SHARED } from '../../support/generator-variants.js';
+import { StreamRun } from '../../helpers/stream-run.js';
 
 const DOMAIN = 'tinylinux';
 const FIRST_LOG = readFileSync(path.join(SHARED, 'samples', 'real', 'qemu-tiny.log'), 'utf8');
@@ -48,76 +43,6 @@ test('the cut points lie inside one command-line block, in order', (t) => {
 
 const lines = (text: string): number => text.split('\n').length - 1;
 
-/** One FileStream and an output that confirms at once; `confirmed` are its records, `marks` its checkpoints. */
-class Run {
-  readonly metrics: Metrics = createMetrics();
-  readonly queue = new ByteQueue<Batch>(8 * 1024 * 1024);
-  readonly confirmed: Rec[] = [];
-  readonly marks: StreamCheckpoint[] = [];
-  readonly stream: FileStream;
-  private readonly consumer: Promise<void>;
-
-  constructor(readonly file: string) {
-    this.stream = new FileStream(
-      file,
-      {
-        source: 'qemu',
-        tag: 'test',
-        maxLineBytes: 256 * 1024,
-        rotateWaitMs: 60_000,
-        // No idle flush in these tests: a record cut in two could only be the rotation's doing.
-        flushIdleMs: 60_000,
-        queue: this.queue,
-        encode: encodeJsonLines,
-        metrics: this.metrics,
-        log: createLogger({ write: () => undefined }),
-        newParser: () => createQemuLogParser({ domain: DOMAIN }),
-      },
-      Date.now(),
-    );
-    this.consumer = this.consume();
-  }
-
-  private async consume(): Promise<void> {
-    for (;;) {
-      const batches = await this.queue.take(1024 * 1024);
-      if (batches.length === 0) return;
-      for (const b of batches) {
-        for (const l of b.payload.toString('utf8').split('\n')) if (l) this.confirmed.push(JSON.parse(l) as Rec);
-        for (const m of b.marks) if ('stream' in m) this.marks.push(m.at);
-      }
-      this.queue.release(batches);
-    }
-  }
-
-  async linesRead(): Promise<number> {
-    return (await this.metrics.linesRead.get()).values.reduce((n, v) => n + v.value, 0);
-  }
-
-  /** Pokes the stream (as inotify would) until it has read `n` lines and produced `records` records. */
-  async settle(n: number, records?: number): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while ((await this.linesRead()) < n || (records !== undefined && this.confirmed.length < records)) {
-      if (Date.now() > deadline) throw new Error(`read ${await this.linesRead()} of ${n} lines, ${this.confirmed.length} records`);
-      this.stream.poke();
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    // Anything still in flight would be a record too many.
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
-  /** Like kill -9: reading stops; what the stream holds was never confirmed. */
-  async kill(): Promise<void> {
-    await this.stream.stop();
-    this.queue.close();
-    await this.consumer;
-  }
-
-  get checkpoint(): StreamCheckpoint {
-    return this.marks[this.marks.length - 1]!;
-  }
-}
-
 function logDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'lt-rotation-carry-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -134,7 +59,7 @@ function rotate(file: string, backups: number, text: string): void {
 test('a rotation between the lines and one inside a line of the command-line block: one record, equal to parsing the whole stream', async (t) => {
   const file = path.join(logDir(t), `${DOMAIN}.log`);
   writeFileSync(file, TEXT.slice(0, AT_LINE));
-  const run = new Run(file);
+  const run = new StreamRun(file, DOMAIN);
   await run.stream.begin(await planNew(file, 'head', null));
   await run.settle(lines(TEXT.slice(0, AT_LINE)));
   rotate(file, 0, TEXT.slice(AT_LINE, IN_LINE));
@@ -153,7 +78,7 @@ test('kill while the carried record is held: the checkpoint stays in the rotated
   const file = path.join(logDir(t), `${DOMAIN}.log`);
   writeFileSync(file, TEXT.slice(0, AT_LINE));
   const first = statSync(file).ino;
-  const run1 = new Run(file);
+  const run1 = new StreamRun(file, DOMAIN);
   await run1.stream.begin(await planNew(file, 'head', null));
   await run1.settle(lines(TEXT.slice(0, AT_LINE)));
   // The block goes on in the new file and is cut again inside a line: still open at the kill.
@@ -176,7 +101,7 @@ test('kill while the carried record is held: the checkpoint stays in the rotated
     plan.files.map((f) => path.basename(f.path)),
     [`${DOMAIN}.log.1`, `${DOMAIN}.log.0`, `${DOMAIN}.log`],
   );
-  const run2 = new Run(file);
+  const run2 = new StreamRun(file, DOMAIN);
   await run2.stream.begin(plan);
   await run2.settle(lines(TEXT.slice(cp.file!.offset)), expected.length - block);
   await run2.kill();
@@ -187,7 +112,7 @@ test('kill while the carried record is held: the checkpoint stays in the rotated
 test('kill while the carried record is held, then the rotated file is deleted: its unread rest is lost (the caller counts it), the successors are read once from their head', async (t) => {
   const file = path.join(logDir(t), `${DOMAIN}.log`);
   writeFileSync(file, TEXT.slice(0, AT_LINE));
-  const run1 = new Run(file);
+  const run1 = new StreamRun(file, DOMAIN);
   await run1.stream.begin(await planNew(file, 'head', null));
   await run1.settle(lines(TEXT.slice(0, AT_LINE)));
   rotate(file, 0, TEXT.slice(AT_LINE, IN_LINE_LATER));
@@ -198,7 +123,7 @@ test('kill while the carried record is held, then the rotated file is deleted: i
   const plan = await planResume(file, run1.checkpoint);
   t.true(plan.lost, 'reported as lost: FileSource counts dropped_total{reason="checkpoint_file_vanished"}');
   t.is(plan.skip, 0);
-  const run2 = new Run(file);
+  const run2 = new StreamRun(file, DOMAIN);
   await run2.stream.begin(plan);
   const rest = parsed(TEXT.slice(AT_LINE));
   await run2.settle(lines(TEXT.slice(AT_LINE)), rest.length);

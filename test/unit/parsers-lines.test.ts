@@ -1,7 +1,8 @@
+// The one line splitter of `parse` and the sidecar: line ends (LF, CRLF), end offsets, the line
+// limit, invalid UTF-8, and the same result for any chunking of the same bytes.
 import test from 'ava';
-import { LineSplitter } from '../../../sidecar/line-splitter.js';
-import { LINE_INVALID_UTF8, LINE_TRUNCATED } from '../../../parsers/record.js';
-import { notAfter, parseCursor } from '../../../sidecar/journal-cursor.js';
+import { LineSplitter } from '../../parsers/lines.js';
+import { LINE_INVALID_UTF8, LINE_TRUNCATED } from '../../parsers/record.js';
 
 function split(max: number, chunks: (string | Buffer)[]) {
   const s = new LineSplitter(max);
@@ -38,21 +39,25 @@ test('invalid UTF-8 is flagged; a real U+FFFD is not', (t) => {
   t.is(out[1]![1], 0);
 });
 
+test('CRLF: the \\r before a newline is part of the line end, also when a chunk ends between them; a lone \\r is content', (t) => {
+  const { out } = split(100, ['a\r\nb\r', '\nc\rd\n\r\n']);
+  t.deepEqual(out, [['a', 0, 3], ['b', 0, 6], ['c\rd', 0, 10], ['', 0, 12]]);
+});
+
+test('CRLF and the limit: a line of exactly the limit plus its \\r\\n is not truncated; one byte more is', (t) => {
+  for (const chunks of [['abcd\r\nabcde\r\n'], ['abcd\r', '\nabcde\r', '\n'], ['ab', 'cd', '\r\nabc', 'de\r\n']]) {
+    const { out, splitter } = split(4, chunks);
+    t.deepEqual(out, [['abcd', 0, 6], ['abcd', LINE_TRUNCATED, 13]], chunks.join('|'));
+    t.is(splitter.takeSkipped(), 2, 'the cut byte and the \\r of the truncated line');
+  }
+});
+
 test('finish() emits an unterminated last line', (t) => {
   const { splitter, offset } = split(100, ['tail']);
   const out: string[] = [];
   t.true(splitter.finish(offset, (l) => out.push(l)));
   t.deepEqual(out, ['tail']);
   t.false(splitter.finish(offset, () => t.fail()));
-});
-
-test('journal cursors: strict format, dedupe within one seqnum id only', (t) => {
-  const c = parseCursor(`s=${'a'.repeat(32)};i=1f;b=${'b'.repeat(32)};m=9;t=6;x=7`)!;
-  t.is(c.seqnum, 31n);
-  t.is(parseCursor('s=zz;i=1'), undefined);
-  t.true(notAfter({ ...c, seqnum: 30n }, c));
-  t.false(notAfter({ ...c, seqnum: 32n }, c));
-  t.false(notAfter({ ...c, seqnumId: 'c'.repeat(32), seqnum: 1n }, c));
 });
 
 /** A small deterministic PRNG, so that a failing case can be replayed. */
@@ -73,10 +78,11 @@ function mixedInput(rand: () => number, max: number): Buffer {
     if (r < 0.6) parts.push(Buffer.from('a'.repeat(len).replace(/a/g, () => String.fromCharCode(32 + Math.floor(rand() * 95)))));
     else if (r < 0.75) parts.push(Buffer.from('é€😀x'.repeat(1 + (len >> 2))));
     else if (r < 0.85) parts.push(Buffer.from([0x61, 0xff, 0xc3, 0x28, 0x62].slice(0, 1 + (len % 5))));
+    else if (r < 0.92) parts.push(Buffer.from([0x00, 0x0d, 0x41, 0x00].slice(0, 1 + (len % 4))));
     else parts.push(Buffer.alloc(len, 0x41));
-    parts.push(Buffer.from('\n'));
+    parts.push(Buffer.from(rand() < 0.3 ? '\r\n' : '\n'));
   }
-  parts.push(Buffer.from('tail without newline'));
+  parts.push(Buffer.from('tail without newline\r'));
   return Buffer.concat(parts);
 }
 
@@ -96,6 +102,12 @@ test('any chunking gives the lines, flags, end offsets and skipped bytes of feed
     t.deepEqual(chunked.out, whole.out, `seed ${seed}`);
     t.is(chunked.splitter.takeSkipped(), whole.splitter.takeSkipped(), `seed ${seed}`);
     t.is(chunked.splitter.pendingBytes, whole.splitter.pendingBytes, `seed ${seed}`);
+    const last = (r: ReturnType<typeof split>) => {
+      const out: [string, number, number][] = [];
+      r.splitter.finish(r.offset, (line, flags, end) => out.push([line, flags, end]));
+      return out;
+    };
+    t.deepEqual(last(chunked), last(whole), `seed ${seed}: the unterminated last line`);
   }
 });
 
