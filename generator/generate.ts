@@ -1,11 +1,14 @@
 // What `generate` does: validation, rendering of the Fluent Bit configuration or the manifests, the atomic write.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { UsageError } from '../runtime/options.js';
+import { checkConfig } from './check.js';
 import { ALL_FILE_NAMES, ALL_MANIFEST_FILE_NAMES, TARGETS, type Format, type Target } from './files.js';
 import { buildManifests, renderManifestFile } from './manifests.js';
-import { buildModel, type FluentBitConfig } from './model.js';
+import { buildModel, qemuSource, type FluentBitConfig } from './model.js';
 import { generateOptions, OUTPUT_KINDS, type GenerateOptions } from './options.js';
 import { render } from './render.js';
+import { sidecarCommandLine, sidecarTagPrefix } from './sidecar-link.js';
 import { writeDirectory } from './write.js';
 
 const REQUIRED_HOST = { forward: 'forward.host', loki: 'loki.host', opensearch: 'opensearch.host' } as const;
@@ -20,6 +23,16 @@ const K8S_NAME_GLOB = /^[a-z0-9.*?[\]-]+$/;
 /** A namespace name: an RFC 1123 label. */
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DEFAULT_OUT: Record<Target, string> = { 'fluent-bit': './fluent-bit', manifests: './manifests' };
+/** `--out -`: the configuration on standard output. */
+const STDOUT = '-';
+/** A host name (RFC 1123 labels), an IP address, or `${VAR}` that Fluent Bit takes from its environment. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\$\{[A-Za-z_][A-Za-z0-9_]*\})$/;
+/** Secrets a ConfigMap must not hold literally. */
+const SECRETS = ['forward.shared-key', 'opensearch.password', 'sidecar.shared-key'] as const;
+
+function isHost(text: string): boolean {
+  return isIP(text) !== 0 || HOST.test(text);
+}
 
 /** Checks what the option types cannot; throws a one-line UsageError. */
 export function validate(o: GenerateOptions): void {
@@ -36,6 +49,15 @@ export function validate(o: GenerateOptions): void {
       if (p !== undefined && !path.posix.isAbsolute(p.trim())) throw new UsageError(`--${name}: must be an absolute path, got '${p}'`);
     }
   }
+  for (const name of ['http.listen', 'sidecar.listen'] as const) {
+    if (isIP(o[name]) === 0) throw new UsageError(`--${name}: must be an IP address (e.g. 0.0.0.0, 127.0.0.1, ::), got '${o[name]}'`);
+  }
+  for (const name of ['forward.host', 'loki.host', 'opensearch.host'] as const) {
+    const value = o[name];
+    const output = name.split('.')[0];
+    if (value !== undefined && !isHost(value))
+      throw new UsageError(`--${name}: must be a host name or IP address without scheme, port or path (see --${output}.port, --${output}.tls), got '${value}'`);
+  }
   for (const name of ['journal.tag', 'qemu.tag'] as const) {
     if (!TAG.test(o[name])) throw new UsageError(`--${name}: a tag may hold only letters, digits, '.', '_' and '-', got '${o[name]}'`);
   }
@@ -46,6 +68,9 @@ export function validate(o: GenerateOptions): void {
     if (!NAMESPACE.test(o[name])) throw new UsageError(`--${name}: must be a Kubernetes namespace name (a-z 0-9 -, at most 63), got '${o[name]}'`);
   }
   if (!/^[^\s]+$/.test(o.image)) throw new UsageError(`--image: must be an image reference without blanks, got '${o.image}'`);
+  if (qemuSource(o) === 'sidecar' && sidecarTagPrefix(o['qemu.tag']) === undefined)
+    throw new UsageError(`--qemu.tag: with --qemu-logs sidecar it must end in .qemu (the sidecar tags <prefix>.qemu.<domain>), got '${o['qemu.tag']}'`);
+  if (o.out === STDOUT && o.format !== 'yaml') throw new UsageError(`--out -: standard output takes one file; add --format yaml (classic is two files)`);
   if (o['journal.unit'].length === 0) throw new UsageError('--journal.unit: at least one unit is needed');
   if (o['tail.buffer-max-size'] < o['tail.buffer-chunk-size'])
     throw new UsageError('--tail.buffer-max-size must not be smaller than --tail.buffer-chunk-size');
@@ -82,7 +107,8 @@ export function generateFiles(o: GenerateOptions): { config: FluentBitConfig; fi
 /** The manifest files `generate manifests` writes, name → content. */
 export function generateManifestFiles(o: GenerateOptions): Map<string, string> {
   // A ConfigMap is readable by anyone who may read the namespace: secrets must come from the environment.
-  for (const name of ['forward.shared-key', 'opensearch.password'] as const) {
+  if (o.out === STDOUT) throw new UsageError('--out -: the manifests are several files (one a patch); give a directory');
+  for (const name of SECRETS) {
     const value = o[name];
     if (value !== undefined && !/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(value))
       throw new UsageError(`--${name}: the manifests put the configuration into a ConfigMap; pass '\${VARIABLE}' and set VARIABLE in Fluent Bit's pod from a Secret`);
@@ -97,19 +123,35 @@ function target(positionals: readonly string[]): Target {
   return what as Target;
 }
 
-/** `generate [target]`: validates, renders and writes atomically; returns the exit code. */
+/** What `generate` tells the user besides the files: on stdout, or on stderr when stdout carries the configuration. */
+function report(toStdout: boolean, line: string): void {
+  (toStdout ? process.stdout : process.stderr).write(`${line}\n`);
+}
+
+/** `generate [target]`: validates, renders and writes atomically, then checks with Fluent Bit if asked; returns the exit code. */
 export async function runGenerate(options: GenerateOptions, positionals: readonly string[]): Promise<number> {
-    const what = target(positionals);
-    const out = options.out ?? DEFAULT_OUT[what];
-    const secret = options['forward.shared-key'] !== undefined || options['opensearch.password'] !== undefined;
-    if (what === 'manifests') {
-      const files = generateManifestFiles(options);
-      await writeDirectory(out, files, { replaceable: ALL_MANIFEST_FILE_NAMES, secret });
-      process.stdout.write(`wrote ${[...files.keys()].map((f) => path.join(out, f)).join(', ')} (image ${options.image}, Fluent Bit ${options.model} model)\n`);
-      return 0;
+  const what = target(positionals);
+  const out = options.out ?? DEFAULT_OUT[what];
+  const secret = SECRETS.some((name) => options[name] !== undefined);
+  let fluentBitFiles: ReadonlyMap<string, string>;
+  if (what === 'manifests') {
+    const files = generateManifestFiles(options);
+    await writeDirectory(out, files, { replaceable: ALL_MANIFEST_FILE_NAMES, secret });
+    report(true, `wrote ${[...files.keys()].map((f) => path.join(out, f)).join(', ')} (image ${options.image}, Fluent Bit ${options.model} model)`);
+    fluentBitFiles = generateFiles(options).files;
+  } else {
+    fluentBitFiles = generateFiles(options).files;
+    if (out === STDOUT) process.stdout.write([...fluentBitFiles.values()][0]!);
+    else {
+      await writeDirectory(out, fluentBitFiles, { replaceable: ALL_FILE_NAMES, secret });
+      report(true, `wrote ${[...fluentBitFiles.keys()].map((f) => path.join(out, f)).join(', ')} (${options.model} model, outputs: ${[...new Set(options.output)].join(', ')})`);
     }
-    const { files } = generateFiles(options);
-    await writeDirectory(out, files, { replaceable: ALL_FILE_NAMES, secret });
-    process.stdout.write(`wrote ${[...files.keys()].map((f) => path.join(out, f)).join(', ')} (${options.model} model, outputs: ${[...new Set(options.output)].join(', ')})\n`);
-    return 0;
+  }
+  const toStdout = out !== STDOUT;
+  if (qemuSource(options) === 'sidecar')
+    report(toStdout, options.model === 'host' ? `QEMU logs come from the sidecar; run it as: ${sidecarCommandLine(options)}` : 'QEMU logs come from the sidecar container (libvirt-sidecar-patch.yaml of `generate manifests`)');
+  if (!options.check) return 0;
+  const verdict = await checkConfig(fluentBitFiles, options['fluent-bit']);
+  for (const line of verdict.lines) report(toStdout, line);
+  return verdict.ok ? 0 : 1;
 }

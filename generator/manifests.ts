@@ -9,6 +9,7 @@ import { exporterCommand } from '../metrics/command.js';
 import { sidecarCommand } from '../sidecar/command.js';
 import { MANIFEST_FILES } from './files.js';
 import type { GenerateOptions } from './options.js';
+import { SIDECAR_CONTAINER as SIDECAR } from './sidecar-link.js';
 
 /** A Kubernetes object as plain data. */
 export type Manifest = Record<string, unknown> & { apiVersion: string; kind: string };
@@ -30,7 +31,6 @@ const LIBVIRT_URI = 'qemu+tcp://$(NODE_IP):16509/system';
 const NODE_IP = { name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } };
 const EXPORTER = 'libvirt-exporter';
 const EVENTS = 'libvirt-telemetry-events';
-const SIDECAR = 'libvirt-telemetry-sidecar';
 /** The image's non-root user (Dockerfile: USER 1000:1000, the node image's `node`). */
 const IMAGE_USER = 1000;
 

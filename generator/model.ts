@@ -10,6 +10,7 @@ import {
   renderOnigmoRegex,
 } from '../parsers/fluentbit.js';
 import type { GenerateOptions, OutputKind } from './options.js';
+import { SIDECAR_CONTAINER, sidecarCommandLine } from './sidecar-link.js';
 
 /** A property value; a list repeats the key in classic mode and becomes a YAML sequence. */
 export type Value = string | number | boolean | readonly string[];
@@ -137,9 +138,18 @@ function byName<T extends { name: string }>(all: readonly T[], name: string, wha
   return found;
 }
 
-function qemuLogsEnabled(o: GenerateOptions): boolean {
-  return o['qemu-logs'] === 'on' || (o['qemu-logs'] === 'auto' && o.model === 'host');
+/** Where the QEMU records come from: the sidecar, Fluent Bit's own tail of the logs, or nowhere. */
+export type QemuSource = 'sidecar' | 'tail' | 'off';
+
+export function qemuSource(o: GenerateOptions): QemuSource {
+  const choice = o['qemu-logs'];
+  return choice === 'on' ? 'tail' : choice === 'off' ? 'off' : 'sidecar';
 }
+
+/** The sidecar's record as JSON: its fields as they are, its `time` as the event time. */
+export const RECORD_JSON_PARSER = 'libvirt_telemetry_record';
+/** Tag of the sidecar container's log lines before they are retagged per domain. */
+const SIDECAR_LOG_TAG = 'sidecar';
 
 /** Settings every input shares: memory limit and filesystem buffering. */
 function buffering(o: GenerateOptions): Record<string, Value> {
@@ -197,8 +207,65 @@ function qemuInput(o: GenerateOptions): Section {
   };
 }
 
-function containerLogPath(o: GenerateOptions): string {
-  return path.posix.join(o['container.log-dir'], `${o['container.pod']}_${o['container.namespace']}_${o['container.name']}-*.log`);
+/** The kubelet's log file name of a container of the libvirt pods. */
+function containerLogPath(o: GenerateOptions, container: string): string {
+  return path.posix.join(o['container.log-dir'], `${o['container.pod']}_${o['container.namespace']}_${container}-*.log`);
+}
+
+function sidecarForwardInput(o: GenerateOptions): Section {
+  return {
+    comment: [
+      'Records of the libvirt-telemetry sidecar, which reads the QEMU logs: its fields as they are, its `time` as',
+      'the event time, tagged <qemu.tag>.<domain>. It waits for the ack of every chunk (sent once the chunk is in',
+      "this input's buffer) and sends it again otherwise: at least once. Run it as:",
+      `  ${sidecarCommandLine(o)}`,
+    ],
+    properties: properties({
+      Name: 'forward',
+      Listen: o['sidecar.listen'],
+      Port: o['sidecar.port'],
+      Shared_Key: o['sidecar.shared-key'],
+      ...buffering(o),
+    }),
+  };
+}
+
+function sidecarContainerInput(o: GenerateOptions): Section {
+  return {
+    comment: [
+      `stdout of the sidecar container (${SIDECAR_CONTAINER}, added by the sidecar patch of \`generate manifests\`):`,
+      'one JSON record per line, read from the QEMU logs; the cri multiline parser removes the CRI framing.',
+    ],
+    properties: properties({
+      Name: 'tail',
+      Tag: `${SIDECAR_LOG_TAG}.*`,
+      Path: containerLogPath(o, SIDECAR_CONTAINER),
+      'multiline.parser': 'cri',
+      ...tailSettings(o, 'sidecar.db'),
+      ...buffering(o),
+    }),
+  };
+}
+
+function sidecarContainerFilters(o: GenerateOptions): Section[] {
+  const match = `${SIDECAR_LOG_TAG}.*`;
+  return [
+    {
+      comment: ['The JSON record into fields (the CRI fields go), its `time` into the event time. The sidecar\'s own log', 'lines (stderr, not JSON) stay as they are.'],
+      properties: properties({ Name: 'parser', Match: match, Key_Name: LOG_KEY, Parser: RECORD_JSON_PARSER }),
+    },
+    {
+      comment: ['The same tag as on every other path: <qemu.tag>.<domain>.'],
+      properties: properties({
+        Name: 'rewrite_tag',
+        Match: match,
+        Rule: `$domain ^(.+)$ ${o['qemu.tag']}.$domain false`,
+        Emitter_Name: 'sidecar_records',
+        'Emitter_Storage.type': 'filesystem',
+        Emitter_Mem_Buf_Limit: size(o['mem-buf-limit']),
+      }),
+    },
+  ];
 }
 
 function containerInput(o: GenerateOptions): Section {
@@ -207,7 +274,7 @@ function containerInput(o: GenerateOptions): Section {
     properties: properties({
       Name: 'tail',
       Tag: 'kube.*',
-      Path: containerLogPath(o),
+      Path: containerLogPath(o, o['container.name']),
       'multiline.parser': 'cri',
       ...tailSettings(o, 'containers.db'),
       ...buffering(o),
@@ -333,6 +400,30 @@ function output(kind: OutputKind, o: GenerateOptions): Section {
   }
 }
 
+/** Parsers of the generator's own, beside the line shapes. */
+const OWN_PARSERS = new Map<string, Section>([
+  [
+    QEMU_LOG_PATH_PARSER,
+    {
+      comment: ['The domain name from a QEMU log path (same regex as the Tag_Regex of the QEMU input).'],
+      properties: properties({ Name: QEMU_LOG_PATH_PARSER, Format: 'regex', Regex: `/${QEMU_LOG_PATH_REGEX}/` }),
+    },
+  ],
+  [
+    RECORD_JSON_PARSER,
+    {
+      comment: ["A record of libvirt-telemetry (sidecar, parse) as JSON; `time` is ISO 8601 UTC with a fraction, kept as a field."],
+      properties: properties({
+        Name: RECORD_JSON_PARSER,
+        Format: 'json',
+        Time_Key: 'time',
+        Time_Format: '%Y-%m-%dT%H:%M:%S.%L%z',
+        Time_Keep: true,
+      }),
+    },
+  ],
+]);
+
 /** Names of the parsers and multiline parsers the pipeline references, in first-use order. */
 function referencedParsers(inputs: readonly Section[], filters: readonly Section[]): { parsers: string[]; multiline: string[] } {
   const parsers = new Set<string>();
@@ -349,24 +440,21 @@ function referencedParsers(inputs: readonly Section[], filters: readonly Section
 
 /** Builds the configuration; options are assumed valid (see validate() in command.ts). */
 export function buildModel(o: GenerateOptions): FluentBitConfig {
-  const qemu = qemuLogsEnabled(o);
   const inputs = o.model === 'host' ? [journalInput(o)] : [containerInput(o)];
   const filters = o.model === 'host' ? [journalFilter(o)] : containerFilters(o);
-  if (qemu) {
+  const qemu = qemuSource(o);
+  if (qemu === 'tail') {
     inputs.push(qemuInput(o));
     filters.push(...qemuFilters(o));
+  } else if (qemu === 'sidecar' && o.model === 'host') {
+    inputs.push(sidecarForwardInput(o));
+  } else if (qemu === 'sidecar') {
+    inputs.push(sidecarContainerInput(o));
+    filters.push(...sidecarContainerFilters(o));
   }
   const outputs = [...new Set(o.output as OutputKind[])].map((kind) => output(kind, o));
   const used = referencedParsers(inputs, filters);
-  const ownParsers: Section[] = [
-    {
-      comment: ['The domain name from a QEMU log path (same regex as the Tag_Regex of the QEMU input).'],
-      properties: properties({ Name: QEMU_LOG_PATH_PARSER, Format: 'regex', Regex: `/${QEMU_LOG_PATH_REGEX}/` }),
-    },
-  ];
-  const parsers = used.parsers.map((name) =>
-    name === QEMU_LOG_PATH_PARSER ? ownParsers[0]! : parserSection(byName(FLUENT_BIT_PARSERS, name, 'parser')),
-  );
+  const parsers = used.parsers.map((name) => OWN_PARSERS.get(name) ?? parserSection(byName(FLUENT_BIT_PARSERS, name, 'parser')));
   return {
     model: o.model as 'host' | 'container',
     service: {

@@ -2,7 +2,7 @@
 // next to the target, which is then renamed into place. A crash leaves either the old directory,
 // the new one, or (between the two renames) the old one under a backup name — never a mix.
 import { constants } from 'node:fs';
-import { mkdtemp, open, readdir, rename, rm, stat, chmod } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rename, rm, stat, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../runtime/options.js';
 
@@ -49,14 +49,19 @@ export interface WriteOptions {
 }
 
 /**
- * Replaces `outDir` with a directory holding exactly `files` (name → content).
- * Bad targets (not a directory, foreign files, unwritable or missing parent) are UsageErrors.
+ * Replaces `outDir` with a directory holding exactly `files` (name → content); missing parents are created.
+ * Bad targets (not a directory, foreign files, a parent that is a file or cannot be created) are UsageErrors.
  */
 export async function writeDirectory(outDir: string, files: ReadonlyMap<string, string>, options: WriteOptions): Promise<void> {
   const target = path.resolve(outDir);
   const parent = path.dirname(target);
+  try {
+    await mkdir(parent, { recursive: true });
+  } catch (err) {
+    throw new UsageError(`cannot write ${target}: cannot create its parent ${parent}: ${reason(err)}`);
+  }
   const parentStat = await statOrUndefined(parent);
-  if (!parentStat?.isDirectory()) throw new UsageError(`cannot write ${target}: ${parent} is not an existing directory`);
+  if (!parentStat?.isDirectory()) throw new UsageError(`cannot write ${target}: ${parent} is not a directory`);
   const exists = await checkTarget(target, options.replaceable);
 
   let tmp: string;

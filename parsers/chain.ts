@@ -6,47 +6,9 @@
 
 import type { LineShape } from './shape.js';
 import { ShapeMatcher } from './regex.js';
-import type { LogLevel, LogRecord, LogSource, RecordKind } from './record.js';
-import {
-  LIBVIRT_TIME,
-  LIBVIRTD_LINE,
-  QEMU_CHARDEV,
-  QEMU_COMMAND_LINE,
-  QEMU_EXTERNAL_DEVICE,
-  QEMU_LIBVIRT_MESSAGE,
-  QEMU_MESSAGE,
-  QEMU_MIGRATION,
-  QEMU_PANIC,
-  QEMU_SHUTDOWN,
-  QEMU_SIGNAL,
-  QEMU_START,
-  QEMU_TAINT,
-  QEMU_TIME,
-} from './shapes.js';
+import type { LogLevel, LogRecord, LogSource } from './record.js';
+import { LIBVIRT_TIME, QEMU_TIME } from './shapes.js';
 import { libvirtTimeToIso, qemuTimeToIso } from './time.js';
-
-/** What a match of each shape means; `level` applies when the shape captures none. */
-const MEANING = new Map<LineShape, { readonly kind: RecordKind; readonly level: LogLevel }>([
-  [LIBVIRTD_LINE, { kind: 'libvirt_log', level: 'unknown' }],
-  [QEMU_START, { kind: 'domain_start', level: 'info' }],
-  [QEMU_TAINT, { kind: 'taint', level: 'warning' }],
-  [QEMU_SHUTDOWN, { kind: 'domain_shutdown', level: 'info' }],
-  [QEMU_MIGRATION, { kind: 'migration', level: 'info' }],
-  [QEMU_PANIC, { kind: 'panic', level: 'error' }],
-  [QEMU_EXTERNAL_DEVICE, { kind: 'external_device', level: 'info' }],
-  [QEMU_LIBVIRT_MESSAGE, { kind: 'libvirt_message', level: 'info' }],
-  // QEMU reports the signal through error_report(), but it is the normal end of a guest.
-  [QEMU_SIGNAL, { kind: 'qemu_signal', level: 'info' }],
-  // error_report() prints no level word.
-  [QEMU_MESSAGE, { kind: 'qemu_message', level: 'error' }],
-  [QEMU_CHARDEV, { kind: 'chardev', level: 'info' }],
-  [QEMU_COMMAND_LINE, { kind: 'command_line', level: 'info' }],
-]);
-
-/** The record kind a match of `shape` becomes (undefined for a shape no chain runs, e.g. CRI). */
-export function kindOfShape(shape: LineShape): RecordKind | undefined {
-  return MEANING.get(shape)?.kind;
-}
 
 type TimeClass = 'libvirt' | 'qemu' | 'none';
 
@@ -121,6 +83,7 @@ export class ShapeChain {
     shapes: readonly LineShape[],
     private readonly source: LogSource,
   ) {
+    for (const s of shapes) if (s.kind === undefined) throw new Error(`shape ${s.name} has no record kind and cannot be in a chain`);
     const compiled = shapes.map(compileShape);
     // Shapes without a timestamp prefix stay candidates for every text, in chain order.
     const of = (cls: TimeClass) => compiled.filter((c) => c.timeClass === cls || c.timeClass === 'none');
@@ -137,7 +100,6 @@ export class ShapeChain {
   }
 
   private build(c: CompiledShape, m: RegExpExecArray, domain: string | null): LogRecord {
-    const meaning = MEANING.get(c.shape)!;
     const time = c.time === -1 ? undefined : m[c.time];
     const level = c.level === -1 ? undefined : m[c.level];
     const iso = time === undefined ? null : c.toIso(time);
@@ -145,8 +107,8 @@ export class ShapeChain {
       time: iso,
       source: this.source,
       domain,
-      kind: meaning.kind,
-      level: (level as LogLevel | undefined) ?? meaning.level,
+      kind: c.shape.kind!,
+      level: (level as LogLevel | undefined) ?? c.shape.level ?? 'unknown',
       message: (c.message === -1 ? undefined : m[c.message]) ?? '',
     };
     // A timestamp that names no real instant: the record keeps its kind and the text, and takes

@@ -11,49 +11,9 @@
 
 import type { LineShape, MultilineShape } from './shape.js';
 import type { Pattern } from './regex.js';
-import {
-  LIBVIRTD_LINE,
-  LIBVIRTD_MULTILINE,
-  QEMU_CHARDEV,
-  QEMU_COMMAND_LINE,
-  QEMU_EXTERNAL_DEVICE,
-  QEMU_LIBVIRT_MESSAGE,
-  QEMU_MESSAGE,
-  QEMU_MIGRATION,
-  QEMU_MULTILINE,
-  QEMU_PANIC,
-  QEMU_SHUTDOWN,
-  QEMU_SIGNAL,
-  QEMU_START,
-  QEMU_TAINT,
-} from './shapes.js';
+import { LIBVIRTD_CHAIN, LIBVIRTD_MULTILINE, QEMU_CHAIN, QEMU_MULTILINE } from './shapes.js';
 
 export { toJsRegExp } from './regex.js';
-
-/**
- * Shapes of a QEMU domain log record, in the order a parser filter tries them (first match wins).
- * Specific libvirt lines precede the catch-all `<time>: <message>`; the signal line precedes the
- * general QEMU message; the two untimestamped shapes come last, the folded command line (which
- * needs ` \` + newline and so fails at once on a single line) before the chardev line (which
- * would otherwise be searched for on every line of the command-line block).
- */
-export const QEMU_CHAIN: readonly LineShape[] = [
-  LIBVIRTD_LINE,
-  QEMU_START,
-  QEMU_TAINT,
-  QEMU_SHUTDOWN,
-  QEMU_MIGRATION,
-  QEMU_PANIC,
-  QEMU_EXTERNAL_DEVICE,
-  QEMU_LIBVIRT_MESSAGE,
-  QEMU_SIGNAL,
-  QEMU_MESSAGE,
-  QEMU_COMMAND_LINE,
-  QEMU_CHARDEV,
-];
-
-/** Shapes of a libvirtd text record (container model, after continuation lines are joined). */
-export const LIBVIRTD_CHAIN: readonly LineShape[] = [LIBVIRTD_LINE];
 
 /** Every regex parser a generated config references (each once). */
 export const FLUENT_BIT_PARSERS: readonly LineShape[] = [...new Set([...QEMU_CHAIN, ...LIBVIRTD_CHAIN])];

@@ -8,6 +8,8 @@
 // test/unit/parsers-shapes.test.ts enforces this; test/integration/parsers-onigmo.test.ts runs
 // every pattern in real Onigmo.
 
+import type { LogLevel, RecordKind } from './record.js';
+
 export type FieldType = 'string' | 'integer' | 'float' | 'bool';
 
 export interface TimeSpec {
@@ -31,6 +33,10 @@ export interface LineShape {
   readonly dotAll?: boolean;
   readonly time?: TimeSpec;
   readonly types?: Readonly<Record<string, FieldType>>;
+  /** The record kind a match becomes; absent on a framing shape no chain runs (CRI). */
+  readonly kind?: RecordKind;
+  /** The record's level when the shape captures none. */
+  readonly level?: LogLevel;
 }
 
 export interface MultilineRule {

@@ -65,6 +65,8 @@ export const LIBVIRTD_LINE: LineShape = {
   dotAll: true,
   time: LIBVIRT_TIME_SPEC,
   types: { thread: 'integer', line: 'integer' },
+  kind: 'libvirt_log',
+  level: 'unknown',
 };
 
 // --- the per-domain QEMU log /var/log/libvirt/qemu/<domain>.log ---
@@ -74,31 +76,35 @@ export const QEMU_START: LineShape = libvirtWritten(
   '`qemuLogOperation()` header: libvirt version[, package], qemu version immediately followed by its package, kernel, hostname',
   '(?<message>starting up libvirt version: (?<libvirt_version>[^,]+)(?:, package: (?<libvirt_package>.*?))?, ' +
     'qemu version: (?<qemu_version>[0-9]+\\.[0-9]+\\.[0-9]+)(?<qemu_package>.*?), kernel: (?<kernel>.*?), hostname: (?<hostname>.*))',
+  { kind: 'domain_start', level: 'info' },
 );
 
 export const QEMU_TAINT: LineShape = libvirtWritten(
   'libvirt_qemu_taint',
   '`qemuDomainObjTaintMsg()`: `Domain id=N is tainted: <flag>[ (<detail>)]`',
   '(?<message>Domain id=(?<domain_id>[0-9]+) is tainted: (?<taint>[^ \\n]+)(?: \\((?<taint_detail>.*)\\))?)',
-  { types: { domain_id: 'integer' } },
+  { kind: 'taint', level: 'warning', types: { domain_id: 'integer' } },
 );
 
 export const QEMU_SHUTDOWN: LineShape = libvirtWritten(
   'libvirt_qemu_shutdown',
   '`qemuProcessStop()`: `shutting down, reason=<virDomainShutoffReason>` (`from snapshot` contains a space)',
   '(?<message>shutting down, reason=(?<reason>.*))',
+  { kind: 'domain_shutdown', level: 'info' },
 );
 
 export const QEMU_MIGRATION: LineShape = libvirtWritten(
   'libvirt_qemu_migration',
   '`qemuMigrationSrcStart()`: `initiating migration` / `resuming migration`',
   '(?<message>(?<phase>initiating|resuming) migration)',
+  { kind: 'migration', level: 'info' },
 );
 
 export const QEMU_PANIC: LineShape = libvirtWritten(
   'libvirt_qemu_panic',
   '`qemuProcessGuestPanicEventInfo()`: `panic <hyper-v|s390 details>`',
   '(?<message>panic (?<panic_info>.*))',
+  { kind: 'panic', level: 'error' },
 );
 
 export const QEMU_EXTERNAL_DEVICE: LineShape = {
@@ -106,31 +112,39 @@ export const QEMU_EXTERNAL_DEVICE: LineShape = {
   description: '`qemuExtDeviceLogCommand()`: `Starting external device: <name>`, the helper command on the next line',
   pattern: `^(?<time>${LIBVIRT_TIME}): (?<message>${EXTERNAL_DEVICE}(?<device>[^\\n]*))(?:\\n(?<command>[^\\n]+))?\\n?$`,
   time: LIBVIRT_TIME_SPEC,
+  kind: 'external_device',
+  level: 'info',
 };
 
 export const QEMU_LIBVIRT_MESSAGE: LineShape = libvirtWritten(
   'libvirt_qemu_libvirt_message',
   'any other line libvirtd writes into the domain log (`<time>: <message>`)',
   '(?<message>.*)',
+  { kind: 'libvirt_message', level: 'info' },
 );
 
 export const QEMU_SIGNAL: LineShape = qemuReported(
   'libvirt_qemu_signal',
   'QEMU `qemu_kill_report()`: `terminating on signal N[ from pid P (<argv[0]>|<unknown process>)]`',
   '(?<message>terminating on signal (?<signal>[0-9]+)(?: from pid (?<sender_pid>[0-9]+) \\((?<sender_process>.*)\\))?)',
-  { types: { signal: 'integer', sender_pid: 'integer' } },
+  // QEMU reports the signal through error_report(), but it is the normal end of a guest.
+  { kind: 'qemu_signal', level: 'info', types: { signal: 'integer', sender_pid: 'integer' } },
 );
 
 export const QEMU_MESSAGE: LineShape = qemuReported(
   'libvirt_qemu_message',
   'QEMU `vreport()`: `[<option>: ][warning: |info: ]<message>` (no level word = error)',
   '(?:(?<option>-.*?): )?(?:(?<level>warning|info): )?(?<message>.*)',
+  // error_report() prints no level word.
+  { kind: 'qemu_message', level: 'error' },
 );
 
 export const QEMU_CHARDEV: LineShape = {
   name: 'libvirt_qemu_chardev',
   description: 'QEMU `char-pty.c`: `char device redirected to <pty> (label <label>)`, printed without a timestamp',
   pattern: '^(?<message>char device redirected to (?<pty>[^ ]+) \\(label (?<label>[^)]*)\\))$',
+  kind: 'chardev',
+  level: 'info',
 };
 
 export const QEMU_COMMAND_LINE: LineShape = {
@@ -139,7 +153,34 @@ export const QEMU_COMMAND_LINE: LineShape = {
     'environment and QEMU command line folded into one record: `VAR=value \\` lines, the binary, one option per line',
   pattern: `^(?<message>(?:[A-Za-z_][A-Za-z0-9_]*=[^\\n]*${COMMAND_LINE_CONTINUATION}\\n)*(?<binary>[^ \\n]+)${COMMAND_LINE_CONTINUATION}\\n.*[^\\n])\\n?$`,
   dotAll: true,
+  kind: 'command_line',
+  level: 'info',
 };
+
+/**
+ * Shapes of a QEMU domain log record, in the order a parser tries them (first match wins).
+ * Specific libvirt lines precede the catch-all `<time>: <message>`; the signal line precedes the
+ * general QEMU message; the two untimestamped shapes come last, the folded command line (which
+ * needs ` \` + newline and so fails at once on a single line) before the chardev line (which
+ * would otherwise be searched for on every line of the command-line block).
+ */
+export const QEMU_CHAIN: readonly LineShape[] = [
+  LIBVIRTD_LINE,
+  QEMU_START,
+  QEMU_TAINT,
+  QEMU_SHUTDOWN,
+  QEMU_MIGRATION,
+  QEMU_PANIC,
+  QEMU_EXTERNAL_DEVICE,
+  QEMU_LIBVIRT_MESSAGE,
+  QEMU_SIGNAL,
+  QEMU_MESSAGE,
+  QEMU_COMMAND_LINE,
+  QEMU_CHARDEV,
+];
+
+/** Shapes of a libvirtd text record (container model, after continuation lines are joined). */
+export const LIBVIRTD_CHAIN: readonly LineShape[] = [LIBVIRTD_LINE];
 
 // --- CRI container log line (containerd `internal/cri/io/logger.go`) ---
 

@@ -2,11 +2,10 @@
 // Lines are folded into records by the same multiline shapes Fluent Bit uses, then each record
 // goes through the same parser chain.
 
-import { LIBVIRTD_CHAIN, QEMU_CHAIN } from './fluentbit.js';
 import { ShapeChain } from './chain.js';
 import { MultilineFolder } from './multiline.js';
 import type { MultilineShape } from './shape.js';
-import { LIBVIRTD_MULTILINE, QEMU_MULTILINE } from './shapes.js';
+import { LIBVIRTD_CHAIN, LIBVIRTD_MULTILINE, QEMU_CHAIN, QEMU_MULTILINE } from './shapes.js';
 import { applyLineFlags, NO_RECORDS, type LogRecord, type RecordParser } from './record.js';
 
 /** Default limit of one folded record (a QEMU command line is 3–4 KiB). */

@@ -27,12 +27,14 @@ const INPUTS: Record<string, string[]> = {
     'inotify_watcher', 'parser', 'tag_regex', 'db', 'db.sync', 'db.locking', 'db.journal_mode', 'db.compare_filename', 'multiline',
     'multiline_flush', 'parser_firstline', 'multiline.parser', 'unicode.encoding', 'generic.encoding',
   ],
+  forward: ['tag_prefix', 'shared_key', 'self_hostname', 'security.users', 'unix_path', 'unix_perm', 'buffer_chunk_size', 'buffer_max_size', 'empty_shared_key'],
   systemd: ['path', 'max_fields', 'max_entries', 'systemd_filter_type', 'systemd_filter', 'read_from_tail', 'lowercase', 'strip_underscores', 'db.sync', 'db'],
 };
 
 const FILTERS: Record<string, string[]> = {
   parser: ['key_name', 'parser', 'preserve_key', 'reserve_data', 'unescape_key'],
   multiline: ['debug_flush', 'buffer', 'mode', 'flush_ms', 'multiline.parser', 'multiline.key_content', 'emitter_name', 'emitter_storage.type', 'emitter_mem_buf_limit'],
+  rewrite_tag: ['rule', 'emitter_name', 'emitter_storage.type', 'emitter_mem_buf_limit'],
   modify: ['set', 'add', 'remove', 'remove_wildcard', 'remove_regex', 'move_to_start', 'move_to_end', 'rename', 'hard_rename', 'copy', 'hard_copy', 'condition'],
   kubernetes: [
     'buffer_size', 'tls.debug', 'tls.verify', 'tls.vhost', 'tls.verify_hostname', 'merge_log', 'merge_parser', 'merge_log_key',
@@ -99,6 +101,6 @@ export function allowedKeys(kind: PluginKind, plugin: string): Set<string> | und
 
 /** `<plugin>.<key>` that may be given several times (FLB_CONFIG_MAP_MULT in the config map). */
 export const REPEATABLE = new Set([
-  'systemd.systemd_filter', 'parser.parser', 'tail.multiline.parser', 'multiline.multiline.parser',
+  'systemd.systemd_filter', 'parser.parser', 'rewrite_tag.rule', 'tail.multiline.parser', 'multiline.multiline.parser',
   ...['set', 'add', 'remove', 'remove_wildcard', 'remove_regex', 'move_to_start', 'move_to_end', 'rename', 'hard_rename', 'copy', 'hard_copy', 'condition'].map((k) => `modify.${k}`),
 ]);

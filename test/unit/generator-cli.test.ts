@@ -23,7 +23,7 @@ test('defaults write classic and YAML into ./fluent-bit', (t) => {
   const r = generate(cwd);
   t.is(r.code, 0, r.stderr);
   t.is(r.stderr, '');
-  t.regex(r.stdout, /^wrote .*fluent-bit\.conf.*\(host model, outputs: stdout\)\n$/);
+  t.regex(r.stdout, /^wrote .*fluent-bit\.conf.*\(host model, outputs: stdout\)\nQEMU logs come from the sidecar; run it as: libvirt-telemetry sidecar .*--output forward --forward-host 127\.0\.0\.1 --forward-port 24224 --tag-prefix host\n$/);
   t.deepEqual(readdirSync(path.join(cwd, 'fluent-bit')).sort(), ['fluent-bit.conf', 'fluent-bit.yaml', 'parsers-libvirt.conf']);
   t.deepEqual(readdirSync(cwd), ['fluent-bit'], 'no temporary directory left');
   t.is(statSync(path.join(cwd, 'fluent-bit')).mode & 0o777, 0o755);
@@ -44,9 +44,10 @@ test('options come from the environment when the flag is absent', (t) => {
   const r = spawnSync(process.execPath, [MAIN, 'generate', '--format', 'classic'], {
     cwd,
     encoding: 'utf8',
-    env: { PATH: process.env['PATH'] ?? '', LIBVIRT_TELEMETRY_MODEL: 'container', LIBVIRT_TELEMETRY_OUT: 'cfg' },
+    env: { PATH: process.env['PATH'] ?? '', LIBVIRT_TELEMETRY_GENERATE_MODEL: 'container', LIBVIRT_TELEMETRY_GENERATE_OUT: 'cfg' },
   });
   t.is(r.status, 0, r.stderr);
+  t.is(r.stderr, '');
   t.regex(readFileSync(path.join(cwd, 'cfg', 'fluent-bit.conf'), 'utf8'), /Name +kubernetes/);
 });
 
@@ -77,6 +78,15 @@ const BAD_USAGE: [string[], RegExp][] = [
   [['--loki.labels', 'job'], /--loki.labels: expected key=value/],
   [['--output', 'loki', '--loki.host', 'l', '--loki.tls-ca-file', '/ca.crt'], /--loki.tls-ca-file needs --loki.tls/],
   [['--bogus'], /unknown option '--bogus'/],
+  [['--http.listen', 'not an ip'], /--http\.listen: must be an IP address .*got 'not an ip'/],
+  [['--sidecar.listen', 'localhost'], /--sidecar\.listen: must be an IP address/],
+  [['--output', 'loki', '--loki.host', 'http://loki:3100'], /--loki\.host: must be a host name or IP address without scheme, port or path \(see --loki\.port, --loki\.tls\), got 'http:\/\/loki:3100'/],
+  [['--output', 'forward', '--forward.host', 'agg:24224'], /--forward\.host: must be a host name or IP address/],
+  [['--output', 'opensearch', '--opensearch.host', 'os/index'], /--opensearch\.host: must be a host name or IP address/],
+  [['--qemu.tag', 'qemu.logs'], /--qemu\.tag: with --qemu-logs sidecar it must end in \.qemu/],
+  [['--out', '-'], /--out -: standard output takes one file; add --format yaml/],
+  [['--out', '-', '--format', 'classic'], /--out -: standard output takes one file/],
+  [['manifests', '--out', '-'], /--out -: the manifests are several files/],
 ];
 
 for (const [args, reason] of BAD_USAGE) {
@@ -97,8 +107,8 @@ test('unwritable or unsuitable --out: exit 2, one line, nothing half-written', (
   mkdirSync(path.join(cwd, 'foreign'));
   writeFileSync(path.join(cwd, 'foreign', 'notes.txt'), 'mine');
   const cases: [string, RegExp][] = [
-    [path.join(cwd, 'a-file', 'sub'), /is not an existing directory/],
-    [path.join(cwd, 'missing', 'sub'), /is not an existing directory/],
+    [path.join(cwd, 'a-file', 'sub'), /cannot create its parent .*a-file: EEXIST/],
+    [path.join(cwd, 'a-file', 'deeper', 'sub'), /cannot create its parent .*deeper: ENOTDIR/],
     [path.join(cwd, 'a-file'), /exists and is not a directory/],
     [path.join(cwd, 'foreign'), /holds files generate did not write \(notes\.txt\)/],
     ['/proc/libvirt-telemetry-test', /cannot write to \/proc: /],
@@ -112,6 +122,27 @@ test('unwritable or unsuitable --out: exit 2, one line, nothing half-written', (
   t.deepEqual(readdirSync(cwd).sort(), ['a-file', 'foreign']);
   t.deepEqual(readdirSync(path.join(cwd, 'foreign')), ['notes.txt']);
   t.false(existsSync('/proc/libvirt-telemetry-test'));
+});
+
+test('missing parents of --out are created', (t) => {
+  const cwd = tmp();
+  const r = generate(cwd, '--out', path.join(cwd, 'etc', 'fluent-bit', 'libvirt'));
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(readdirSync(path.join(cwd, 'etc', 'fluent-bit', 'libvirt')).sort(), ['fluent-bit.conf', 'fluent-bit.yaml', 'parsers-libvirt.conf']);
+  t.deepEqual(readdirSync(path.join(cwd, 'etc', 'fluent-bit')), ['libvirt'], 'no temporary directory left');
+});
+
+test('--out - writes the YAML configuration to stdout and nothing to disk', (t) => {
+  const cwd = tmp();
+  const r = generate(cwd, '--out', '-', '--format', 'yaml', '--qemu-logs', 'on');
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, '');
+  t.regex(r.stdout, /^# Fluent Bit YAML configuration/);
+  t.regex(r.stdout, /\n  outputs:\n/);
+  t.deepEqual(readdirSync(cwd), []);
+  const sidecar = generate(cwd, '--out', '-', '--format', 'yaml');
+  t.is(sidecar.code, 0);
+  t.regex(sidecar.stderr, /^QEMU logs come from the sidecar; run it as: libvirt-telemetry sidecar [^\n]+\n$/, 'the hint goes to stderr');
 });
 
 test('a failed run leaves the previous configuration untouched', (t) => {
