@@ -36,7 +36,7 @@ export const generateOptions = withEnv([
   { name: 'qemu-logs', type: 'enum', choices: ['auto', 'sidecar', 'on', 'off'], default: 'auto', description: "where the per-domain QEMU logs come from: sidecar = records of `libvirt-telemetry sidecar` (host model: a forward input it sends to; container model: the sidecar container's log), on = Fluent Bit tails them itself (sites without the sidecar; needs them mounted in the container model), off = not collected; auto = sidecar" },
   { name: 'sidecar.listen', type: 'string', default: '127.0.0.1', description: 'host model, --qemu-logs sidecar: IP address of the forward input the sidecar sends its records to' },
   { name: 'sidecar.port', type: 'port', default: 24224, description: 'host model, --qemu-logs sidecar: TCP port of that forward input' },
-  { name: 'sidecar.shared-key', type: 'string', description: "host model, --qemu-logs sidecar: shared key the forward input requires (give the sidecar the same with --forward-shared-key); '${VAR}' makes Fluent Bit read it from its environment" },
+  { name: 'sidecar.shared-key', type: 'string', description: "host model, --qemu-logs sidecar: shared key the forward input requires (give the sidecar the same with --forward.shared-key); '${VAR}' makes Fluent Bit read it from its environment" },
   { name: 'qemu.path', type: 'string', default: '/var/log/libvirt/qemu/*.log', description: '--qemu-logs on: glob of the per-domain QEMU logs (<domain>.log)' },
   { name: 'qemu.tag', type: 'string', default: 'host.qemu', description: 'tag prefix of QEMU records; the tag is <prefix>.<domain> (with --qemu-logs sidecar it must end in .qemu: the sidecar tags <its --tag-prefix>.qemu.<domain>)' },
   { name: 'tail.read-from-head', type: 'boolean', default: true, description: 'read files found at start from their beginning when no offset is stored' },
@@ -81,6 +81,9 @@ export const generateOptions = withEnv([
   { name: 'k8s.monitoring-namespace', type: 'string', default: 'monitoring', description: 'manifests: namespace of the exporter DaemonSet, Service and ServiceMonitor, the PrometheusRule and the dashboard ConfigMap' },
   { name: 'k8s.logging-namespace', type: 'string', default: 'logging', description: 'manifests: namespace of the Fluent Bit ConfigMap' },
   { name: 'k8s.ha-namespace', type: 'string', default: 'libvirt-telemetry', description: 'manifests: namespace of the HA agent (events) DaemonSet, its ServiceAccount and the Evictions it creates' },
+  { name: 'k8s.tolerations', type: 'list', default: ['node-role.kubernetes.io/hypervisor:NoSchedule'], description: "manifests: taints of the hypervisor nodes the exporter and HA agent pods tolerate, KEY[=VALUE][:EFFECT] (no VALUE: any value; no EFFECT: every effect); '' for none" },
+  { name: 'k8s.priority-class-name', type: 'string', description: 'manifests: priorityClassName of the exporter and HA agent pods (e.g. system-node-critical)' },
+  { name: 'monitoring.labels', type: 'list', default: [], description: "manifests: labels (KEY=VALUE) of the ServiceMonitor, the PodMonitors and the PrometheusRule, so that Prometheus' selectors pick them up (kube-prometheus-stack: release=<its release name>)" },
 ] as const);
 
 export type GenerateOptions = OptionValues<typeof generateOptions>;
