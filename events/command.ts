@@ -29,7 +29,7 @@ const options = [
   webListenAddressOption(':9179', 'address of /metrics and /healthz (the exporter uses 9177, the sidecar 9178)'),
   { name: 'libvirt.timeout', type: 'duration', default: '30s', min: 100, description: 'deadline of connecting and of each libvirt call' },
   { name: 'libvirt.reconnect-min', type: 'duration', default: '500ms', min: 10, description: 'first delay before reconnecting to libvirtd; doubles per failed attempt' },
-  { name: 'libvirt.reconnect-max', type: 'duration', default: '30s', min: 10, description: 'longest delay between reconnection attempts' },
+  { name: 'libvirt.reconnect-max', type: 'duration', default: '1s', min: 10, description: 'longest delay between reconnection attempts (kept short: after an outage of any length the agent is back within about this long of libvirtd answering)' },
   { name: 'kube.timeout', type: 'duration', default: '10s', min: 100, description: 'deadline of each Kubernetes API request' },
   { name: 'kube.retry-for', type: 'duration', default: '15m', min: 1000, description: 'keep retrying a failed Eviction or status write (5xx, 429, timeouts) this long, then give it up (counted, logged)' },
   { name: 'kube.queue-size', type: 'integer', default: 1000, min: 1, max: 1_000_000, description: 'Kubernetes writes held at most (queued, running, waiting to retry); beyond it writes are rejected, counted and logged' },

@@ -1,7 +1,7 @@
 // The running exporter: connection, collection and HTTP server, until SIGTERM or SIGINT.
 import { connect } from '../libvirt/client.js';
+import { ConnectionSupervisor } from '../libvirt/supervisor.js';
 import { Collection } from './collection.js';
-import { LibvirtConnection } from './connection.js';
 import { MessageLimit } from './message-limit.js';
 import { configureHeap } from './heap.js';
 import type { ListenAddress } from '../runtime/listen-address.js';
@@ -38,7 +38,7 @@ export async function runExporter(s: ExporterSettings): Promise<number> {
   const auth = s.web.users.size > 0 ? new (await import('./basic-auth.js')).BasicAuth(s.web.users) : undefined;
   const log = createLogger({ level: s.logLevel, format: s.logFormat });
   const messageLimit = new MessageLimit(s.maxMessageBytes, log);
-  const connection = new LibvirtConnection({
+  const connection = new ConnectionSupervisor({
     uri: s.uri,
     connect: messageLimit.apply(connect),
     log,
