@@ -5,7 +5,7 @@
 // runtime files only.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -23,8 +23,6 @@ const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'samples', 'real', 'qem
 const work = mkdtempSync(path.join(tmpdir(), 'package-install-'));
 test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
-// Local state a clone does not have; node_modules is linked back in (prepack needs tsc, not the network).
-const NOT_IN_A_CLONE = new Set(['.git', 'node_modules', 'dist', '.testenv', 'fluent-bit', 'manifests']);
 
 interface Packed {
   tarball: string;
@@ -35,11 +33,13 @@ let packed: Promise<Packed> | undefined;
 /** Packs a clean copy of the repository once; every test shares the tarball. */
 function pack(): Promise<Packed> {
   packed ??= (async () => {
+    // What a clone holds: the files git tracks or would track (.gitignore keeps out dist/ and local state).
     const clone = path.join(work, 'clone');
-    cpSync(REPO_ROOT, clone, {
-      recursive: true,
-      filter: (src) => !NOT_IN_A_CLONE.has(path.relative(REPO_ROOT, src).split(path.sep)[0]!),
-    });
+    const { stdout: listed } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, maxBuffer: 64 << 20 });
+    for (const file of listed.split('\0').filter((f) => f !== '' && existsSync(path.join(REPO_ROOT, f)))) {
+      cpSync(path.join(REPO_ROOT, file), path.join(clone, file));
+    }
+    // prepack compiles with the project's TypeScript: link the installed dependencies in.
     symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(clone, 'node_modules'));
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: clone, maxBuffer: 64 << 20 });
     // npm prints prepack's output before the JSON on stdout.
