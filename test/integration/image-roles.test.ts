@@ -153,7 +153,7 @@ function journalExport(messages: string[]): Buffer {
 imageTest('sidecar: the patch\'s arguments and user follow a mounted QEMU log directory and a mounted journal', async (t) => {
   const { args, securityContext } = manifestContainer('sidecar', {});
   t.is(securityContext['runAsUser'], 0);
-  const qemuLogDir = args.find((a) => a.startsWith('--qemu-log-dir='))!.split('=')[1]!;
+  const qemuLogDir = args.find((a) => a.startsWith('--qemu.log-dir='))!.split('=')[1]!;
   const stateDir = args.find((a) => a.startsWith('--state-dir='))!.split('=')[1]!;
   const root = mkdtempSync(path.join(os.tmpdir(), 'lt-image-sidecar-'));
   const logs = path.join(root, 'qemu');
