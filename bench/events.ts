@@ -6,7 +6,12 @@
 // both threads). Three arrival patterns: one at a time (the next event when the previous POST arrived:
 // the latency itself), paced (one event every 2 ms, 500/s: with some queueing) and a burst (all at once:
 // throughput). Goal: p99 < 50 ms.
+// Then the memory of the agent as deployed: the real `libvirt-telemetry events` process with its default
+// flags, connected to a scripted libvirtd on a unix socket, resident memory (VmRSS, VmHWM) idle and under a
+// burst of the same N events, with --dry-run and with the writer against the fake API server.
+// Goal: ≤ 64 MiB.
 //   node dist/bench/events.js [--events N]
+import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,10 +28,17 @@ import { EventProc } from '../libvirt/protocol.js';
 import { writeDomain } from '../libvirt/structs.js';
 import { Worker } from 'node:worker_threads';
 import { HYPERVISOR } from '../test/helpers/kube-fixtures.js';
-import { scriptedPeer } from '../test/helpers/scripted-peer.js';
-import { event } from '../test/helpers/server-packets.js';
+import { metricValue, startEventsAgent } from '../test/helpers/events-agent.js';
+import { scriptedDaemon, scriptedPeer } from '../test/helpers/scripted-peer.js';
+import { errorReply, event, reply, validReplies } from '../test/helpers/server-packets.js';
+import { RemoteProc } from '../libvirt/protocol.js';
+import { processMemory } from './proc-memory.js';
 
 const GOAL_P99_MS = 50;
+const GOAL_RSS_MIB = 64;
+const MiB = 1024 * 1024;
+/** After connecting, before the idle figure: start-up garbage collected, timers settled. */
+const SETTLE_MS = 3000;
 const count = Number(process.argv[process.argv.indexOf('--events') + 1]) || 1000;
 
 function uuid(run: number, i: number): string {
@@ -143,6 +155,54 @@ async function scenario(kube: ApiServerThread, kubeconfig: string, run: number, 
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1)! };
 }
 
+interface MemoryFigures {
+  idle: number;
+  burstPeak: number;
+  hwm: number;
+}
+
+/**
+ * The agent process with its default flags against a scripted libvirtd (no keepalive: the daemon does not
+ * answer pings); `kube` = write through a kubeconfig to the fake API server, else --dry-run.
+ */
+async function agentMemory(run: number, kube: ApiServerThread | undefined): Promise<MemoryFigures> {
+  const daemon = await scriptedDaemon((header) => {
+    if (header.proc === RemoteProc.CONNECT_SUPPORTS_FEATURE) return [reply(header.proc, header.serial, (w) => w.int(0))];
+    const answer = validReplies(header.serial).get(header.proc);
+    return [answer ?? errorReply(header.proc, header.serial, 1, `the scripted daemon does not implement procedure ${header.proc}`)];
+  });
+  const agent = await startEventsAgent({ uri: daemon.uri('/system'), hypervisor: HYPERVISOR, namespace: 'default', ...(kube ? { kube } : {}) });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const idle = processMemory(agent.pid).rss;
+    let burstPeak = idle;
+    const sampler = setInterval(() => (burstPeak = Math.max(burstPeak, processMemory(agent.pid).rss)), 20);
+    for (let i = 0; i < count; i++) daemon.broadcast(stoppedFailedFrame(run, i));
+    for (;;) {
+      const metrics = await agent.metrics();
+      const seen = metricValue(metrics, 'libvirt_events_total', { type: 'lifecycle', detail: 'stopped/failed' });
+      const written = kube ? metricValue(metrics, 'libvirt_events_evictions_created_total', { outcome: 'created' }) : seen;
+      if (seen >= count && written >= count) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    clearInterval(sampler);
+    burstPeak = Math.max(burstPeak, processMemory(agent.pid).rss);
+    return { idle, burstPeak, hwm: processMemory(agent.pid).peak };
+  } finally {
+    await agent.stop();
+    daemon.dispose();
+  }
+}
+
+/** Resident memory of a bare Node.js process (the floor under any figure above), after the same settling time. */
+async function bareNodeRss(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const { rss } = processMemory(child.pid!);
+  child.kill();
+  return rss;
+}
+
 const kube = new ApiServerThread();
 await kube.ready();
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-events-'));
@@ -159,6 +219,15 @@ try {
   console.log(`  one at a time:          p50 ${fmt(sequential.p50)}  p99 ${fmt(sequential.p99)}  max ${fmt(sequential.max)}  goal p99 < ${GOAL_P99_MS} ms: ${sequential.p99 < GOAL_P99_MS ? 'met' : 'NOT met'}`);
   console.log(`  paced (1 event / 2 ms): p50 ${fmt(paced.p50)}  p99 ${fmt(paced.p99)}  max ${fmt(paced.max)}  goal p99 < ${GOAL_P99_MS} ms: ${paced.p99 < GOAL_P99_MS ? 'met' : 'NOT met'}`);
   console.log(`  burst (all at once):    p50 ${fmt(burst.p50)}  p99 ${fmt(burst.p99)}  max ${fmt(burst.max)}  (queueing behind 4 concurrent requests)`);
+  const dryRun = await agentMemory(4, undefined);
+  const writing = await agentMemory(5, kube);
+  const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+  const verdict = (m: MemoryFigures) => (Math.max(m.burstPeak, m.hwm) <= GOAL_RSS_MIB * MiB ? 'met' : 'NOT met');
+  console.log(`HA agent resident memory (libvirt-telemetry events, default flags, scripted libvirtd; burst = ${count} stopped/failed events → ${count} Evictions)`);
+  console.log(`  (node ${process.version}; a bare node process idles at ${mib(await bareNodeRss())} here)`);
+  for (const [label, m] of [['--dry-run', dryRun], ['writer → fake API server', writing]] as const) {
+    console.log(`  ${label.padEnd(25)} idle ${mib(m.idle)}  burst peak ${mib(m.burstPeak)}  VmHWM ${mib(m.hwm)}  goal ≤ ${GOAL_RSS_MIB} MiB: ${verdict(m)}`);
+  }
 } finally {
   await kube.stop();
   rmSync(dir, { recursive: true, force: true });

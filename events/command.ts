@@ -48,7 +48,11 @@ async function run(o: EventsOptions): Promise<number> {
   const listen = parseListenAddress(o['web.listen-address']);
   if (!listen) throw new UsageError(`--web.listen-address: expected HOST:PORT such as :9179 or 127.0.0.1:9179, got '${o['web.listen-address']}'`);
   if (o['libvirt.reconnect-min'] > o['libvirt.reconnect-max']) throw new UsageError('--libvirt.reconnect-min must not exceed --libvirt.reconnect-max');
-  const { runAgent } = await import('./run.js');
+  const [{ runAgent }, heap] = await Promise.all([import('./run.js'), import('../cli/heap.js')]);
+  // An event burst is short-lived garbage (records, Evictions, request bodies): the default young
+  // generation growth would keep tens of MiB resident for it.
+  heap.keepYoungGenerationSmall();
+  heap.collectOldGenerationEarly();
   return await runAgent(o, hypervisor, listen);
 }
 

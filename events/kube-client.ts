@@ -26,7 +26,7 @@ export interface KubeOperation {
   readonly namespaced: boolean;
 }
 
-/** Every request the agent can make; the RBAC in events/deploy/rbac.yaml grants exactly these. */
+/** Every request the agent can make; the RBAC in deploy/rbac/events-rbac.yaml grants exactly these. */
 export const KUBE_OPERATIONS = {
   createEviction: { verb: 'create', group: API_GROUP, version: API_VERSION, resource: EVICTION_PLURAL, namespaced: true },
   patchHypervisorStatus: { verb: 'patch', group: API_GROUP, version: API_VERSION, resource: HYPERVISOR_PLURAL, subresource: 'status', namespaced: false },

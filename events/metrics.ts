@@ -1,5 +1,34 @@
 // The agent's Prometheus metrics (served on /metrics by web.ts), in their own registry.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+
+// prom-client's entry point also loads what the agent never uses: Summary (tdigest), the Pushgateway and,
+// for the CPU metric's exemplars, the OpenTelemetry API — several MiB of resident code in a process whose
+// memory is bounded. The classes and the default collectors come from their own modules instead.
+const load = createRequire(import.meta.url);
+const Registry = load('prom-client/lib/registry') as typeof PromClient.Registry;
+const Counter = load('prom-client/lib/counter') as typeof PromClient.Counter;
+const Gauge = load('prom-client/lib/gauge') as typeof PromClient.Gauge;
+const Histogram = load('prom-client/lib/histogram') as typeof PromClient.Histogram;
+/** collectDefaultMetrics' collectors but processCpuTotal (the one that loads OpenTelemetry), replaced below. */
+const DEFAULT_COLLECTORS = [
+  'processStartTime', 'osMemoryHeap', 'processOpenFileDescriptors', 'processMaxFileDescriptors', 'eventLoopLag',
+  'processResources', 'processHandles', 'processRequests', 'heapSizeAndUsed', 'heapSpacesSizeAndUsed', 'version', 'gc',
+] as const;
+
+function collectDefaultMetrics(registry: PromClient.Registry): void {
+  for (const name of DEFAULT_COLLECTORS) (load(`prom-client/lib/metrics/${name}`) as (r: PromClient.Registry, config: object) => void)(registry, {});
+  new Counter({
+    name: 'process_cpu_seconds_total',
+    help: 'Total user and system CPU time spent in seconds.',
+    registers: [registry],
+    collect() {
+      const { user, system } = process.cpuUsage();
+      this.reset();
+      this.inc((user + system) / 1e6);
+    },
+  });
+}
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -69,7 +98,7 @@ export class AgentMetrics {
     registers: [this.registry],
   });
   private kubeQueueSize: () => number = () => 0;
-  readonly kubeQueue: Gauge = new Gauge({
+  readonly kubeQueue: PromClient.Gauge = new Gauge({
     name: 'libvirt_events_kube_queue_length',
     help: 'Kubernetes API writes queued, running or waiting to retry',
     registers: [this.registry],
@@ -82,7 +111,7 @@ export class AgentMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics(this.registry);
   }
 
   /** The queue length gauge reads this at scrape time. */

@@ -16,10 +16,12 @@ export const MANIFEST_FILES = {
   exporter: 'exporter.yaml',
   fluentBit: 'fluent-bit-configmap.yaml',
   sidecar: 'libvirt-sidecar-patch.yaml',
+  sidecarMonitor: 'libvirt-sidecar-podmonitor.yaml',
   events: 'events.yaml',
   crd: 'eviction-crd.yaml',
   alerts: 'prometheus-rules.yaml',
   dashboard: 'grafana-dashboard.yaml',
+  kustomization: 'kustomization.yaml',
 } as const;
 export const ALL_MANIFEST_FILE_NAMES: readonly string[] = Object.values(MANIFEST_FILES);
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { UsageError } from '../cli/options.js';
 import { checkConfig } from './check.js';
 import { ALL_FILE_NAMES, ALL_MANIFEST_FILE_NAMES, TARGETS, type Format, type Target } from './files.js';
-import { buildManifests, renderManifestFile } from './manifests.js';
+import { buildManifests, checkPriorityClassName, monitoringLabels, renderManifestFile, toleration } from './manifests.js';
 import { buildModel, qemuSource, type FluentBitConfig } from './model.js';
 import { generateOptions, OUTPUT_KINDS, type GenerateOptions } from './options.js';
 import { render } from './render.js';
@@ -67,6 +67,9 @@ export function validate(o: GenerateOptions): void {
   for (const name of ['k8s.monitoring-namespace', 'k8s.logging-namespace', 'k8s.ha-namespace'] as const) {
     if (!NAMESPACE.test(o[name])) throw new UsageError(`--${name}: must be a Kubernetes namespace name (a-z 0-9 -, at most 63), got '${o[name]}'`);
   }
+  for (const entry of o['k8s.tolerations']) toleration(entry);
+  monitoringLabels(o['monitoring.labels']);
+  checkPriorityClassName(o['k8s.priority-class-name']);
   if (!/^[^\s]+$/.test(o.image)) throw new UsageError(`--image: must be an image reference without blanks, got '${o.image}'`);
   if (qemuSource(o) === 'sidecar' && sidecarTagPrefix(o['qemu.tag']) === undefined)
     throw new UsageError(`--qemu.tag: with --qemu-logs sidecar it must end in .qemu (the sidecar tags <prefix>.qemu.<domain>), got '${o['qemu.tag']}'`);

@@ -80,6 +80,9 @@ export const generateOptions = withEnv([
   { name: 'k8s.monitoring-namespace', type: 'string', default: 'monitoring', description: 'manifests: namespace of the exporter DaemonSet, Service and ServiceMonitor, the PrometheusRule and the dashboard ConfigMap' },
   { name: 'k8s.logging-namespace', type: 'string', default: 'logging', description: 'manifests: namespace of the Fluent Bit ConfigMap' },
   { name: 'k8s.ha-namespace', type: 'string', default: 'libvirt-telemetry', description: 'manifests: namespace of the HA agent (events) DaemonSet, its ServiceAccount and the Evictions it creates' },
+  { name: 'k8s.tolerations', type: 'list', default: ['node-role.kubernetes.io/hypervisor:NoSchedule'], description: "manifests: taints of the hypervisor nodes the exporter and HA agent pods tolerate, KEY[=VALUE][:EFFECT] (no VALUE: any value; no EFFECT: every effect); '' for none" },
+  { name: 'k8s.priority-class-name', type: 'string', description: 'manifests: priorityClassName of the exporter and HA agent pods (e.g. system-node-critical)' },
+  { name: 'monitoring.labels', type: 'list', default: [], description: "manifests: labels (KEY=VALUE) of the ServiceMonitor, the PodMonitors and the PrometheusRule, so that Prometheus' selectors pick them up (kube-prometheus-stack: release=<its release name>)" },
 ] as const);
 
 export type GenerateOptions = OptionValues<typeof generateOptions>;

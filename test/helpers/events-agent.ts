@@ -17,6 +17,7 @@ export interface EventsAgent {
   readonly log: string[];
   /** Base URL of /metrics and /healthz. */
   readonly web: string;
+  readonly pid: number;
   records(filter?: (r: EventRecord) => boolean): EventRecord[];
   /** Waits until `count` records match `filter`; returns them. */
   waitForRecords(filter: (r: EventRecord) => boolean, count?: number, timeoutMs?: number): Promise<EventRecord[]>;
@@ -28,7 +29,8 @@ export interface EventsAgent {
 }
 
 export interface AgentOptions {
-  kube?: FakeKubeApiServer;
+  /** Where the agent writes (through a kubeconfig); without it, --dry-run. */
+  kube?: Pick<FakeKubeApiServer, 'writeKubeconfig'>;
   hypervisor?: string;
   namespace?: string;
   uri?: string;
@@ -76,6 +78,7 @@ export async function startEventsAgent(options: AgentOptions = {}): Promise<Even
     lines,
     log,
     web,
+    pid: child.pid!,
     records,
     waitForRecords: async (filter, count = 1, timeoutMs = 60_000) =>
       await waitFor(`${count} agent record(s)`, timeoutMs, () => {

@@ -1,5 +1,5 @@
 // The fake API server set up the way the agent meets a real cluster: the Eviction CRD and the RBAC we
-// ship (events/deploy/: the Role in the agent's namespace, the ClusterRole), a Hypervisor CRD as the operator would install it, and a Hypervisor object.
+// ship (deploy/rbac/: the Role in the agent's namespace, the ClusterRole), a Hypervisor CRD as the operator would install it, and a Hypervisor object.
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { FakeKubeApiServer, type CustomResourceDefinition, type FakeKubeApiServerOptions, type PolicyRule } from './fake-kube-apiserver.js';
@@ -10,7 +10,7 @@ function yamlDocuments(file: string): Record<string, unknown>[] {
 }
 
 export function evictionCrd(): CustomResourceDefinition {
-  return yamlDocuments('events/deploy/eviction-crd.yaml')[0] as unknown as CustomResourceDefinition;
+  return yamlDocuments('deploy/crd/eviction-crd.yaml')[0] as unknown as CustomResourceDefinition;
 }
 
 export function hypervisorCrd(): CustomResourceDefinition {
@@ -23,11 +23,11 @@ interface Binding {
 }
 
 /**
- * The RBAC of events/deploy/rbac.yaml moved to `namespace` (as `generate manifests` moves it): the rules its
+ * The RBAC of deploy/rbac/events-rbac.yaml moved to `namespace` (as `generate manifests` moves it): the rules its
  * bindings grant the agent's ServiceAccount, cluster-wide (ClusterRoleBinding) and in `namespace` (RoleBinding).
  */
 export function agentRbac(namespace: string): { user: string; rules: PolicyRule[]; roles: { namespace: string; rules: PolicyRule[] }[] } {
-  const docs = yamlDocuments('events/deploy/rbac.yaml');
+  const docs = yamlDocuments('deploy/rbac/events-rbac.yaml');
   const account = docs.find((d) => d.kind === 'ServiceAccount') as { metadata: { name: string; namespace: string } };
   const granted = (bindingKind: string, roleKind: string): PolicyRule[] =>
     (docs.filter((d) => d.kind === bindingKind) as unknown as Binding[])

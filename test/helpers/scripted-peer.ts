@@ -53,10 +53,10 @@ export async function scriptedPeer(): Promise<ScriptedPeer> {
   };
 }
 
-/** A unix-socket listener that answers every packet a client sends with `answer(header, body)`. */
+/** A unix-socket listener that answers every packet a client sends with `answer(header, body)`, and can push events. */
 export async function scriptedDaemon(
   answer: (header: Header, body: Buffer) => Buffer[],
-): Promise<{ uri: (driverPath: string) => string; dispose: () => void }> {
+): Promise<{ uri: (driverPath: string) => string; broadcast: (frame: Buffer) => void; dispose: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'libvirt-daemon-'));
   const path = join(dir, 'sock');
   const sockets = new Set<net.Socket>();
@@ -73,6 +73,10 @@ export async function scriptedDaemon(
   await new Promise<void>((resolve) => server.listen(path, resolve));
   return {
     uri: (driverPath) => `qemu+unix://${driverPath}?socket=${path}`,
+    /** Writes a frame (an event) to every connected client. */
+    broadcast: (frame) => {
+      for (const s of sockets) s.write(frame);
+    },
     dispose: () => {
       for (const s of sockets) s.destroy();
       server.close();

@@ -13,12 +13,20 @@ export interface ImageExpectations {
   readonly bin: string;
   /** Patterns of .dockerignore. */
   readonly dockerignore: readonly string[];
+  /** package.json's version, which the image's version label carries. */
+  readonly version: string;
 }
+
+/** The OCI annotations every image carries (org.opencontainers.image.*). */
+const OCI_LABELS = ['title', 'description', 'version', 'licenses', 'base.name'];
 
 export function dockerfileProblems(df: Dockerfile, x: ImageExpectations): string[] {
   const problems: string[] = [];
   if (df.stages.length < 2) return ['not a multi-stage build'];
-  for (const s of df.stages) if (!/^node:20[.-][\w.-]*slim/.test(s.from)) problems.push(`base image ${s.from} is not a slim Node 20 image`);
+  const base = df.globalArgs.get('NODE_IMAGE');
+  if (base === undefined) problems.push('no NODE_IMAGE argument (the base a build may replace)');
+  else if (!/^node:(22|24)[\w.-]*-slim@sha256:[0-9a-f]{64}$/.test(base)) problems.push(`base image ${base} is not a slim Node 22/24 LTS image pinned by digest`);
+  for (const s of df.stages) if (s.from !== base) problems.push(`stage ${s.name ?? '(final)'} is not FROM \${NODE_IMAGE}`);
   const final = df.stages.at(-1)!;
   const build = df.stages.slice(0, -1);
   const last = (keyword: string) => final.instructions.filter((i) => i.keyword === keyword).at(-1);
@@ -34,6 +42,11 @@ export function dockerfileProblems(df: Dockerfile, x: ImageExpectations): string
   const cmd = last('CMD');
   if (!cmd) problems.push('no CMD (the default role)');
   else if (!x.roles.includes(execForm(cmd)[0] ?? '')) problems.push(`CMD ${cmd.args} does not start with a role (${x.roles.join(', ')})`);
+
+  const labels = final.instructions.filter((i) => i.keyword === 'LABEL').map((i) => i.args).join(' ');
+  for (const l of OCI_LABELS) if (!labels.includes(`org.opencontainers.image.${l}=`)) problems.push(`label org.opencontainers.image.${l} missing`);
+  const version = final.instructions.find((i) => i.keyword === 'ARG' && i.args.startsWith('VERSION='));
+  if (version?.args !== `VERSION=${x.version}`) problems.push(`ARG VERSION is not package.json's ${x.version}`);
 
   const finalRuns = runCommands(final);
   if (finalRuns.some((c) => /\bnpm\s+(ci|install|i)\b|\btsc\b|\bnpx\b/.test(c))) problems.push('final stage installs or builds (dev dependencies would end up in the image)');

@@ -1,4 +1,5 @@
-// The Dockerfile's invariants (no Docker engine runs here): multi-stage on slim Node 20, dev dependencies
+// The Dockerfile's invariants (the image itself is built and run in test/integration/image-roles.test.ts):
+// multi-stage on a slim Node LTS pinned by digest, OCI labels, dev dependencies
 // pruned before node_modules reaches the final stage, non-root numeric USER, ENTRYPOINT the CLI with a role
 // as CMD, journalctl installed, and every folder the code reads at run time shipped.
 import test from 'ava';
@@ -10,7 +11,7 @@ import { dockerfileProblems, type ImageExpectations } from '../support/dockerfil
 import { REPO_ROOT } from '../support/samples.js';
 
 const read = (f: string) => readFileSync(path.join(REPO_ROOT, f), 'utf8');
-const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string> };
+const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string>; version: string };
 const sourceFolders = (JSON.parse(read('tsconfig.build.json')) as { include: string[] }).include;
 
 function tsFiles(dir: string): string[] {
@@ -39,11 +40,12 @@ const expectations: ImageExpectations = {
   runtimePaths: runtimePaths(),
   bin: Object.keys(pkg.bin)[0]!,
   dockerignore: read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')),
+  version: pkg.version,
 };
 
 test('the runtime paths are found in the code', (t) => {
   t.deepEqual([...expectations.runtimePaths].sort(), [
-    'deploy/grafana/libvirt-telemetry.json', 'deploy/prometheus/libvirt-telemetry.rules.yml', 'dist', 'events/deploy', 'node_modules', 'package.json', 'templates',
+    'deploy', 'dist', 'node_modules', 'package.json', 'templates',
   ]);
 });
 
@@ -69,8 +71,13 @@ const BROKEN: [string, (text: string) => string, RegExp][] = [
   ['no journalctl', (s) => s.replace(/ systemd \\/, ' ca-certificates \\'), /journalctl missing/],
   ['templates not shipped', (s) => s.replace(/^COPY --from=build \/app\/templates .*$/m, ''), /templates is not copied/],
   ['a source folder not copied', (s) => s.replace(/^COPY events \.\/events$/m, ''), /source folder events/],
-  ['the alert rules not shipped', (s) => s.replace(/^COPY --from=build \/app\/deploy .*$/m, ''), /deploy\/prometheus\/libvirt-telemetry.rules.yml is not copied/],
-  ['a full Node image', (s) => s.replace('node:20-bookworm-slim', 'node:20-bookworm'), /not a slim Node 20/],
+  ['the deployment files not shipped', (s) => s.replace(/^COPY --from=build \/app\/deploy .*$/m, ''), /deploy is not copied/],
+  ['a full Node image', (s) => s.replace('node:24-bookworm-slim', 'node:24-bookworm'), /not a slim Node 22\/24 LTS image pinned by digest/],
+  ['Node 20 (end of life)', (s) => s.replace('node:24-bookworm-slim', 'node:20-bookworm-slim'), /not a slim Node 22\/24 LTS image pinned by digest/],
+  ['a base by tag only', (s) => s.replace(/@sha256:[0-9a-f]{64}/, ''), /pinned by digest/],
+  ['a stage on another base', (s) => s.replace('FROM ${NODE_IMAGE} AS build', 'FROM debian:bookworm AS build'), /stage build is not FROM/],
+  ['no version label', (s) => s.replace(/^\s*org\.opencontainers\.image\.version=.*$/m, ''), /org.opencontainers.image.version missing/],
+  ['a stale version', (s) => s.replace(/^ARG VERSION=.*$/m, 'ARG VERSION=0.0.1'), /ARG VERSION is not package.json's/],
 ];
 
 for (const [what, breakIt, expected] of BROKEN) {

@@ -1,5 +1,5 @@
 // Least privilege of the HA agent: the rules its RBAC grants are derived here from the requests its client
-// can make (KUBE_OPERATIONS) and compared with events/deploy/rbac.yaml and with what `generate manifests`
+// can make (KUBE_OPERATIONS) and compared with deploy/rbac/events-rbac.yaml and with what `generate manifests`
 // writes: namespaced requests through a Role in the agent's namespace, cluster-scoped ones through a
 // ClusterRole, nothing more (no list, no get, no Hypervisor spec).
 import { readFileSync } from 'node:fs';
@@ -43,7 +43,7 @@ function one(docs: Obj[], kind: string): Obj {
 
 const parseAll = (text: string): Obj[] => YAML.parseAllDocuments(text).map((d) => d.toJS() as Obj);
 // This file runs from dist/test/unit/.
-const shipped = parseAll(readFileSync(new URL('../../../events/deploy/rbac.yaml', import.meta.url), 'utf8'));
+const shipped = parseAll(readFileSync(new URL('../../../deploy/rbac/events-rbac.yaml', import.meta.url), 'utf8'));
 const generated = parseAll(generateManifestFiles(parseCommandLine(generateCommand, ['manifests', '--k8s.ha-namespace', 'ha'], {}).options).get(MANIFEST_FILES.events)!);
 
 test('the requests the client can make: an Eviction create in a namespace, a Hypervisor status patch at the cluster scope', (t) => {
@@ -51,7 +51,7 @@ test('the requests the client can make: an Eviction create in a namespace, a Hyp
   t.deepEqual(clusterRoleRules, [{ apiGroups: ['hypervisor.c5c3.io'], resources: ['hypervisors/status'], verbs: ['patch'] }]);
 });
 
-for (const [source, docs, namespace] of [['events/deploy/rbac.yaml', shipped, 'libvirt-telemetry'], ['generate manifests --k8s.ha-namespace ha', generated, 'ha']] as const) {
+for (const [source, docs, namespace] of [['deploy/rbac/events-rbac.yaml', shipped, 'libvirt-telemetry'], ['generate manifests --k8s.ha-namespace ha', generated, 'ha']] as const) {
   test(`${source}: the Role and ClusterRole grant exactly the client's requests, bound to the agent's ServiceAccount`, (t) => {
     const account = one(docs, 'ServiceAccount');
     t.is(account['metadata'].namespace, namespace);
