@@ -13,7 +13,7 @@ const options = [
   { name: 'qemu-log-dir', type: 'path', default: '/var/log/libvirt/qemu', env: `${ENV}QEMU_LOG_DIR`, description: "directory of the per-domain QEMU logs; '' to not read them" },
   { name: 'qemu-log-glob', type: 'string', default: '*.log', env: `${ENV}QEMU_LOG_GLOB`, description: 'file names to follow in --qemu-log-dir (rotated copies are found by rotation, never by this glob)' },
   { name: 'libvirtd-source', type: 'enum', choices: ['journal', 'cri', 'none'], default: 'journal', env: `${ENV}LIBVIRTD_SOURCE`, description: "where libvirtd's own log comes from: the systemd journal (host model), its container's CRI log file (container model), or nowhere" },
-  { name: 'cri-log', type: 'path', env: `${ENV}CRI_LOG`, description: "libvirtd's container log file (CRI format; a glob in the last path element is allowed); required with --libvirtd-source cri" },
+  { name: 'cri-log', type: 'path', env: `${ENV}CRI_LOG`, description: "libvirtd's container log file (CRI format; globs allowed in any path element, e.g. the pod directory); required with --libvirtd-source cri" },
   { name: 'journal-match', type: 'list', default: ['_SYSTEMD_UNIT=libvirtd.service'], env: `${ENV}JOURNAL_MATCH`, description: "journalctl matches (FIELD=value; same field ORed, different fields ANDed, '+' between alternatives)" },
   { name: 'journal-directory', type: 'path', env: `${ENV}JOURNAL_DIRECTORY`, description: 'read the journal files in this directory (a mounted host journal) instead of the local journal' },
   { name: 'journal-file', type: 'list', env: `${ENV}JOURNAL_FILE`, description: 'read these journal files (globs allowed, as journalctl --file)' },

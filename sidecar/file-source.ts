@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { FileStream, type StreamOptions } from './file-stream.js';
+import type { InputState, Source } from './source.js';
 import { pathExists, planNew, planResume } from './siblings.js';
 
 export interface FileSourceOptions extends Omit<StreamOptions, 'tag' | 'newParser'> {
@@ -40,7 +41,7 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${out}$`);
 }
 
-export class FileSource {
+export class FileSource implements Source {
   private readonly streams = new Map<string, FileStream>();
   private readonly creating = new Set<string>();
   private watcher: FSWatcher | undefined;
@@ -49,11 +50,18 @@ export class FileSource {
   /** When the source started, and when a name's stream was last given up: copies newer than that are unread. */
   private startedAt = Date.now();
   private readonly forgottenAt = new Map<string, number>();
+  /** Why the directory could not be read at the last scan (null: it could). */
+  private dirError: string | null = null;
 
   constructor(private readonly opts: FileSourceOptions) {}
 
   get streamCount(): number {
     return this.streams.size;
+  }
+
+  /** Up while its directory can be read (a directory without matching files is a quiet host, not a fault). */
+  state(): InputState {
+    return { up: this.dirError === null, reason: this.dirError };
   }
 
   async start(): Promise<void> {
@@ -136,8 +144,10 @@ export class FileSource {
     let names: string[] = [];
     try {
       names = await readdir(this.opts.dir);
+      this.dirError = null;
       this.opts.log.clear(`dir:${this.opts.dir}`);
     } catch (err) {
+      this.dirError = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message;
       this.opts.log.warnOnce(`dir:${this.opts.dir}`, `cannot read ${this.opts.dir}: ${(err as Error).message}; retrying every rescan`);
     }
     if (!this.watcher && !atStartup) this.watchDir();

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { makeBatch, type Batch, type JournalCheckpoint, type RecordEncoder } from './batch.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { cursorOfLine, notAfter, parseCursor, type Cursor } from './journal-cursor.js';
+import type { InputState, Source } from './source.js';
 import { LineSplitter } from '../parsers/lines.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -47,7 +48,7 @@ export function currentBootId(): string {
   return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replaceAll('-', '');
 }
 
-export class JournalSource {
+export class JournalSource implements Source {
   private child: ChildProcessByStdio<null, Readable, Readable> | undefined;
   private stopped = false;
   private backoff = BACKOFF_FIRST_MS;
@@ -74,6 +75,10 @@ export class JournalSource {
 
   get running(): boolean {
     return this.child !== undefined;
+  }
+
+  state(): InputState {
+    return { up: this.running, reason: this.running ? null : 'journalctl is restarting' };
   }
 
   private sourceArgs(): string[] {

@@ -17,6 +17,7 @@ export function createMetrics() {
     truncations: new Counter({ name: `${P}truncated_lines_total`, help: 'Lines longer than --max-line-bytes, cut to that length.', labelNames: ['source'], registers: [registry] }),
     truncatedBytes: new Counter({ name: `${P}truncated_bytes_total`, help: 'Bytes skipped from lines longer than --max-line-bytes.', labelNames: ['source'], registers: [registry] }),
     invalidUtf8: new Counter({ name: `${P}invalid_utf8_lines_total`, help: 'Lines that were not valid UTF-8 (invalid bytes replaced by U+FFFD).', labelNames: ['source'], registers: [registry] }),
+    inputUp: new Gauge({ name: `${P}input_up`, help: 'Whether a configured input is there (1) or missing (0: directory absent or unreadable, no file matching the CRI log path, journalctl restarting); see /healthz for why.', labelNames: ['source', 'input'], registers: [registry] }),
     filesWatched: new Gauge({ name: `${P}files_watched`, help: 'Files open for reading (followed and draining).', labelNames: ['source'], registers: [registry] }),
     fileErrors: new Counter({ name: `${P}file_errors_total`, help: 'Paths that matched but could not be read, by reason (not_regular, permission_denied, io_error).', labelNames: ['reason'], registers: [registry] }),
     rotations: new Counter({ name: `${P}rotations_total`, help: 'Detected rotations: rename (new file at the path), truncate (copytruncate or truncation), delete (file removed while open).', labelNames: ['type'], registers: [registry] }),

@@ -3,10 +3,10 @@
 import type { ListenAddress } from '../cli/listen-address.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename } from 'node:path';
 import type { Batch } from './batch.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { FileSource, globToRegExp } from './file-source.js';
+import { GlobSource } from './glob-source.js';
 import { serveHttp } from './http.js';
 import { JournalSource, type JournalOptions } from './journal-source.js';
 import { createLogger, type Logger } from './log.js';
@@ -18,6 +18,7 @@ import { FileSink } from './sinks/file.js';
 import { ForwardSink, type ForwardOptions } from './sinks/forward.js';
 import type { Sink } from './sinks/sink.js';
 import { StdoutSink } from './sinks/stdout.js';
+import type { InputState, Source } from './source.js';
 
 export interface SidecarConfig {
   readonly qemuLogDir: string | null;
@@ -50,7 +51,8 @@ const DELIVERY_BYTES = 1024 * 1024;
 const SNAPSHOT_ON_STOP_MS = 2000;
 
 export class Sidecar {
-  private sources: { stop(): Promise<void> }[] = [];
+  /** Each configured input: its source label, the path or unit as configured, and its reader. */
+  private inputs: { source: string; input: string; reader: Source; last?: InputState }[] = [];
   private server: Server | undefined;
   private gaugeTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -137,20 +139,18 @@ export class Sidecar {
         tagFor: (name) => `${config.tagPrefix}.qemu.${domainOf(name)}`,
         parserFor: (name) => () => LOG_FORMATS.qemu.create({ domain: domainOf(name) }),
       });
-      this.sources.push(qemu);
+      this.inputs.push({ source: 'qemu', input: config.qemuLogDir, reader: qemu });
       await qemu.start();
     }
     if (config.libvirtdSource === 'cri') {
       const path = config.criLog!;
-      const cri = new FileSource({
+      const cri = new GlobSource(path, {
         ...common,
         source: 'cri',
-        dir: path.slice(0, path.length - basename(path).length - 1) || '/',
-        pattern: globToRegExp(basename(path)),
         tagFor: () => `${config.tagPrefix}.libvirtd`,
         parserFor: () => () => LOG_FORMATS.cri.create({ domain: null }),
       });
-      this.sources.push(cri);
+      this.inputs.push({ source: 'cri', input: path, reader: cri });
       await cri.start();
     } else if (config.libvirtdSource === 'journal') {
       const journal = new JournalSource({
@@ -166,7 +166,7 @@ export class Sidecar {
         newParser: () => LOG_FORMATS.journal.create(),
       });
       this.journal = journal;
-      this.sources.push(journal);
+      this.inputs.push({ source: 'journal', input: config.journal.matches.join(' '), reader: journal });
       await journal.start();
     }
     // The start positions of new streams are checkpoints already: save them before reading on.
@@ -177,10 +177,20 @@ export class Sidecar {
     });
     // Not unref'd: it keeps a quiet daemon alive when nothing else is pending (no HTTP server,
     // watchers and rescans unref'd), until stop() clears it.
+    this.updateGauges();
     this.gaugeTimer = setInterval(() => this.updateGauges(), 1000);
   }
 
   private updateGauges(): void {
+    for (const entry of this.inputs) {
+      const state = entry.reader.state();
+      this.metrics.inputUp.set({ source: entry.source, input: entry.input }, state.up ? 1 : 0);
+      // Logged when it changes; the process keeps running and follows the input once it is there.
+      if (!state.up && (entry.last === undefined || entry.last.up))
+        this.log.warn(`input ${entry.source} ${entry.input}: ${state.reason}; waiting for it (input_up 0, /healthz lists it)`);
+      else if (state.up && entry.last !== undefined && !entry.last.up) this.log.info(`input ${entry.source} ${entry.input} is there now`);
+      entry.last = state;
+    }
     this.metrics.queueBytes.set(this.queue.bytes);
     const oldest = this.pipeline.oldestPending();
     this.metrics.lag.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
@@ -195,6 +205,9 @@ export class Sidecar {
       healthy: outputOk && this.fatal === undefined,
       output: { name: this.sink.name, failing_since: failingSince === undefined ? null : new Date(failingSince).toISOString() },
       journalctl: this.journal === undefined ? null : journalOk ? 'running' : 'restarting',
+      // A missing input leaves the status at 200: /healthz is the liveness probe, and a restart
+      // does not bring an input; the input is followed once it appears.
+      inputs: this.inputs.map(({ source, input, last }) => ({ source, input, up: last?.up ?? true, reason: last?.reason ?? null })),
       queue_bytes: this.queue.bytes,
       error: this.fatal?.message ?? null,
     };
@@ -208,7 +221,7 @@ export class Sidecar {
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     clearInterval(this.gaugeTimer);
     this.queue.close();
-    await Promise.all(this.sources.map((s) => s.stop()));
+    await Promise.all(this.inputs.map((i) => i.reader.stop()));
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       (this.running ?? Promise.resolve()).then(() => true),

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import type { EventRecord } from '../../events/record.js';
 import { waitFor } from '../../scripts/testenv/proc.js';
 import type { FakeKubeApiServer } from './fake-kube-apiserver.js';
+import { checkedRecords } from './record-schema.js';
 import { CLI } from '../support/samples.js';
 
 export interface EventsAgent {
@@ -73,7 +74,7 @@ export async function startEventsAgent(options: AgentOptions = {}): Promise<Even
   const web = /web=(\S+)/.exec(started)![1]!;
   await waitForLog(/msg="connected to libvirtd"/);
   const records = (filter: (r: EventRecord) => boolean = () => true): EventRecord[] =>
-    (lines.filter((l) => l.source === 'libvirt-event') as unknown as EventRecord[]).filter(filter);
+    checkedRecords(lines.filter((l) => l.source === 'libvirt-event') as unknown as EventRecord[]).filter(filter);
   return {
     lines,
     log,

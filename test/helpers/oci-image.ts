@@ -31,7 +31,7 @@ const PODMAN_GLOBAL = ['--runtime', 'runc'];
  * Without this every `podman run` fails here: the default ulimits (RLIMIT_NOFILE) cannot be set in this
  * kind of machine's sandbox. Passed through CONTAINERS_CONF, so the machine's own configuration stays.
  */
-function podmanEnv(): NodeJS.ProcessEnv {
+export function podmanEnv(): NodeJS.ProcessEnv {
   const conf = path.join(CACHE_DIR, 'containers.conf');
   if (!existsSync(conf)) {
     mkdirSync(CACHE_DIR, { recursive: true });

@@ -1,9 +1,10 @@
 // Runs the real `libvirt-telemetry sidecar` as a child process for integration tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkedRecords } from './record-schema.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/cli/main.js, next to dist/test/helpers/. */
@@ -34,7 +35,7 @@ export interface RunningSidecar {
   /** stdout so far. */
   stdout(): string;
   stderr(): string;
-  /** Complete JSON lines of stdout, parsed. */
+  /** Complete JSON lines of stdout, parsed and checked against the record schema. */
   records(): Record<string, unknown>[];
   waitFor(predicate: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
   metrics(): Promise<string>;
@@ -63,6 +64,7 @@ export function startSidecar(args: readonly string[], options: StartOptions = {}
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let out = '';
   let err = '';
+  let checked = 0;
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? -1)));
@@ -74,11 +76,16 @@ export function startSidecar(args: readonly string[], options: StartOptions = {}
     child,
     stdout: () => out,
     stderr: () => err,
-    records: () =>
-      out
+    records: () => {
+      const records = out
         .split('\n')
         .slice(0, -1)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      // Tests poll this: check each record once.
+      checkedRecords(records.slice(checked));
+      checked = records.length;
+      return records;
+    },
     waitFor: (predicate, timeoutMs = 15_000, what = 'condition') => until(predicate, timeoutMs, what),
     metrics: async () => (await fetch(`http://127.0.0.1:${await port()}/metrics`)).text(),
     health: async () => {
@@ -107,9 +114,23 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return found ? total : 0;
 }
 
+/** What `libvirt-telemetry parse --domain DOMAIN -` makes of `input`: the reference the sidecar's records must equal. */
+export function parseWithCli(input: Buffer | string, domain: string): Record<string, unknown>[] {
+  const out = execFileSync(process.execPath, [CLI, 'parse', '--domain', domain, '-'], { input, maxBuffer: 64 * 2 ** 20 }).toString();
+  return checkedRecords(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  );
+}
+
+/** The records of a JSON-lines output file, checked against the record schema. */
 export function readJsonLines(file: string): Record<string, unknown>[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return checkedRecords(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  );
 }

@@ -8,6 +8,7 @@ import { createMetrics, type Metrics } from '../../sidecar/metrics.js';
 import { ByteQueue } from '../../sidecar/queue.js';
 import { encodeJsonLines } from '../../sidecar/sinks/sink.js';
 import { createQemuLogParser } from '../../parsers/textlog.js';
+import { checkedRecords } from './record-schema.js';
 
 type Rec = Record<string, unknown>;
 
@@ -56,7 +57,7 @@ export class StreamRun {
       const batches = await this.queue.take(1024 * 1024);
       if (batches.length === 0) return;
       for (const b of batches) {
-        for (const l of b.payload.toString('utf8').split('\n')) if (l) this.confirmed.push(JSON.parse(l) as Rec);
+        for (const l of b.payload.toString('utf8').split('\n')) if (l) this.confirmed.push(...checkedRecords([JSON.parse(l) as Rec]));
         for (const m of b.marks) if ('stream' in m) this.marks.push(m.at);
       }
       this.queue.release(batches);

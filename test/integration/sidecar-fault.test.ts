@@ -6,6 +6,7 @@ import test from 'ava';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RotatingWriter, sequences, tally } from '../helpers/log-writer.js';
+import { checkedRecords } from '../helpers/record-schema.js';
 import { startSidecar, tempDir } from '../helpers/sidecar.js';
 
 /** Kills at least, and rotations the writer performs while the sidecar is killed again and again. */
@@ -58,18 +59,18 @@ async function faultRun(t: import('ava').ExecutionContext, output: 'file' | 'std
   // SIGTERM is the running sidecar's graceful stop: wait until it serves (a signal in the first
   // milliseconds of a Node process, before any handler exists, ends it like any other program).
   await last.port();
-  const seen = (): number[] => {
-    if (output === 'file') return sequences(readFileSync(outFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+  const delivered = (): Record<string, unknown>[] => {
+    if (output === 'file') return readFileSync(outFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     // A killed process may have written half a line last: the reader drops it (it was not confirmed).
     // The running one may be in the middle of a line too: only complete lines count.
     const complete = [...stdoutRuns, last.stdout()].map((text) => text.slice(0, text.lastIndexOf('\n') + 1)).join('');
-    return sequences(complete.split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+    return complete.split('\n').filter(Boolean).map((l) => JSON.parse(l));
   };
   // On a timeout the tally below says what is missing.
-  await last.waitFor(() => new Set(seen()).size >= writer.seq, 30_000, `all ${writer.seq} lines`).catch(() => undefined);
+  await last.waitFor(() => new Set(sequences(delivered())).size >= writer.seq, 30_000, `all ${writer.seq} lines`).catch(() => undefined);
   last.child.kill('SIGTERM');
   t.is(await last.exited, 0);
-  const result = tally(seen(), writer.seq);
+  const result = tally(sequences(checkedRecords(delivered())), writer.seq);
   t.log(`${output}: ${writer.seq} lines, ${writer.rotations} rotations, ${kills} kills: lost ${result.lost.length}, duplicates ${result.duplicates}`);
   t.deepEqual(result.lost, []);
   return result;

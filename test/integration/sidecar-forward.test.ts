@@ -9,6 +9,7 @@ import path from 'node:path';
 import { decodeMulti, decodeMultiStream, encode, ExtensionCodec } from '@msgpack/msgpack';
 import { qemuLine, sequences, tally } from '../helpers/log-writer.js';
 import { metricValue, startSidecar, tempDir, until } from '../helpers/sidecar.js';
+import { checkedRecords } from '../helpers/record-schema.js';
 
 type Behaviour = 'ack' | 'never-ack' | 'close-mid-chunk';
 
@@ -37,6 +38,10 @@ const sha512 = (...parts: (string | Uint8Array)[]): string => {
 
 class ForwardServer {
   readonly received: Received[] = [];
+  /** The records received so far, checked against the record schema. */
+  records(): Record<string, unknown>[] {
+    return checkedRecords(this.received.map((r) => r.record));
+  }
   connections = 0;
   chunks = 0;
   behaviour: Behaviour = 'ack';
@@ -118,7 +123,7 @@ test.serial('PackedForward with EventTime and chunk acks after a shared-key hand
   const sc = startSidecar([...setup('fwd', 3000), '--forward-port', String(port), '--forward-shared-key', 's3cret', '--forward-self-hostname', 'hv-1']);
   t.teardown(() => sc.child.kill('SIGKILL'));
   await until(() => server.received.length >= 3000, 20_000, 'all records at the server');
-  const seqs = sequences(server.received.map((r) => r.record));
+  const seqs = sequences(server.records());
   t.deepEqual(tally(seqs, 3000), { lost: [], duplicates: 0, outOfOrder: 0 });
   const first = server.received[0]!;
   t.is(first.tag, 'libvirt.qemu.vm-1');
@@ -150,8 +155,8 @@ test.serial('a server that closes in the middle of a chunk: the chunk is sent ag
   t.teardown(() => server.close());
   const sc = startSidecar([...setup('fwd-close', 2000), '--forward-port', String(port)]);
   t.teardown(() => sc.child.kill('SIGKILL'));
-  await until(() => new Set(sequences(server.received.map((r) => r.record))).size >= 2000, 20_000, 'all records');
-  const result = tally(sequences(server.received.map((r) => r.record)), 2000);
+  await until(() => new Set(sequences(server.records())).size >= 2000, 20_000, 'all records');
+  const result = tally(sequences(server.records()), 2000);
   t.deepEqual(result.lost, []);
   t.true(server.connections >= 2);
   t.true(metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_output_errors_total') >= 1);
@@ -174,7 +179,7 @@ test.serial('a server that never acks: chunks stay pending and unconfirmed, and 
   t.is(metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_records_total'), 0);
   server.behaviour = 'ack';
   await until(async () => metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_records_total') === 500, 20_000, 'delivery once acked');
-  t.deepEqual(tally(sequences(server.received.map((r) => r.record)), 500).lost, []);
+  t.deepEqual(tally(sequences(server.records()), 500).lost, []);
   sc.child.kill('SIGTERM');
   t.is(await sc.exited, 0);
 });

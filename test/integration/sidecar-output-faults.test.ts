@@ -4,6 +4,7 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { checkedRecords } from '../helpers/record-schema.js';
 import { metricValue, qemuLogDirSetup, startSidecar, until } from '../helpers/sidecar.js';
 import { qemuLines, SEQ } from '../helpers/log-writer.js';
 
@@ -49,6 +50,7 @@ test.serial('output disk full, then freed: exactly one valid JSON line per recor
       invalid++;
       continue;
     }
+    checkedRecords([record]);
     const seq = Number(SEQ.exec(String(record['message']))?.[1]);
     seen.set(seq, (seen.get(seq) ?? 0) + 1);
   }

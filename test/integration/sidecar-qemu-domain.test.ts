@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { defineTinyDomain, qemuPid, testDomainName, waitForDomainState } from '../helpers/domains.js';
-import { CLI, startSidecar, tempDir } from '../helpers/sidecar.js';
+import { parseWithCli, startSidecar, tempDir } from '../helpers/sidecar.js';
 import { virsh } from '../helpers/testenv.js';
 import { HOST_PATHS } from '../../scripts/testenv/layout.js';
 
@@ -14,11 +14,7 @@ import { HOST_PATHS } from '../../scripts/testenv/layout.js';
 function parsedRecords(log: string, domain: string): Record<string, unknown>[] {
   const copies = [2, 1, 0].map((n) => `${log}.${n}`).filter((f) => existsSync(f));
   const text = [...copies, log].map((f) => execFileSync('cat', [f])).join('');
-  const out = execFileSync(process.execPath, [CLI, 'parse', '--domain', domain, '-'], { input: text, maxBuffer: 64 * 2 ** 20 }).toString();
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return parseWithCli(text, domain);
 }
 
 test.serial('a real domain started, destroyed, started and killed -9: every record of its QEMU log exactly once', async (t) => {

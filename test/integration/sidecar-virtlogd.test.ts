@@ -5,11 +5,10 @@
 // command line in two; the files are one stream to the sidecar, so its records must equal, field
 // by field, what `parse` makes of the copies concatenated.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { defineTinyDomain, testDomainName, waitForDomainState } from '../helpers/domains.js';
-import { CLI, startSidecar, tempDir } from '../helpers/sidecar.js';
+import { parseWithCli, startSidecar, tempDir } from '../helpers/sidecar.js';
 import { DEFAULT_VIRTLOGD_MAX_SIZE, setVirtlogdMaxSize, virsh } from '../helpers/testenv.js';
 import { HOST_PATHS } from '../../scripts/testenv/layout.js';
 
@@ -21,12 +20,7 @@ const MAX_CYCLES = 8;
 
 /** What `libvirt-telemetry parse` makes of the concatenated files (oldest first). */
 function parsedRecords(files: readonly string[], domain: string): Record<string, unknown>[] {
-  const text = Buffer.concat(files.map((f) => readFileSync(f)));
-  const out = execFileSync(process.execPath, [CLI, 'parse', '--domain', domain, '-'], { input: text, maxBuffer: 64 * 2 ** 20 }).toString();
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return parseWithCli(Buffer.concat(files.map((f) => readFileSync(f))), domain);
 }
 
 test.serial('virtlogd rotating a real QEMU log (max_size 4 KiB): every line of every copy exactly once', async (t) => {

@@ -1,8 +1,10 @@
-// Runs a file (or bytes) through the line splitter and a format's parser, as `parse` does.
+// Runs a file (or bytes) through the line splitter and a format's parser, as `parse` does; every record
+// is checked against the record schema.
 import { readFileSync } from 'node:fs';
 import { domainFromFileName, LOG_FORMATS, type LogFormatName } from '../../parsers/formats.js';
 import { LineSplitter } from '../../parsers/lines.js';
 import type { LogRecord, RecordParser } from '../../parsers/record.js';
+import { checkedRecords } from '../helpers/record-schema.js';
 
 export function parseBytes(
   bytes: Buffer,
@@ -17,7 +19,7 @@ export function parseBytes(
   for (let i = 0; i < bytes.length; i += chunk) splitter.feed(bytes.subarray(i, i + chunk), i, onLine);
   splitter.finish(bytes.length, onLine);
   records.push(...parser.flush());
-  return records;
+  return checkedRecords(records);
 }
 
 export function parseFile(file: string, format: LogFormatName): LogRecord[] {

@@ -11,6 +11,7 @@ import type { EventRecord } from '../../events/record.js';
 import { JsonLineSink } from '../../events/record.js';
 import { DomainState } from '../../libvirt/protocol.js';
 import { metricValue } from '../helpers/events-agent.js';
+import { checkedRecords } from '../helpers/record-schema.js';
 import { measuredSession } from '../helpers/virsh-events.js';
 
 class CollectingActions implements ActionSink {
@@ -29,7 +30,11 @@ function setup(makeActions: (records: JsonLineSink) => ActionSink = () => new Co
   const out: Record<string, any>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) out.push(JSON.parse(line));
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        const value = JSON.parse(line) as Record<string, any>;
+        // Records are checked against the schema; --dry-run's Evictions and patches share the stream.
+        out.push(value['source'] === undefined ? value : checkedRecords([value])[0]!);
+      }
       done();
     },
   });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_MAX_LINE_BYTES } from '../../parsers/lines.js';
 import type { LogRecord } from '../../parsers/record.js';
+import { checkedRecords } from '../helpers/record-schema.js';
 import { CLI, sample } from '../support/samples.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'parse-cli-'));
@@ -21,7 +22,7 @@ async function parse(args: string[], input: Buffer | string = '') {
   child.stdin.end(input);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const stdout = Buffer.concat(out).toString('utf8');
-  const records = (): LogRecord[] => (stdout === '' ? [] : stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as LogRecord));
+  const records = (): LogRecord[] => (stdout === '' ? [] : checkedRecords(stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as LogRecord)));
   return { code, stdout, stderr: Buffer.concat(err).toString('utf8'), get records() { return records(); } };
 }
 

@@ -16,6 +16,7 @@ import { encodeJsonLines } from '../../../sidecar/sinks/sink.js';
 import { canHaveMoved } from '../../../sidecar/siblings.js';
 import { LOG_FORMATS } from '../../../parsers/formats.js';
 import { qemuLines, sequences } from '../../helpers/log-writer.js';
+import { checkedRecords } from '../../helpers/record-schema.js';
 
 /** Reads a start plan until `want` records came out, then a little longer to catch extra ones. */
 async function readPlan(dir: string, files: (base: string) => PlannedFile[], want: number) {
@@ -44,7 +45,7 @@ async function readPlan(dir: string, files: (base: string) => PlannedFile[], wan
     for (;;) {
       const batches = await queue.take(1 << 20);
       if (batches.length === 0) return;
-      for (const b of batches) for (const line of b.payload.toString().split('\n')) if (line) records.push(JSON.parse(line));
+      for (const b of batches) for (const line of b.payload.toString().split('\n')) if (line) records.push(...checkedRecords([JSON.parse(line) as Record<string, unknown>]));
       queue.release(batches);
     }
   })();

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseStream } from '../../../parsers/command.js';
 import { createQemuLogParser } from '../../../parsers/textlog.js';
 import { planNew } from '../../../sidecar/siblings.js';
+import { checkedRecords } from '../../helpers/record-schema.js';
 import { StreamRun } from '../../helpers/stream-run.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'test', 'fixtures', 'samples');
@@ -90,10 +91,12 @@ async function parsed(chunks: Buffer[]): Promise<Rec[]> {
     },
   });
   await parseStream(Readable.from(chunks), createQemuLogParser({ domain: DOMAIN }), sink, MAX_LINE);
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Rec);
+  return checkedRecords(
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Rec),
+  );
 }
 
 /** What the sidecar's FileStream emits while `chunks` are appended to its file one by one, until the file is deleted. */

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { planNew, planResume } from '../../../sidecar/siblings.js';
 import { createQemuLogParser } from '../../../parsers/textlog.js';
 import { SHARED } from '../../support/generator-variants.js';
+import { checkedRecords } from '../../helpers/record-schema.js';
 import { StreamRun } from '../../helpers/stream-run.js';
 
 const DOMAIN = 'tinylinux';
@@ -25,7 +26,7 @@ function parsed(text: string): Rec[] {
   const out: Rec[] = [];
   for (const line of text.split('\n').slice(0, -1)) out.push(...(parser.push(line) as unknown as Rec[]));
   out.push(...(parser.flush() as unknown as Rec[]));
-  return JSON.parse(JSON.stringify(out)) as Rec[];
+  return checkedRecords(JSON.parse(JSON.stringify(out)) as Rec[]);
 }
 
 /** Offsets inside the second log's first command line, in this order: at a line start, inside a line, inside a later line. */
