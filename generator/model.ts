@@ -2,7 +2,6 @@
 // by the templates, so both formats always say the same thing.
 import path from 'node:path';
 import type { LineShape, MultilineShape } from '../parsers/shape.js';
-import { QEMU_MULTILINE } from '../parsers/shapes.js';
 import {
   FLUENT_BIT_MULTILINE_PARSERS,
   FLUENT_BIT_PARSERS,
@@ -122,23 +121,13 @@ function parserSection(shape: LineShape): Section {
   };
 }
 
-/**
- * Flush_Timeout of the QEMU multiline parser in Fluent Bit. Fluent Bit's flush timer is a period, not an
- * idle time: every Flush_Timeout it flushes every open group, however recently a line joined it
- * (`cb_ml_flush_timer()`, src/multiline/flb_ml.c), so a command-line block whose read ended mid-block is
- * cut in two when the timer fires. A longer period cuts fewer blocks; no complete record waits for it,
- * because the block's last line (`-…` without ` \`) and the external device's command line end their
- * record at once. Only a block whose writer stopped mid-way waits this long.
- */
-const FLUENT_BIT_QEMU_FLUSH_PERIOD_MS = 10_000;
-
 function multilineParser(shape: MultilineShape): MultilineParser {
   return {
     comment: [shape.description],
     name: shape.name,
     type: 'regex',
     keyContent: LOG_KEY,
-    flushTimeoutMs: shape === QEMU_MULTILINE ? FLUENT_BIT_QEMU_FLUSH_PERIOD_MS : shape.flushTimeoutMs,
+    flushTimeoutMs: shape.flushTimeoutMs,
     rules: shape.rules.map((r) => ({ state: r.state, regex: renderOnigmoRegex(r), next: r.next })),
   };
 }
