@@ -13,6 +13,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY cli ./cli
+COPY runtime ./runtime
 COPY generator ./generator
 COPY parsers ./parsers
 COPY sidecar ./sidecar

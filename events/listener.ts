@@ -1,11 +1,12 @@
-// The connection to libvirtd, kept up for as long as the agent runs: connect, register every event
-// callback, list the domains with state and reason, hand both to the agent; when the connection dies
-// (libvirtd restarted, keepalive timeout, network), reconnect with exponential backoff and start over.
+// The agent's side of each libvirtd connection: register every event callback, list the domains with state
+// and reason, hand both to the agent. Connecting, keepalive and reconnecting are the ConnectionSupervisor's
+// (libvirt/supervisor.ts); this runs as its on-connected hook, on every new connection.
 // libvirtd does not replay the gap's events: the listing after each reconnect is what reconciliation uses.
 import { DOMAIN_STATE_NAMES, StatsGroup } from '../libvirt/protocol.js';
+import { ConnectionSupervisor, type ConnectionHealth } from '../libvirt/supervisor.js';
 import type { CloseInfo, Connect, DomainEvent, DomainEventKind, LibvirtClient } from '../libvirt/types.js';
 import type { DomainSnapshot } from './domains.js';
-import { errorText, type Logger } from '../cli/log.js';
+import type { Logger } from '../cli/log.js';
 
 /** The callbacks the agent registers (the design document's list plus control-error). */
 export const EVENT_KINDS: readonly DomainEventKind[] = ['lifecycle', 'reboot', 'watchdog', 'io-error', 'io-error-reason', 'control-error'];
@@ -33,119 +34,59 @@ export interface ListenerHandlers {
   disconnected(info: CloseInfo | undefined, error?: unknown): void;
 }
 
-export type ListenerState = 'connecting' | 'connected' | 'waiting' | 'stopped';
-
 export class LibvirtListener {
-  private readonly stop = new AbortController();
-  private client: LibvirtClient | undefined;
-  private running: Promise<void> | undefined;
-  private everConnected = false;
-  state: ListenerState = 'connecting';
-  /** The last connection failure, for /healthz. */
-  lastError = '';
+  private readonly supervisor: ConnectionSupervisor;
 
   constructor(
     private readonly options: ListenerOptions,
     private readonly handlers: ListenerHandlers,
-  ) {}
+  ) {
+    this.supervisor = new ConnectionSupervisor({
+      uri: options.uri,
+      connect: options.connect,
+      log: options.log,
+      connectTimeoutMs: options.callTimeoutMs,
+      backoffMinMs: options.backoffMinMs,
+      backoffMaxMs: options.backoffMaxMs,
+      onConnected: (client, first, signal) => this.subscribe(client, first, signal),
+      onDisconnected: (info, error) => handlers.disconnected(info, error),
+    });
+  }
 
   start(): void {
-    this.running ??= this.loop();
+    this.supervisor.start();
+  }
+
+  /** For /healthz: connected with every callback registered, and libvirtd answering. */
+  health(): ConnectionHealth {
+    return this.supervisor.health();
   }
 
   async close(): Promise<void> {
-    this.stop.abort();
-    this.state = 'stopped';
-    await this.client?.close().catch(() => undefined);
-    await this.running;
+    await this.supervisor.stop();
   }
 
-  private async loop(): Promise<void> {
-    let attempt = 0;
-    while (!this.stop.signal.aborted) {
-      this.state = 'connecting';
-      const closed = await this.session().catch((err: unknown) => {
-        this.lastError = errorText(err);
-        return { failed: err };
-      });
-      if (this.stop.signal.aborted) break;
-      if ('failed' in closed) {
-        this.options.log('warn', 'cannot connect to libvirtd or register for events', { uri: this.options.uri, error: this.lastError, attempt: attempt + 1 });
-        this.handlers.disconnected(undefined, closed.failed);
-      } else {
-        attempt = 0;
-        this.lastError = `connection closed (${closed.info.reason})`;
-        this.options.log('warn', 'libvirtd connection lost; reconnecting', { uri: this.options.uri, reason: closed.info.reason, error: closed.info.error ? errorText(closed.info.error) : undefined });
-        this.handlers.disconnected(closed.info);
-      }
-      const exponential = Math.min(this.options.backoffMaxMs, this.options.backoffMinMs * 2 ** attempt);
-      attempt += 1;
-      this.state = 'waiting';
-      await sleep(exponential * (0.5 + Math.random() / 2), this.stop.signal);
-    }
-    this.state = 'stopped';
-  }
-
-  /** One connection from connect to close; resolves when it has closed. */
-  private async session(): Promise<{ info: CloseInfo }> {
-    const { uri, connect, callTimeoutMs } = this.options;
-    // Read-only: the agent only listens and lists; libvirt serves events and stats on read-only connections.
-    const client = await connect(uri, { readOnly: true, signal: AbortSignal.any([this.stop.signal, AbortSignal.timeout(callTimeoutMs)]) });
-    this.client = client;
+  private async subscribe(client: LibvirtClient, first: boolean, signal: AbortSignal) {
     let held: DomainEvent[] | undefined = [];
     let overflow = 0;
-    const onEvent = (event: DomainEvent): void => {
+    // Listen before registering: an event may arrive before the registration's reply (reference §8.3).
+    client.on('event', (event) => {
       if (!held) this.handlers.event(event);
       else if (held.length < MAX_HELD_EVENTS) held.push(event);
       else overflow += 1;
-    };
-    // Listen before registering: an event may arrive before the registration's reply (reference §8.3).
-    client.on('event', onEvent);
-    try {
-      for (const kind of EVENT_KINDS) {
-        await client.registerDomainEvent(kind, { signal: AbortSignal.timeout(callTimeoutMs) });
-      }
-      const records = await client.getAllDomainStats({ stats: StatsGroup.STATE, signal: AbortSignal.timeout(callTimeoutMs) });
-      const listing: DomainSnapshot[] = records.map((r) => ({
-        domain: r.domain,
-        state: Number(r.params.get('state.state') ?? 0),
-        reason: Number(r.params.get('state.reason') ?? 0),
-      }));
-      const first = !this.everConnected;
-      this.everConnected = true;
-      this.state = 'connected';
-      this.lastError = '';
-      this.options.log('info', first ? 'connected to libvirtd' : 'reconnected to libvirtd', {
-        uri,
-        domains: listing.length,
-        running: listing.filter((d) => DOMAIN_STATE_NAMES[d.state] === 'running').length,
-      });
-      this.handlers.connected(listing, first);
-      const backlog = held;
-      held = undefined;
-      for (const event of backlog) this.handlers.event(event);
-      if (overflow > 0) this.options.log('error', 'events lost while listing domains after connect', { lost: overflow });
-    } catch (err) {
-      client.off('event', onEvent);
-      await client.close().catch(() => undefined);
-      throw err;
-    }
-    const info = await client.closed;
-    client.off('event', onEvent);
-    this.client = undefined;
-    return { info };
+    });
+    for (const kind of EVENT_KINDS) await client.registerDomainEvent(kind, { signal });
+    const records = await client.getAllDomainStats({ stats: StatsGroup.STATE, signal });
+    const listing: DomainSnapshot[] = records.map((r) => ({
+      domain: r.domain,
+      state: Number(r.params.get('state.state') ?? 0),
+      reason: Number(r.params.get('state.reason') ?? 0),
+    }));
+    this.handlers.connected(listing, first);
+    const backlog = held;
+    held = undefined;
+    for (const event of backlog) this.handlers.event(event);
+    if (overflow > 0) this.options.log('error', 'events lost while listing domains after connect', { lost: overflow });
+    return { domains: listing.length, running: listing.filter((d) => DOMAIN_STATE_NAMES[d.state] === 'running').length };
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

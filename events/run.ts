@@ -87,12 +87,11 @@ export async function runAgent(o: EventsOptions, hypervisor: string, listen: Lis
   );
   let web;
   try {
-    // /healthz: 200 while connected with every callback registered, else 503 (a readiness probe).
-    web = await serveHttp(listen, metrics.registry, () => ({
-      healthy: listener.state === 'connected',
-      libvirt: listener.state,
-      ...(listener.lastError ? { error: listener.lastError } : {}),
-    }));
+    // /healthz: 200 while connected with every callback registered and libvirtd answering, else 503 (a readiness probe).
+    web = await serveHttp(listen, metrics.registry, () => {
+      const { healthy, state, error } = listener.health();
+      return { healthy, libvirt: state, ...(error ? { error } : {}) };
+    });
   } catch (err) {
     throw new Error(`cannot listen on ${o['web.listen-address']}: ${errorText(err)}`);
   }

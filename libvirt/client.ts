@@ -49,6 +49,12 @@ const CLOSE_TIMEOUT_MS = 2000;
  * recognised and dropped; bounded, after which the oldest are forgotten (a reply to those closes the connection).
  */
 const MAX_ABANDONED = 65_536;
+/**
+ * Calls in a row that missed their deadline while the daemon sent no reply at all: then it has stopped serving
+ * this connection (a daemon without keepalive gone silent, a half-open TCP path) and the connection is closed,
+ * so the owner reconnects. A reply to any call in between resets the count: one stuck domain is not a dead daemon.
+ */
+const MAX_SILENT_TIMEOUTS = 2;
 
 interface PendingCall {
   readonly spec: CallSpec<unknown, unknown>;
@@ -69,12 +75,17 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
   private closing = false;
   private readonly frames: FrameReader;
   private readonly pending = new Map<number, PendingCall>();
-  private readonly abandoned = new Set<number>();
+  /** Abandoned serials → what to call when the daemon is done with that call (late reply, or the connection ends). */
+  private readonly abandoned = new Map<number, () => void>();
   private lastSerial = 0;
   private readonly eventQueues = new Set<(event: DomainEvent | CloseInfo) => void>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
-  private lastReceived = Date.now();
-  private unansweredPings = 0;
+  /** performance.now() of the last packet from the daemon, of the last reply, of the oldest unanswered ping. */
+  private lastHeardAt = performance.now();
+  private lastReplyAt = performance.now();
+  private firstUnansweredPingAt: number | undefined;
+  private lastPingAt = 0;
+  private silentTimeouts = 0;
 
   constructor(
     readonly uri: string,
@@ -95,6 +106,15 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
     return this.closeInfo !== undefined;
   }
 
+  get keepaliveActive(): boolean {
+    return this.keepaliveTimer !== undefined;
+  }
+
+  /** How long our oldest unanswered keepalive ping has waited; 0 when none is outstanding. */
+  get unansweredPingMs(): number {
+    return this.firstUnansweredPingAt === undefined ? 0 : performance.now() - this.firstUnansweredPingAt;
+  }
+
   // ---- calls ----------------------------------------------------------------------------------------
 
   /** Sends one call and resolves with its decoded reply. Rejects with LibvirtError, ConnectionClosedError or CallAbortedError. */
@@ -112,11 +132,13 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
     } catch (err) {
       return Promise.reject(err); // bad arguments (a malformed UUID, an oversized list): nothing was sent
     }
+    const sentAt = performance.now();
     return new Promise<R>((resolve, reject) => {
       const onAbort = (): void => {
         if (!this.pending.delete(serial)) return;
-        this.abandon(serial);
-        reject(new CallAbortedError(spec.name, signal!.reason));
+        const aborted = new CallAbortedError(spec.name, signal!.reason, this.abandon(serial));
+        reject(aborted);
+        if (aborted.timedOut && this.lastReplyAt < sentAt) this.silentTimeout();
       };
       const settle = <T>(fn: (v: T) => void) => (v: T): void => {
         signal?.removeEventListener('abort', onAbort);
@@ -134,10 +156,21 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
     return this.lastSerial;
   }
 
-  private abandon(serial: number): void {
-    if (this.abandoned.size >= MAX_ABANDONED) this.abandoned.delete(this.abandoned.values().next().value!);
-    this.abandoned.add(serial);
+  private silentTimeout(): void {
+    if (++this.silentTimeouts < MAX_SILENT_TIMEOUTS) return;
+    this.shutdown('timeout', new Error(`${this.silentTimeouts} calls in a row timed out without any reply from the daemon`));
   }
+
+  /** Remembers an abandoned call; the promise resolves once the daemon is done with it (or it can no longer tell). */
+  private abandon(serial: number): Promise<void> {
+    if (this.abandoned.size >= MAX_ABANDONED) {
+      const [oldest, forget] = this.abandoned.entries().next().value!;
+      this.abandoned.delete(oldest);
+      forget();
+    }
+    return new Promise((resolve) => this.abandoned.set(serial, resolve));
+  }
+
 
   getLibVersion(options?: CallOptions): Promise<number> {
     return this.call(Calls.getLibVersion, undefined, options);
@@ -266,8 +299,8 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
 
   private onData(chunk: Buffer): void {
     if (this.closeInfo) return;
-    this.lastReceived = Date.now();
-    this.unansweredPings = 0;
+    this.lastHeardAt = performance.now();
+    this.firstUnansweredPingAt = undefined;
     try {
       for (const packet of this.frames.push(chunk)) {
         this.dispatch(packet);
@@ -295,9 +328,16 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
   }
 
   private onReply(proc: number, serial: number, status: number, body: XdrReader): void {
+    this.lastReplyAt = performance.now();
+    this.silentTimeouts = 0;
     const call = this.pending.get(serial);
     if (!call) {
-      if (this.abandoned.delete(serial)) return; // late reply to a call whose deadline passed
+      const answered = this.abandoned.get(serial);
+      if (answered) {
+        // A late reply to a call whose deadline passed.
+        this.abandoned.delete(serial);
+        return answered();
+      }
       throw new ProtocolError(`reply with serial ${serial} matches no call`);
     }
     if (call.spec.proc !== proc) throw new ProtocolError(`reply ${serial} is for procedure ${proc}, the call was ${call.spec.proc}`);
@@ -313,18 +353,19 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
 
   // ---- keepalive ------------------------------------------------------------------------------------
 
-  /** Pings after `intervalMs` of silence from the daemon; closes after `count` unanswered pings. */
+  /** Pings every `intervalMs` while the daemon is silent; closes after `count` unanswered pings. */
   startKeepalive({ intervalMs, count }: KeepaliveOptions): void {
     if (this.closeInfo || this.keepaliveTimer) return;
-    this.lastReceived = Date.now();
+    this.lastHeardAt = performance.now();
     this.keepaliveTimer = setInterval(() => {
-      if (Date.now() - this.lastReceived < intervalMs) return;
-      if (this.unansweredPings >= count) {
+      const now = performance.now();
+      if (now - this.lastHeardAt < intervalMs || now - this.lastPingAt < intervalMs) return;
+      if (this.firstUnansweredPingAt !== undefined && now - this.firstUnansweredPingAt >= count * intervalMs) {
         this.shutdown('keepalive', new Error(`no answer to ${count} keepalive pings ${intervalMs} ms apart`));
         return;
       }
-      this.unansweredPings++;
-      this.lastReceived = Date.now();
+      this.firstUnansweredPingAt ??= now;
+      this.lastPingAt = now;
       this.send(PING);
     }, Math.max(10, Math.floor(intervalMs / 4)));
     this.keepaliveTimer.unref();
@@ -348,6 +389,7 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
     const err = this.closedError();
     const calls = [...this.pending.values()];
     this.pending.clear();
+    for (const answered of this.abandoned.values()) answered();
     this.abandoned.clear();
     for (const call of calls) call.reject(err);
     for (const push of [...this.eventQueues]) push(this.closeInfo);

@@ -48,6 +48,8 @@ export type CloseReason =
   | 'error'
   /** Our keepalive probes went unanswered. */
   | 'keepalive'
+  /** Calls kept missing their deadlines while the daemon answered nothing at all (one without keepalive, gone silent). */
+  | 'timeout'
   /** The daemon sent something we must not accept (ProtocolError). */
   | 'protocol';
 
@@ -75,6 +77,11 @@ export class CallAbortedError extends Error {
     /** The procedure, e.g. CONNECT_GET_ALL_DOMAIN_STATS, or 'connect'. */
     readonly procedure: string,
     reason: unknown,
+    /**
+     * Resolves when the daemon is done with the abandoned call: its late reply arrived, or the connection ended.
+     * Until then libvirtd may still hold what the call holds (a domain's job, while QEMU does not answer).
+     */
+    readonly daemonDone: Promise<void> = Promise.resolve(),
   ) {
     super(`libvirt ${procedure} ${isTimeout(reason) ? 'timed out' : 'was aborted'}`, { cause: reason });
     this.timedOut = isTimeout(reason);

@@ -99,6 +99,18 @@ export const Metrics = {
   ),
   domainErrors: def('libvirt_exporter_domain_errors_total', 'counter', DOMAIN, 'libvirt calls about this domain that failed.'),
   domainTimeouts: def('libvirt_exporter_domain_timeouts_total', 'counter', DOMAIN, 'libvirt calls about this domain that missed their deadline (for example a locked QEMU).'),
+  domainStatsMissing: def(
+    'libvirt_exporter_domain_stats_missing',
+    'gauge',
+    DOMAIN,
+    'Present (1) for each domain whose stats are missing from this scrape: its call failed or timed out, or an earlier call is still stuck on it in libvirtd (a hung QEMU), so only what libvirtd knows without asking QEMU is exported.',
+  ),
+  collectionErrors: def(
+    'libvirt_exporter_collection_errors_total',
+    'counter',
+    [],
+    'Collections that ended early because of a failure not about one domain: libvirtd unreachable, the connection lost, the listing refused.',
+  ),
   rejectedMessages: def(
     'libvirt_exporter_rejected_messages_total',
     'counter',

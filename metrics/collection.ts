@@ -3,10 +3,14 @@
 // overlap share the collection in flight.
 //
 // NOWAIT makes libvirtd skip the monitor queries of a domain whose job someone else holds, but a domain whose
-// QEMU hangs (SIGSTOPped, stuck storage) while *we* hold its job stalls the call it is in. Then the collection
-// falls back to one call per domain: the hung domain's call times out and is counted against it, the others
-// are exported. The stalled call keeps that domain's job busy, so later NOWAIT calls return at once.
+// QEMU hangs (SIGSTOPped, stuck storage) while *we* hold its job stalls the call it is in. So a stats call that
+// has not answered after its hedge delay is joined by one call per domain of its domains (without NOWAIT), all
+// ending at the stalled call's deadline: the hung domain's own call times out and is counted against it, the
+// others are exported in the same scrape, and a hung domain costs a scrape one call deadline. The stalled call
+// keeps that domain's job busy, so later NOWAIT calls return at once but without what only QEMU can tell; the
+// domain stays marked (libvirt_exporter_domain_stats_missing) until libvirtd is done with our stalled calls.
 import { ErrorCode, StatsFlag, StatsGroup } from '../libvirt/protocol.js';
+import { sleep } from '../runtime/backoff.js';
 import {
   CallAbortedError,
   ConnectionClosedError,
@@ -15,7 +19,7 @@ import {
   type DomainStatsRecord,
   type LibvirtClient,
 } from '../libvirt/types.js';
-import type { LibvirtConnection } from './connection.js';
+import type { ConnectionSupervisor } from '../libvirt/supervisor.js';
 import { labelsOf, viewOf, type DomainLabels } from './domain-view.js';
 import { errorText, type Logger } from '../cli/log.js';
 import { readNovaMetadata, type NovaInstance } from './nova.js';
@@ -25,7 +29,7 @@ import type { DomainFailures, Snapshot } from './snapshot.js';
 export const STATS_GROUPS =
   StatsGroup.STATE | StatsGroup.CPU_TOTAL | StatsGroup.BALLOON | StatsGroup.VCPU | StatsGroup.INTERFACE | StatsGroup.BLOCK;
 
-/** Calls in flight at once; libvirtd serves 5 per client, one may be stalled. */
+/** Calls in flight at once; libvirtd serves 5 per client (max_client_requests), one may be stalled. */
 const CONCURRENCY = 4;
 /**
  * libvirtd's time per domain from which a collection is split across CONCURRENCY calls. Domains whose stats it
@@ -33,9 +37,16 @@ const CONCURRENCY = 4;
  * round trip or more: about 1 ms under KVM, 15 ms under TCG.
  */
 const SPLIT_PER_DOMAIN_MS = 0.25;
+/**
+ * A stats call still unanswered this long after it was sent (and HEDGE_FACTOR × the last collection's stats
+ * time) is presumed stuck on a hung domain and joined by one call per domain. At most half the call deadline,
+ * so the per-domain calls get the other half.
+ */
+const HEDGE_MIN_MS = 1000;
+const HEDGE_FACTOR = 4;
 
 export interface CollectionOptions {
-  readonly connection: LibvirtConnection;
+  readonly connection: Pick<ConnectionSupervisor, 'get'>;
   readonly log: Logger;
   /** Deadline of each libvirt call. */
   readonly callTimeoutMs: number;
@@ -52,6 +63,18 @@ interface DomainStats {
   readonly domains: readonly DomainRef[];
   /** The stats records that arrived (a timed-out domain has none). */
   readonly records: readonly DomainStatsRecord[];
+}
+
+/** What one collection has observed so far. */
+interface CollectionState {
+  /** libvirtd answered a call. */
+  answered: boolean;
+  /** Every call succeeded. */
+  complete: boolean;
+  /** The domain listing, once one arrived. */
+  listed: readonly DomainRef[] | undefined;
+  /** Domains whose stats (or part of them) are missing from this collection, by uuid. */
+  readonly missing: Map<string, DomainRef>;
 }
 
 interface MetadataEntry {
@@ -71,14 +94,23 @@ class Deadline {
   get expired(): boolean {
     return performance.now() >= this.end;
   }
-  /** A signal for one call: the call deadline, cut to what is left of the collection. */
+  /** When a call sent now must end: the call deadline, cut to what is left of the collection. */
+  callEnd(): number {
+    return Math.min(performance.now() + this.callMs, this.end);
+  }
   signal(): AbortSignal {
-    return AbortSignal.timeout(Math.max(1, Math.min(this.callMs, this.end - performance.now())));
+    return signalUntil(this.callEnd());
   }
 }
 
-/** What one call attempt came to. */
-type Outcome<T> = { ok: true; value: T } | { ok: false; kind: 'timeout' | 'gone' | 'error' | 'closed'; error: unknown };
+/** A deadline signal for `end` (a performance.now() time); AbortSignal.timeout takes whole milliseconds only. */
+function signalUntil(end: number): AbortSignal {
+  return AbortSignal.timeout(Math.max(1, Math.ceil(end - performance.now())));
+}
+
+/** What one call attempt came to ('cancelled': we no longer needed it). */
+type Outcome<T> = { ok: true; value: T } | Failure;
+type Failure = { ok: false; kind: 'timeout' | 'cancelled' | 'gone' | 'error' | 'closed'; error: unknown };
 
 export class Collection {
   private inflight: Promise<Snapshot> | undefined;
@@ -86,9 +118,15 @@ export class Collection {
   private readonly metadata = new Map<string, MetadataEntry>();
   /** Each domain's labels, the same object scrape after scrape: the exposition caches their text by identity. */
   private readonly labels = new Map<string, DomainLabels>();
+  /** Domains one of our timed-out calls is still stuck on in libvirtd (uuid → a token of that marking). */
+  private readonly stuck = new Map<string, object>();
+  /** Collections that ended early because of a failure not about one domain. */
+  private collectionErrors = 0;
   private lastOutcome = '';
   /** libvirtd's time per domain in the last collection's stats calls (summed over parallel calls). */
   private perDomainMs = 0;
+  /** Wall time of the last collection's stats calls when all of them answered. */
+  private lastStatsMs = 0;
 
   constructor(private readonly options: CollectionOptions) {}
 
@@ -101,7 +139,7 @@ export class Collection {
   private async run(): Promise<Snapshot> {
     const started = performance.now();
     const deadline = new Deadline(this.options.scrapeTimeoutMs, this.options.callTimeoutMs);
-    const state = { answered: false, complete: true };
+    const state: CollectionState = { answered: false, complete: true, listed: undefined, missing: new Map() };
     let stats: DomainStats | undefined;
     let openstack = new Map<string, NovaInstance>();
     try {
@@ -109,20 +147,28 @@ export class Collection {
       stats = await this.domainStats(client, deadline, state);
       if (this.options.openstack) openstack = await this.novaMetadata(client, stats.records, deadline, state);
     } catch (err) {
-      this.report('libvirtd unavailable', err);
+      state.complete = false;
+      this.collectionErrors++;
+      this.report(state.answered ? 'collection failed' : 'libvirtd unavailable', err);
     }
     if (stats) {
       this.forgetGone(stats.domains);
+      for (const domain of stats.domains) if (this.stuck.has(domain.uuid)) state.missing.set(domain.uuid, domain);
+      if (state.missing.size > 0) state.complete = false;
       if (state.complete) this.report('ok');
-    } else state.complete = false;
+    }
+    // Only what libvirtd told this time: without a listing the domain count is unknown, not 0.
+    const listed = stats?.domains ?? state.listed;
     return {
       up: state.answered,
-      domainCount: stats?.domains.length ?? 0,
+      domainCount: listed?.length,
       domains: (stats?.records ?? []).map((record) => viewOf(record, this.labelsOf(record.domain))),
+      statsMissing: stats ? [...state.missing.values()].map((domain) => this.labelsOf(domain)) : [],
       openstack,
       complete: state.complete,
       durationSeconds: (performance.now() - started) / 1000,
       failures: new Map([...this.failures].map(([uuid, f]) => [uuid, { ...f } satisfies DomainFailures])),
+      collectionErrors: this.collectionErrors,
     };
   }
 
@@ -130,68 +176,109 @@ export class Collection {
    * Every domain's stats. One bulk call while libvirtd answers it quickly. When the last collection took
    * SPLIT_PER_DOMAIN_MS or more per domain (running QEMU domains: libvirtd queries their monitors one after the
    * other), the listed domains are split across CONCURRENCY calls, which libvirtd serves on as many worker
-   * threads. A call that fails or times out falls back to one call per domain for its domains.
-   * Throws if libvirtd did not answer.
+   * threads. A call that fails, or is late (see groupStats), is joined by one call per domain for its domains.
+   * Throws if the connection is lost or libvirtd did not answer.
    */
-  private async domainStats(
-    client: LibvirtClient,
-    deadline: Deadline,
-    state: { answered: boolean; complete: boolean },
-  ): Promise<DomainStats> {
-    const split = this.perDomainMs >= SPLIT_PER_DOMAIN_MS;
-    if (!split) {
-      const started = performance.now();
-      const bulk = await attempt(client.getAllDomainStats({ stats: STATS_GROUPS, flags: StatsFlag.NOWAIT, signal: deadline.signal() }));
-      if (bulk.ok) {
-        state.answered = true;
-        this.perDomainMs = (performance.now() - started) / Math.max(1, bulk.value.length);
-        return { domains: bulk.value.map((r) => r.domain), records: bulk.value };
-      }
-      if (bulk.kind === 'closed') throw bulk.error;
-      if (bulk.kind !== 'timeout') state.answered = true;
-      this.fallBack(state, bulk);
-    }
+  private async domainStats(client: LibvirtClient, deadline: Deadline, state: CollectionState): Promise<DomainStats> {
+    const started = performance.now();
+    const listed = this.perDomainMs >= SPLIT_PER_DOMAIN_MS ? await this.list(client, deadline.signal(), state) : undefined;
+    const end = deadline.callEnd();
+    const sent = performance.now();
+    const hedgeAt = sent + Math.min((end - sent) / 2, Math.max(HEDGE_MIN_MS, HEDGE_FACTOR * this.lastStatsMs));
+    // The bulk call's domains are known only from its reply: a fallback lists them, once for all groups.
+    let listing: Promise<readonly DomainRef[]> | undefined;
+    const membersOf = (group: readonly DomainRef[] | undefined) => (group ? Promise.resolve(group) : (listing ??= this.list(client, signalUntil(end), state)));
+    const groups = listed ? partition(listed, CONCURRENCY) : [undefined];
+    const timing = { spentMs: 0, domains: 0 };
+    // One pool for every group's per-domain calls: a hung domain holds one lane, the others go on.
+    const lanes = new Lanes(CONCURRENCY);
+    const results = await Promise.all(groups.map((group) => this.groupStats(client, group, membersOf, { hedgeAt, end, lanes }, state, timing)));
+    if (timing.domains > 0) this.perDomainMs = timing.spentMs / timing.domains;
+    if (state.complete) this.lastStatsMs = performance.now() - started;
+    const records = results.flat();
+    // A bulk call that fell back was replaced by the listing (else the collection has thrown).
+    return { domains: listed ?? (state.complete ? records.map((r) => r.domain) : (state.listed ?? [])), records };
+  }
 
-    const listed = await attempt(client.listAllDomains(0, { signal: deadline.signal() }));
+  /**
+   * The stats of one group (undefined: every domain) with NOWAIT. When the call has not answered by `hedgeAt`,
+   * or fails, one call per domain of the group starts alongside, ending at the same deadline; the group call's
+   * answer is used if it comes, else theirs.
+   */
+  private async groupStats(
+    client: LibvirtClient,
+    group: readonly DomainRef[] | undefined,
+    membersOf: (group: readonly DomainRef[] | undefined) => Promise<readonly DomainRef[]>,
+    { hedgeAt, end, lanes }: { hedgeAt: number; end: number; lanes: Lanes },
+    state: CollectionState,
+    timing: { spentMs: number; domains: number },
+  ): Promise<DomainStatsRecord[]> {
+    const sent = performance.now();
+    // NOWAIT and a domain list: libvirtd skips the listed domains that have gone meanwhile.
+    const call = attempt(client.getAllDomainStats({ stats: STATS_GROUPS, flags: StatsFlag.NOWAIT, domains: group ?? [], signal: signalUntil(end) }));
+    const hedge = new AbortController();
+    const early = await Promise.race([call, sleep(hedgeAt - performance.now(), hedge.signal).then(() => undefined)]);
+    hedge.abort();
+    const answered = (records: DomainStatsRecord[]): DomainStatsRecord[] => {
+      state.answered = true;
+      timing.spentMs += performance.now() - sent;
+      timing.domains += records.length;
+      return records;
+    };
+    if (early?.ok) return answered(early.value);
+    if (early?.kind === 'closed') throw early.error;
+
+    const cancel = new AbortController();
+    const fallback = membersOf(group).then((domains) => this.oneByOne(client, domains, end, lanes, cancel.signal, state));
+    fallback.catch(() => undefined); // it may fail before it is awaited below (or when it is not needed)
+    const outcome = early ?? (await call);
+    if (outcome.ok || outcome.kind === 'closed') {
+      cancel.abort();
+      if (outcome.ok) return answered(outcome.value);
+      throw outcome.error;
+    }
+    if (outcome.kind !== 'timeout') state.answered = true;
+    state.complete = false;
+    this.report(`domain stats call ${outcome.kind === 'timeout' ? 'timed out' : 'failed'}, fell back to one call per domain`, outcome.error);
+    const { records, failed } = await fallback;
+    for (const { domain, failure } of failed) this.countFailure(domain, failure, outcome);
+    return records;
+  }
+
+  /** One call per domain (without NOWAIT: a domain whose job is stuck makes its call wait and time out, which is what we count). */
+  private async oneByOne(
+    client: LibvirtClient,
+    domains: readonly DomainRef[],
+    end: number,
+    lanes: Lanes,
+    cancel: AbortSignal,
+    state: CollectionState,
+  ): Promise<{ records: DomainStatsRecord[]; failed: { domain: DomainRef; failure: Failure }[] }> {
+    const records: DomainStatsRecord[] = [];
+    const failed: { domain: DomainRef; failure: Failure }[] = [];
+    const open = (): boolean => performance.now() < end && !cancel.aborted;
+    await lanes.forEach(domains, open, async (domain) => {
+      const one = await attempt(client.getAllDomainStats({ stats: STATS_GROUPS, domains: [domain], signal: AbortSignal.any([signalUntil(end), cancel]) }));
+      if (one.ok) records.push(...one.value);
+      else if (one.kind === 'closed') throw one.error;
+      else if (one.kind !== 'cancelled' && one.kind !== 'gone') failed.push({ domain, failure: one });
+    });
+    if (!cancel.aborted) {
+      const done = new Set(records.map((r) => r.domain.uuid));
+      for (const domain of domains) if (!done.has(domain.uuid)) state.missing.set(domain.uuid, domain);
+    }
+    return { records, failed };
+  }
+
+  private async list(client: LibvirtClient, signal: AbortSignal, state: CollectionState): Promise<readonly DomainRef[]> {
+    const listed = await attempt(client.listAllDomains(0, { signal }));
     if (!listed.ok) {
       if (listed.kind === 'error' || listed.kind === 'gone') state.answered = true;
       throw listed.error;
     }
     state.answered = true;
-    const records: DomainStatsRecord[] = [];
-    let oneByOne = listed.value;
-    if (split) {
-      oneByOne = [];
-      let spentMs = 0;
-      const calls = partition(listed.value, CONCURRENCY).map(async (domains) => {
-        const started = performance.now();
-        // NOWAIT and a domain list: libvirtd skips the listed domains that have gone meanwhile.
-        const outcome = await attempt(client.getAllDomainStats({ stats: STATS_GROUPS, flags: StatsFlag.NOWAIT, domains, signal: deadline.signal() }));
-        spentMs += performance.now() - started;
-        return { domains, outcome };
-      });
-      for (const { domains, outcome } of await Promise.all(calls)) {
-        if (outcome.ok) records.push(...outcome.value);
-        else if (outcome.kind === 'closed') throw outcome.error;
-        else {
-          this.fallBack(state, outcome);
-          oneByOne.push(...domains);
-        }
-      }
-      this.perDomainMs = spentMs / Math.max(1, listed.value.length);
-    }
-    await forEachBounded(oneByOne, deadline, async (domain) => {
-      // Without NOWAIT: a domain whose job is stuck makes this call wait and time out, which is what we count.
-      const one = await attempt(client.getAllDomainStats({ stats: STATS_GROUPS, domains: [domain], signal: deadline.signal() }));
-      if (one.ok) records.push(...one.value);
-      else this.countFailure(domain, one);
-    });
-    return { domains: listed.value, records };
-  }
-
-  private fallBack(state: { complete: boolean }, failed: Outcome<unknown> & { ok: false }): void {
-    state.complete = false;
-    this.report(`domain stats call ${failed.kind === 'timeout' ? 'timed out' : 'failed'}, falling back to one call per domain`, failed.error);
+    state.listed = listed.value;
+    return listed.value;
   }
 
   /** Nova metadata of the domains that have it, from a cache refreshed per domain id change or TTL. */
@@ -199,7 +286,7 @@ export class Collection {
     client: LibvirtClient,
     records: readonly DomainStatsRecord[],
     deadline: Deadline,
-    state: { answered: boolean; complete: boolean },
+    state: CollectionState,
   ): Promise<Map<string, NovaInstance>> {
     const now = performance.now();
     const stale = records
@@ -208,9 +295,10 @@ export class Collection {
         const entry = this.metadata.get(d.uuid);
         return !entry || entry.id !== d.id || now - entry.fetchedAt >= this.options.metadataTtlMs;
       });
-    await forEachBounded(stale, deadline, async (domain) => {
+    await new Lanes(CONCURRENCY).forEach(stale, () => !deadline.expired, async (domain) => {
       const xml = await attempt(client.domainGetXmlDesc(domain, 0, { signal: deadline.signal() }));
       if (!xml.ok) {
+        if (xml.kind === 'closed') throw xml.error;
         if (xml.kind !== 'gone') state.complete = false;
         this.countFailure(domain, xml);
         return;
@@ -230,16 +318,31 @@ export class Collection {
     return result;
   }
 
-  private countFailure(domain: DomainRef, outcome: Outcome<unknown> & { ok: false }): void {
-    if (outcome.kind === 'gone') return;
+  /**
+   * Counts a failed call about one domain. A timed-out stats call also marks the domain stuck until libvirtd is
+   * done with it and with `group`, the timed-out call that included the domain (one of them holds its job).
+   */
+  private countFailure(domain: DomainRef, outcome: Failure, group?: Failure): void {
+    if (outcome.kind === 'gone' || outcome.kind === 'cancelled') return;
     let entry = this.failures.get(domain.uuid);
     if (!entry) this.failures.set(domain.uuid, (entry = { domain: domain.name, uuid: domain.uuid, errors: 0, timeouts: 0 }));
-    if (outcome.kind === 'timeout') entry.timeouts++;
-    else entry.errors++;
+    if (outcome.kind === 'timeout') {
+      entry.timeouts++;
+      if (group) this.markStuck(domain, [outcome, group]);
+    } else entry.errors++;
     this.options.log('warn', outcome.kind === 'timeout' ? 'libvirt call timed out' : 'libvirt call failed', {
       domain: domain.name,
       uuid: domain.uuid,
       error: errorText(outcome.error),
+    });
+  }
+
+  private markStuck(domain: DomainRef, calls: readonly Failure[]): void {
+    const token = {};
+    this.stuck.set(domain.uuid, token);
+    const daemonDone = calls.map((c) => (c.error instanceof CallAbortedError ? c.error.daemonDone : undefined));
+    void Promise.all(daemonDone).then(() => {
+      if (this.stuck.get(domain.uuid) === token) this.stuck.delete(domain.uuid);
     });
   }
 
@@ -249,11 +352,11 @@ export class Collection {
     return labels;
   }
 
-  /** Drops the counters, metadata and labels of domains that no longer exist, so memory follows the domain count. */
+  /** Drops the counters, metadata, labels and marks of domains that no longer exist, so memory follows the domain count. */
   private forgetGone(domains: readonly DomainRef[]): void {
     const present = new Set(domains.map((d) => d.uuid));
     // forEach, not for-of over keys(): no iterator result per entry, and deleting while iterating is defined.
-    for (const byUuid of [this.failures, this.metadata, this.labels] as Map<string, unknown>[]) {
+    for (const byUuid of [this.failures, this.metadata, this.labels, this.stuck] as Map<string, unknown>[]) {
       byUuid.forEach((_, uuid) => present.has(uuid) || byUuid.delete(uuid));
     }
   }
@@ -272,7 +375,7 @@ async function attempt<T>(call: Promise<T>): Promise<Outcome<T>> {
     return { ok: true, value: await call };
   } catch (error) {
     if (error instanceof LibvirtError) return { ok: false, kind: error.code === ErrorCode.NO_DOMAIN ? 'gone' : 'error', error };
-    if (error instanceof CallAbortedError) return { ok: false, kind: 'timeout', error };
+    if (error instanceof CallAbortedError) return { ok: false, kind: error.timedOut ? 'timeout' : 'cancelled', error };
     if (error instanceof ConnectionClosedError) return { ok: false, kind: 'closed', error };
     return { ok: false, kind: 'error', error };
   }
@@ -286,11 +389,33 @@ function partition<T>(items: readonly T[], parts: number): T[][] {
   return runs;
 }
 
-/** Runs `work` over `items`, CONCURRENCY at a time, starting nothing new once the deadline has passed. */
-async function forEachBounded<T>(items: readonly T[], deadline: Deadline, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !deadline.expired) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
+/** At most `size` pieces of work running at once, shared by whoever holds this pool. */
+class Lanes {
+  private readonly waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+
+  /** Runs `work` over `items` in order within the pool, starting nothing new once `open()` says no. */
+  async forEach<T>(items: readonly T[], open: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
+    await Promise.all(
+      items.map(async (item) => {
+        await this.acquire();
+        try {
+          if (open()) await work(item);
+        } finally {
+          this.release();
+        }
+      }),
+    );
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }

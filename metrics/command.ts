@@ -57,10 +57,10 @@ const options = [
   {
     name: 'libvirt.reconnect-max-backoff',
     type: 'duration',
-    default: '30s',
+    default: '1s',
     min: 500,
     env: `${ENV}RECONNECT_MAX_BACKOFF`,
-    description: 'longest wait between reconnection attempts (the wait doubles from 0.5s)',
+    description: 'longest wait between reconnection attempts (the wait doubles from 0.5s; kept short so libvirt_up turns 1 soon after libvirtd is back)',
   },
   {
     name: 'libvirt.max-frame',

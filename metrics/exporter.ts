@@ -1,8 +1,8 @@
 // The running exporter: connection, collection and HTTP server, until SIGTERM or SIGINT.
 import { readFileSync } from 'node:fs';
 import { connect } from '../libvirt/client.js';
+import { ConnectionSupervisor } from '../libvirt/supervisor.js';
 import { Collection } from './collection.js';
-import { LibvirtConnection } from './connection.js';
 import { MessageLimit } from './message-limit.js';
 import { configureHeap } from './heap.js';
 import type { ListenAddress } from '../cli/listen-address.js';
@@ -39,7 +39,7 @@ export async function runExporter(s: ExporterSettings): Promise<number> {
   const auth = s.web.users.size > 0 ? new (await import('./basic-auth.js')).BasicAuth(s.web.users) : undefined;
   const log = createLogger(s.logLevel);
   const messageLimit = new MessageLimit(s.maxMessageBytes, log);
-  const connection = new LibvirtConnection({
+  const connection = new ConnectionSupervisor({
     uri: s.uri,
     connect: messageLimit.apply(connect),
     log,

@@ -1,5 +1,5 @@
 // What one collection from libvirtd produced: the input of every collector.
-import type { DomainView } from './domain-view.js';
+import type { DomainLabels, DomainView } from './domain-view.js';
 import type { NovaInstance } from './nova.js';
 
 export interface DomainFailures {
@@ -12,10 +12,12 @@ export interface DomainFailures {
 export interface Snapshot {
   /** libvirtd answered at least one call of this collection. */
   readonly up: boolean;
-  /** Domains libvirtd reported, including those whose stats did not arrive. */
-  readonly domainCount: number;
+  /** Domains libvirtd reported, including those whose stats did not arrive; undefined when no listing arrived. */
+  readonly domainCount: number | undefined;
   /** The stats of each domain that answered. */
   readonly domains: readonly DomainView[];
+  /** Domains whose stats, or the part only QEMU can tell, are missing from this collection. */
+  readonly statsMissing: readonly DomainLabels[];
   /** Nova metadata by domain uuid, for the domains that have it. */
   readonly openstack: ReadonlyMap<string, NovaInstance>;
   /** Every domain's stats arrived (no call failed or timed out). */
@@ -23,6 +25,8 @@ export interface Snapshot {
   readonly durationSeconds: number;
   /** Cumulative failed and timed-out calls per domain uuid, for the domains that still exist. */
   readonly failures: ReadonlyMap<string, DomainFailures>;
+  /** Collections so far that ended early because of a failure not about one domain (connection lost, listing failed). */
+  readonly collectionErrors: number;
   /** libvirt messages refused as larger than --libvirt.max-frame since start (added by the server). */
   readonly rejectedMessages?: number;
 }

@@ -46,8 +46,6 @@ export async function startEventsAgent(options: AgentOptions = {}): Promise<Even
     '--libvirt.uri', options.uri ?? 'qemu+tcp://127.0.0.1:16509/system',
     '--hypervisor', options.hypervisor ?? 'node-1',
     '--web.listen-address', '127.0.0.1:0',
-    '--libvirt.reconnect-min', '100ms',
-    '--libvirt.reconnect-max', '1s',
     ...(options.namespace ? ['--namespace', options.namespace] : []),
   ];
   if (options.kube) {

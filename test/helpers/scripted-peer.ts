@@ -53,33 +53,64 @@ export async function scriptedPeer(): Promise<ScriptedPeer> {
   };
 }
 
-/** A unix-socket listener that answers every packet a client sends with `answer(header, body)`, and can push events. */
+export interface DaemonConnection {
+  /** 1 for the first connection the daemon accepted, 2 for the next, … */
+  readonly index: number;
+  readonly socket: net.Socket;
+}
+
+export interface ScriptedDaemon {
+  /** A URI reaching this daemon, e.g. uri('/system'). */
+  uri(driverPath: string): string;
+  /** Stops listening and drops every connection, as a libvirtd that went away. */
+  stop(): Promise<void>;
+  /** Listens again on the same socket path. */
+  restart(): Promise<void>;
+  /** Writes a frame (an event) to every connected client. */
+  broadcast(frame: Buffer): void;
+  dispose(): void;
+}
+
+/** A unix-socket listener that answers every packet a client sends with `answer(header, body, connection)`, and can push events. */
 export async function scriptedDaemon(
-  answer: (header: Header, body: Buffer) => Buffer[],
-): Promise<{ uri: (driverPath: string) => string; broadcast: (frame: Buffer) => void; dispose: () => void }> {
+  answer: (header: Header, body: Buffer, connection: DaemonConnection) => Buffer[],
+): Promise<ScriptedDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'libvirt-daemon-'));
   const path = join(dir, 'sock');
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    const frames = new FrameReader();
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => {
-      for (const packet of frames.push(chunk)) {
-        for (const out of answer(decodePacket(packet).header, packet.subarray(28))) socket.write(out);
-      }
+  let accepted = 0;
+  let server: net.Server | undefined;
+  const listen = async (): Promise<void> => {
+    server = net.createServer((socket) => {
+      sockets.add(socket);
+      const connection = { index: ++accepted, socket };
+      const frames = new FrameReader();
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('data', (chunk: Buffer) => {
+        for (const packet of frames.push(chunk)) {
+          for (const out of answer(decodePacket(packet).header, packet.subarray(28), connection)) socket.write(out);
+        }
+      });
     });
-  });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
+    await new Promise<void>((resolve) => server!.listen(path, resolve));
+  };
+  const stop = async (): Promise<void> => {
+    for (const s of sockets) s.destroy();
+    const closing = server;
+    server = undefined;
+    if (closing) await new Promise((resolve) => closing.close(resolve));
+  };
+  await listen();
   return {
     uri: (driverPath) => `qemu+unix://${driverPath}?socket=${path}`,
-    /** Writes a frame (an event) to every connected client. */
+    stop,
+    restart: listen,
     broadcast: (frame) => {
       for (const s of sockets) s.write(frame);
     },
     dispose: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
+      void stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

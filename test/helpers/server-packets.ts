@@ -1,6 +1,6 @@
 // Packets as a libvirt daemon writes them, built with our XDR writer: the valid corpus that the fuzz
 // test mutates and the client tests replay.
-import { encodePacket } from '../../libvirt/framing.js';
+import { encodePacket, type Header } from '../../libvirt/framing.js';
 import { EventProc, KeepaliveProc, Limits, MessageStatus, MessageType, PROGRAM_VERSION, Program, RemoteProc, TypedParamType } from '../../libvirt/protocol.js';
 import { writeDomain } from '../../libvirt/structs.js';
 import type { DomainRef } from '../../libvirt/types.js';
@@ -33,6 +33,9 @@ export function event(proc: number, body: (w: XdrWriter) => void): Buffer {
 
 export const ping = (): Buffer =>
   encodePacket({ prog: Program.KEEPALIVE, vers: PROGRAM_VERSION, proc: KeepaliveProc.PING, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK });
+
+export const pong = (): Buffer =>
+  encodePacket({ prog: Program.KEEPALIVE, vers: PROGRAM_VERSION, proc: KeepaliveProc.PONG, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK });
 
 const str = (w: XdrWriter, s: string): void => void w.string(s, Limits.STRING_MAX);
 
@@ -81,6 +84,17 @@ export function validReplies(serial: number): Map<number, Buffer> {
     [RemoteProc.DOMAIN_LOOKUP_BY_UUID, reply(RemoteProc.DOMAIN_LOOKUP_BY_UUID, serial, (w) => writeDomain(w, VM1))],
     [RemoteProc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, reply(RemoteProc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, serial, (w) => w.int(7))],
   ]);
+}
+
+/**
+ * What a healthy libvirtd answers to `header`: a PONG to a PING, the procedure's valid reply to a call (offering
+ * keepalive unless `keepalive` is false), nothing otherwise.
+ */
+export function healthyAnswer(header: Header, { keepalive = true }: { keepalive?: boolean } = {}): Buffer[] {
+  if (header.prog === Program.KEEPALIVE) return header.proc === KeepaliveProc.PING ? [pong()] : [];
+  if (header.proc === RemoteProc.CONNECT_SUPPORTS_FEATURE) return [reply(header.proc, header.serial, (w) => w.int(keepalive ? 1 : 0))];
+  const answer = validReplies(header.serial).get(header.proc) ?? reply(header.proc, header.serial);
+  return [answer];
 }
 
 /** One valid message per event kind the client decodes. */

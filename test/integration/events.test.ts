@@ -182,7 +182,7 @@ test.serial('libvirtd killed, a guest crashed meanwhile, libvirtd restarted: rec
   const logMark = agent.log.length;
   await stopLibvirtd('SIGKILL');
   try {
-    await agent.waitForLog(/msg="libvirtd connection lost; reconnecting"/, logMark);
+    await agent.waitForLog(/msg="lost the connection to libvirtd"/, logMark);
     process.kill(qemu.pid, 'SIGKILL');
     await sleep(300);
   } finally {

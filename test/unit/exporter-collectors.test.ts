@@ -18,6 +18,8 @@ function snapshotOf(records: DomainStatsRecord[], extra: Partial<Snapshot> = {})
     complete: true,
     durationSeconds: 0.012,
     failures: new Map(),
+    statsMissing: [],
+    collectionErrors: 0,
     ...extra,
   };
 }
@@ -111,10 +113,18 @@ test('state and reason numbers newer than our tables are named unknown', async (
 });
 
 test('libvirtd down: libvirt_up 0, no domain count, last scrape failed', async (t) => {
-  const s = await scrape([], { up: false, complete: false });
+  const s = await scrape([], { up: false, domainCount: undefined, complete: false, collectionErrors: 3 });
   t.is(valueOf(s, 'libvirt_up'), 0);
   t.is(select(s, 'libvirt_domains').length, 0);
   t.is(valueOf(s, 'libvirt_exporter_last_scrape_success'), 0);
+  t.is(valueOf(s, 'libvirt_exporter_collection_errors_total'), 3);
+});
+
+test('a domain whose stats are missing is marked; the others are not', async (t) => {
+  const records = sampleRecords('domstats-tinylinux.txt');
+  const stuck = { domain: 'stuck', uuid: uuidFor('stuck') };
+  const s = await scrape(records, { domainCount: records.length + 1, statsMissing: [stuck], complete: false });
+  t.deepEqual(select(s, 'libvirt_exporter_domain_stats_missing').map((x) => [x.labels, x.value]), [[stuck, 1]]);
 });
 
 test('Nova metadata is one info series per instance, not labels on every series', async (t) => {

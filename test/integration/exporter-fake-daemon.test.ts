@@ -1,0 +1,76 @@
+// The exporter at its default flags against a scripted daemon, for the failures a healthy libvirtd cannot be
+// made to show on cue: the connection lost between the listing and the stats call, a daemon gone silent.
+import test from 'ava';
+import { Metrics } from '../../metrics/catalogue.js';
+import { RemoteProc } from '../../libvirt/protocol.js';
+import { startExporter } from '../helpers/exporter.js';
+import { select, valueOf } from '../helpers/exposition.js';
+import { scriptedDaemon } from '../helpers/scripted-peer.js';
+import { VM1, VM2, healthyAnswer } from '../helpers/server-packets.js';
+
+const HANDSHAKE = new Set<number>([RemoteProc.AUTH_LIST, RemoteProc.CONNECT_SUPPORTS_FEATURE, RemoteProc.CONNECT_OPEN]);
+
+test('the connection drops between the listing and the stats call: libvirt_up 1 with the listed count, never 0, and the failure counted', async (t) => {
+  let listedOnFirst = false;
+  let statsCalls = 0;
+  const daemon = await scriptedDaemon((header, _body, { index, socket }) => {
+    if (index === 1 && header.proc === RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS) {
+      statsCalls++;
+      if (listedOnFirst) {
+        socket.destroy(); // after the listing, before any stats
+        return [];
+      }
+      // Slow per domain, so that the next collection lists the domains first and splits the stats calls.
+      setTimeout(() => socket.write(healthyAnswer(header)[0]!), 50);
+      return [];
+    }
+    if (index === 1 && header.proc === RemoteProc.CONNECT_LIST_ALL_DOMAINS) listedOnFirst = true;
+    return healthyAnswer(header);
+  });
+  t.teardown(daemon.dispose);
+  const exporter = await startExporter(['--libvirt.uri', daemon.uri('/system')]);
+  t.teardown(() => exporter.stop());
+
+  const first = (await exporter.scrape()).samples;
+  t.is(valueOf(first, Metrics.domains.name), 2);
+  t.is(select(first, Metrics.vcpuTime.name).length, 0, 'the scripted records have no vCPU time');
+  t.is(select(first, Metrics.state.name, { uuid: VM1.uuid }).length, 1);
+
+  const dropped = (await exporter.scrape()).samples;
+  t.true(listedOnFirst && statsCalls >= 2, 'the second collection listed the domains, then asked for stats');
+  t.is(valueOf(dropped, Metrics.up.name), 1, 'libvirtd answered the listing');
+  t.is(valueOf(dropped, Metrics.domains.name), 2, 'the count that was listed, not 0');
+  t.is(valueOf(dropped, Metrics.lastScrapeSuccess.name), 0);
+  t.is(valueOf(dropped, Metrics.collectionErrors.name), 1);
+  t.deepEqual(dropped.filter((s) => s.labels.uuid !== undefined), [], 'no domain series without stats');
+
+  const again = (await exporter.scrape()).samples;
+  t.is(valueOf(again, Metrics.up.name), 1);
+  t.is(valueOf(again, Metrics.lastScrapeSuccess.name), 1);
+  // (The script answers every stats call with both domains, so split calls return each twice.)
+  t.deepEqual([...new Set(select(again, Metrics.state.name).map((s) => s.labels.uuid))].sort(), [VM1.uuid, VM2.uuid].sort());
+  t.regex(exporter.log(), /msg="collection failed".*libvirt connection closed/);
+});
+
+test('a daemon without keepalive goes silent: two silent call timeouts drop the connection, the next scrape is served', async (t) => {
+  const daemon = await scriptedDaemon((header, _body, { index }) =>
+    // The first connection completes the handshake, then never answers again (a half-open TCP path looks the same).
+    index === 1 && !HANDSHAKE.has(header.proc) ? [] : healthyAnswer(header, { keepalive: false }),
+  );
+  t.teardown(daemon.dispose);
+  const exporter = await startExporter(['--libvirt.uri', daemon.uri('/system')]);
+  t.teardown(() => exporter.stop());
+
+  const silent = await exporter.scrape();
+  t.true(silent.ms < 9000 + 1000, `the scrape kept its deadline: ${silent.ms} ms`);
+  t.is(valueOf(silent.samples, Metrics.up.name), 0);
+  t.is(select(silent.samples, Metrics.domains.name).length, 0, 'no domain count when nothing was listed');
+  t.is(valueOf(silent.samples, Metrics.collectionErrors.name), 1);
+
+  const started = performance.now();
+  const back = await exporter.scrape();
+  t.is(valueOf(back.samples, Metrics.up.name), 1);
+  t.is(valueOf(back.samples, Metrics.domains.name), 2);
+  t.true(performance.now() - started < 3000, 'served by a new connection at once');
+  t.regex(exporter.log(), /msg="lost the connection to libvirtd".* reason=timeout/);
+});

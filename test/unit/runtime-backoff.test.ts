@@ -1,0 +1,31 @@
+import test from 'ava';
+import { Backoff, sleep } from '../../runtime/backoff.js';
+
+test('waits double from the minimum up to the cap, each drawn from the upper half of its step', (t) => {
+  const low = new Backoff({ minMs: 500, maxMs: 1000, random: () => 0 });
+  t.deepEqual([low.next(), low.next(), low.next()], [250, 500, 500]);
+  const high = new Backoff({ minMs: 100, maxMs: 1000, random: () => 0.999999 });
+  t.deepEqual([high.next(), high.next(), high.next(), high.next(), high.next()].map(Math.round), [100, 200, 400, 800, 1000]);
+});
+
+test('reset() starts again from the minimum', (t) => {
+  const backoff = new Backoff({ minMs: 100, maxMs: 10_000, random: () => 0 });
+  backoff.next();
+  backoff.next();
+  backoff.reset();
+  t.is(backoff.next(), 50);
+});
+
+test('jitter spreads the waits of clients that failed together', (t) => {
+  const waits = Array.from({ length: 50 }, () => new Backoff({ minMs: 1000, maxMs: 1000 }).next());
+  t.true(waits.every((w) => w >= 500 && w <= 1000));
+  t.true(new Set(waits).size > 40);
+});
+
+test('sleep() ends early when its signal aborts', async (t) => {
+  const stop = new AbortController();
+  const started = performance.now();
+  setTimeout(() => stop.abort(), 20);
+  await sleep(10_000, stop.signal);
+  t.true(performance.now() - started < 1000);
+});
