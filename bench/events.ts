@@ -21,7 +21,7 @@ import { KubeActions } from '../events/actions.js';
 import { EventAgent } from '../events/agent.js';
 import { KubeClient } from '../events/kube-client.js';
 import { loadKubeConfig } from '../events/kube-config.js';
-import { createLogger } from '../cli/log.js';
+import { createLogger } from '../runtime/log.js';
 import { AgentMetrics } from '../events/metrics.js';
 import { JsonLineSink } from '../events/record.js';
 import { EventProc } from '../libvirt/protocol.js';
@@ -114,7 +114,7 @@ const epochNow = (): number => performance.timeOrigin + performance.now();
 /** gapMs: pause between events; 'sequential': each event only after the previous Eviction's POST arrived. */
 async function scenario(kube: ApiServerThread, kubeconfig: string, run: number, label: string, gapMs: number | 'sequential'): Promise<{ p50: number; p99: number; max: number }> {
   const metrics = new AgentMetrics();
-  const log = createLogger('error');
+  const log = createLogger({ level: 'error' });
   const client = new KubeClient(await loadKubeConfig(kubeconfig));
   const actions = new KubeActions(client, { capacity: count * 2, concurrency: 4, requestTimeoutMs: 10_000, retryForMs: 60_000, backoffMinMs: 200, backoffMaxMs: 5000 }, metrics, log);
   const discard = new Writable({ write: (_chunk, _enc, done) => done() });

@@ -214,7 +214,7 @@ function printedSidecarArgs(conf: string): string[] {
 }
 
 function sidecarArgs(dir: string, qemuDir: string): string[] {
-  return ['--qemu-log-dir', qemuDir, '--state-dir', path.join(dir, 'sidecar-state'), '--web.listen-address', ''];
+  return ['--qemu.log-dir', qemuDir, '--state-dir', path.join(dir, 'sidecar-state'), '--web.listen-address', ''];
 }
 
 function sidecarToFluentBit(fluentBit: string) {
@@ -230,7 +230,7 @@ function sidecarToFluentBit(fluentBit: string) {
 }
 
 async function sidecarAlone(dir: string, qemuDir: string, outFile: string): Promise<Proc[]> {
-  const sidecar = start('sidecar', process.execPath, [CLI, 'sidecar', '--libvirtd-source', 'none', '--output', 'file', '--output-file', outFile, ...sidecarArgs(dir, qemuDir)], '/dev/null', path.join(dir, 'sidecar.log'));
+  const sidecar = start('sidecar', process.execPath, [CLI, 'sidecar', '--libvirtd.source', 'none', '--output', 'file', '--output.file', outFile, ...sidecarArgs(dir, qemuDir)], '/dev/null', path.join(dir, 'sidecar.log'));
   await waitFor('the sidecar', () => readFileSync(path.join(dir, 'sidecar.log'), 'utf8').includes('following'));
   return [sidecar];
 }

@@ -42,7 +42,7 @@ function corpus(dir: string, mib: number): { file: string; bytes: number } {
 
 async function run(label: string, dir: string, bytes: number, extra: string[]): Promise<void> {
   const state = path.join(dir, `state-${label}`);
-  const child = spawn(process.execPath, [CLI, 'sidecar', '--qemu-log-dir', path.join(dir, 'qemu'), '--libvirtd-source', 'none', '--state-dir', state, '--web.listen-address', '127.0.0.1:0', ...extra], {
+  const child = spawn(process.execPath, [CLI, 'sidecar', '--qemu.log-dir', path.join(dir, 'qemu'), '--libvirtd.source', 'none', '--state-dir', state, '--web.listen-address', '127.0.0.1:0', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -103,7 +103,7 @@ async function idle(dir: string, files: number): Promise<void> {
     writeSync(fd, sample);
     closeSync(fd);
   }
-  const child = spawn(process.execPath, [CLI, 'sidecar', '--qemu-log-dir', logs, '--libvirtd-source', 'none', '--state-dir', path.join(dir, 'state-idle'), '--web.listen-address', ''], {
+  const child = spawn(process.execPath, [CLI, 'sidecar', '--qemu.log-dir', logs, '--libvirtd.source', 'none', '--state-dir', path.join(dir, 'state-idle'), '--web.listen-address', ''], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
@@ -135,7 +135,7 @@ try {
   console.log(`corpus: ${(bytes / 1024 / 1024).toFixed(0)} MiB of QEMU logs (the real samples, repeated); goals: >= 80 MiB/s to stdout on one core, RSS <= 80 MiB, idle < 2% of a core`);
   await run('file -> stdout', dir, bytes, []);
   const fwd = await forwardServer();
-  await run('file -> forward', dir, bytes, ['--output', 'forward', '--forward-host', '127.0.0.1', '--forward-port', String(fwd.port)]);
+  await run('file -> forward', dir, bytes, ['--output', 'forward', '--forward.host', '127.0.0.1', '--forward.port', String(fwd.port)]);
   fwd.close();
   await idle(dir, 1000);
 } finally {

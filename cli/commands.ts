@@ -1,4 +1,4 @@
-import type { CommandSpec, OptionSpec } from './options.js';
+import type { CommandSpec, OptionSpec } from '../runtime/options.js';
 
 export type AnyCommand = CommandSpec<readonly OptionSpec[]>;
 

@@ -2,23 +2,25 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { COMMAND_NAMES, loadCommand, loadCommands } from './commands.js';
-import { parseCommandLine, renderHelp, UsageError } from './options.js';
-import { packageVersion, PROGRAM } from './program.js';
+import { renderHelp, terminalWidth, wrap } from './help.js';
+import { parseCommandLine, UsageError } from '../runtime/options.js';
+import { packageVersion, PROGRAM } from '../runtime/version.js';
 
 export { PROGRAM };
 
 async function topHelp(): Promise<string> {
   const commands = await loadCommands();
-  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  const column = Math.max(...commands.map((c) => c.name.length)) + 4;
+  const width = terminalWidth();
   return [
     `Usage: ${PROGRAM} <command> [options]`,
     '',
     'Telemetry of libvirt/QEMU hypervisor nodes: logs, metrics and events.',
     '',
     'Commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(column - 2)}${wrap(c.summary, width, column)}`),
     '',
-    `Run '${PROGRAM} <command> --help' for the options of a command.`,
+    wrap(`Run '${PROGRAM} <command> --help' for the options of a command, '${PROGRAM} --version' for the version.`, width),
     '',
   ].join('\n');
 }
@@ -31,7 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(target ? renderHelp(PROGRAM, target) : await topHelp());
     return 0;
   }
-  if (name === '--version' || name === '-V') {
+  if (name === '--version' || name === '-v') {
     process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
@@ -46,6 +48,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(renderHelp(PROGRAM, command));
       return 0;
     }
+    if (parsed.version) {
+      process.stdout.write(`${packageVersion()}\n`);
+      return 0;
+    }
+    for (const warning of parsed.warnings) process.stderr.write(`${PROGRAM} ${command.name}: warning: ${warning}\n`);
     return await command.run(parsed.options, parsed.positionals);
   } catch (err) {
     if (err instanceof UsageError) {

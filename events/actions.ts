@@ -4,7 +4,7 @@ import type { ActionSink } from './agent.js';
 import type { Eviction } from './eviction.js';
 import type { KubeApi } from './kube-client.js';
 import { KubeWriter, type KubeWriterOptions, type WriteJob } from './kube-writer.js';
-import { errorText, type Logger } from '../cli/log.js';
+import { errorText, type Logger } from '../runtime/log.js';
 import type { AgentMetrics } from './metrics.js';
 import type { JsonLineSink } from './record.js';
 

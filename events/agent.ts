@@ -3,7 +3,7 @@
 import type { CloseInfo, DomainEvent } from '../libvirt/types.js';
 import { DomainTracker, type DomainSnapshot } from './domains.js';
 import { buildEviction, rebootStatusPatch, type Eviction } from './eviction.js';
-import type { Logger } from '../cli/log.js';
+import type { Logger } from '../runtime/log.js';
 import type { AgentMetrics } from './metrics.js';
 import { eventDetail, type ObservedEvent } from './observed.js';
 import { EventPolicy, type Decision, type PolicyConfig, type Timers } from './policy.js';

@@ -6,7 +6,7 @@ import { DOMAIN_STATE_NAMES, StatsGroup } from '../libvirt/protocol.js';
 import { ConnectionSupervisor, type ConnectionHealth } from '../libvirt/supervisor.js';
 import type { CloseInfo, Connect, DomainEvent, DomainEventKind, LibvirtClient } from '../libvirt/types.js';
 import type { DomainSnapshot } from './domains.js';
-import type { Logger } from '../cli/log.js';
+import type { Logger } from '../runtime/log.js';
 
 /** The callbacks the agent registers (the design document's list plus control-error). */
 export const EVENT_KINDS: readonly DomainEventKind[] = ['lifecycle', 'reboot', 'watchdog', 'io-error', 'io-error-reason', 'control-error'];

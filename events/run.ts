@@ -1,6 +1,6 @@
 // The running agent behind `libvirt-telemetry events` (options in command.ts): wires the libvirt listener,
 // the agent, the Kubernetes writer (or --dry-run), stdout records and the web server, until SIGTERM/SIGINT.
-import type { ListenAddress } from '../cli/listen-address.js';
+import type { ListenAddress } from '../runtime/listen-address.js';
 import { connect } from '../libvirt/client.js';
 import { DryRunActions, KubeActions } from './actions.js';
 import { EventAgent, type ActionSink } from './agent.js';
@@ -8,12 +8,14 @@ import type { EventsOptions } from './command.js';
 import { KubeClient } from './kube-client.js';
 import { loadKubeConfig } from './kube-config.js';
 import { LibvirtListener } from './listener.js';
-import { createLogger, errorText, type Level } from '../cli/log.js';
+import { errorText } from '../runtime/log.js';
+import { loggerFrom } from '../runtime/shared-options.js';
+import { stopSignal } from '../runtime/signals.js';
 import { AgentMetrics } from './metrics.js';
 import type { IoErrorPolicy } from './policy.js';
 import { JsonLineSink } from './record.js';
 import type { AddressInfo } from 'node:net';
-import { serveHttp } from '../sidecar/http.js';
+import { serveHttp } from '../runtime/http.js';
 
 /** stdout bytes waiting for a reader before records are dropped (and counted). */
 const MAX_STDOUT_BUFFER = 8 * 1024 * 1024;
@@ -21,7 +23,8 @@ const MAX_STDOUT_BUFFER = 8 * 1024 * 1024;
 const DRAIN_ON_EXIT_MS = 5000;
 
 export async function runAgent(o: EventsOptions, hypervisor: string, listen: ListenAddress): Promise<number> {
-  const log = createLogger(o['log.level'] as Level);
+  const stopping = stopSignal();
+  const log = loggerFrom(o);
   const metrics = new AgentMetrics();
   const stdout = new JsonLineSink(process.stdout, MAX_STDOUT_BUFFER, () => metrics.recordsDropped.inc());
   // A reader of stdout that goes away (EPIPE) must not take the agent down: records are then dropped and counted.
@@ -107,10 +110,7 @@ export async function runAgent(o: EventsOptions, hypervisor: string, listen: Lis
   });
   listener.start();
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopping;
   log('info', 'stopping', { signal });
   await listener.close();
   agent.close();

@@ -1,4 +1,4 @@
-import type { CommandSpec } from '../cli/options.js';
+import type { CommandSpec } from '../runtime/options.js';
 import { ALL_MANIFEST_FILE_NAMES, TARGETS } from './files.js';
 import { generateOptions } from './options.js';
 

@@ -1,7 +1,7 @@
 // What `generate` does: validation, rendering of the Fluent Bit configuration or the manifests, the atomic write.
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { UsageError } from '../cli/options.js';
+import { UsageError } from '../runtime/options.js';
 import { checkConfig } from './check.js';
 import { ALL_FILE_NAMES, ALL_MANIFEST_FILE_NAMES, TARGETS, type Format, type Target } from './files.js';
 import { buildManifests, checkPriorityClassName, monitoringLabels, renderManifestFile, toleration } from './manifests.js';
@@ -13,7 +13,7 @@ import { writeDirectory } from './write.js';
 
 const REQUIRED_HOST = { forward: 'forward.host', loki: 'loki.host', opensearch: 'opensearch.host' } as const;
 const ABSOLUTE_PATHS = [
-  'state-dir', 'journal.path', 'qemu.path', 'container.log-dir', 'kubernetes.ca-file', 'kubernetes.token-file',
+  'state-dir', 'journal.directory', 'qemu.path', 'container.log-dir', 'kubernetes.ca-file', 'kubernetes.token-file',
   'forward.tls-ca-file', 'loki.tls-ca-file', 'opensearch.tls-ca-file',
 ] as const;
 /** Tag characters that survive both formats and Fluent Bit's match patterns. */

@@ -4,8 +4,8 @@
 // deploy/, their single definition.
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { UsageError, type OptionSpec } from '../cli/options.js';
-import { packageVersion } from '../cli/program.js';
+import { envName, UsageError, type OptionSpec } from '../runtime/options.js';
+import { packageVersion } from '../runtime/version.js';
 import { eventsCommand } from '../events/command.js';
 import { exporterCommand } from '../metrics/command.js';
 import { sidecarCommand } from '../sidecar/command.js';
@@ -242,7 +242,7 @@ function fluentBit(o: GenerateOptions, files: ReadonlyMap<string, string>): Mani
  * state directory so that a restarted pod resumes where it stopped.
  */
 function sidecar(o: GenerateOptions): ManifestFile {
-  const qemuLogDir = optionDefault(sidecarCommand.options, 'qemu-log-dir');
+  const qemuLogDir = optionDefault(sidecarCommand.options, 'qemu.log-dir');
   const stateDir = optionDefault(sidecarCommand.options, 'state-dir');
   const port = METRICS_PORT_NAMES.sidecar;
   return {
@@ -270,7 +270,7 @@ function sidecar(o: GenerateOptions): ManifestFile {
                 {
                   name: SIDECAR,
                   image: o.image,
-                  args: ['sidecar', '--libvirtd-source=none', `--qemu-log-dir=${qemuLogDir}`, `--state-dir=${stateDir}`, '--output=stdout'],
+                  args: ['sidecar', '--libvirtd.source=none', `--qemu.log-dir=${qemuLogDir}`, `--state-dir=${stateDir}`, '--output=stdout'],
                   ports: [{ containerPort: SIDECAR_PORT, name: port }],
                   resources: { requests: { memory: '32Mi', cpu: '10m' }, limits: { memory: '128Mi', cpu: '200m' } },
                   livenessProbe: { httpGet: { path: '/healthz', port }, periodSeconds: 30 },
@@ -346,7 +346,7 @@ function events(o: GenerateOptions): ManifestFile {
                   name: 'events',
                   image: o.image,
                   args: ['events', `--libvirt.uri=${LIBVIRT_URI}`],
-                  env: [NODE_IP, fieldEnv('NODE_NAME', 'spec.nodeName'), fieldEnv('POD_NAMESPACE', 'metadata.namespace')],
+                  env: [NODE_IP, fieldEnv(envName('events', 'hypervisor'), 'spec.nodeName'), fieldEnv(envName('events', 'namespace'), 'metadata.namespace')],
                   ports: [{ containerPort: EVENTS_PORT, name: port }],
                   resources: { requests: { memory: '64Mi', cpu: '25m' }, limits: { memory: '256Mi', cpu: '200m' } },
                   // 503 while disconnected from libvirtd: not ready, but never killed for it (it reconnects itself).

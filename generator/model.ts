@@ -176,7 +176,7 @@ function journalInput(o: GenerateOptions): Section {
     properties: properties({
       Name: 'systemd',
       Tag: o['journal.tag'],
-      Path: o['journal.path'],
+      Path: o['journal.directory'],
       Systemd_Filter: o['journal.unit'].map((unit) => `_SYSTEMD_UNIT=${unit}`),
       Systemd_Filter_Type: 'or',
       DB: path.posix.join(o['state-dir'], 'journal.db'),
@@ -462,7 +462,7 @@ export function buildModel(o: GenerateOptions): FluentBitConfig {
       properties: properties({
         Flush: o.flush / 1000,
         Daemon: false,
-        Log_Level: o['log-level'],
+        Log_Level: o['fluent-bit.log-level'],
         HTTP_Server: true,
         HTTP_Listen: o['http.listen'],
         HTTP_Port: o['http.port'],

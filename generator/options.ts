@@ -1,11 +1,12 @@
 // The options of `libvirt-telemetry generate`, defined once: they drive parsing, --help, the CLI
 // reference (docs/cli.md) and (through GenerateOptions) the model builder.
-import type { OptionSpec, OptionValues } from '../cli/options.js';
-import { packageVersion } from '../cli/program.js';
+import type { OptionSpec, OptionValues } from '../runtime/options.js';
+import { packageVersion } from '../runtime/version.js';
 
-/** Every option reads LIBVIRT_TELEMETRY_<NAME> from the environment when the flag is absent. */
-function withEnv<const S extends readonly Omit<OptionSpec, 'env'>[]>(specs: S): { [K in keyof S]: S[K] & { env: string } } {
-  return specs.map((s) => ({ ...s, env: `LIBVIRT_TELEMETRY_${s.name.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}` })) as never;
+/** Before the role joined the common scheme its variables were LIBVIRT_TELEMETRY_<NAME>: still read, with a warning. */
+function withEnv<const S extends readonly OptionSpec[]>(specs: S): S {
+  const old = (name: string) => `LIBVIRT_TELEMETRY_${name.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}`;
+  return specs.map((s) => ({ ...s, deprecatedEnv: [s.name, ...(s.deprecatedNames ?? [])].map(old) })) as never;
 }
 
 export const OUTPUT_KINDS = ['forward', 'loki', 'opensearch', 'stdout'] as const;
@@ -18,7 +19,7 @@ export const generateOptions = withEnv([
   { name: 'check', type: 'boolean', default: false, description: 'after writing, run `fluent-bit --dry-run -c` on each written configuration and report its verdict (skipped, saying so, when no Fluent Bit binary is found)' },
   { name: 'fluent-bit', type: 'path', description: 'the Fluent Bit binary for --check (default: fluent-bit on PATH)' },
   { name: 'state-dir', type: 'path', default: '/var/lib/fluent-bit/libvirt-telemetry', description: 'where Fluent Bit keeps its offset/cursor databases and filesystem buffer (storage.path)' },
-  { name: 'log-level', type: 'enum', choices: ['error', 'warn', 'info', 'debug', 'trace'], default: 'info', description: "Fluent Bit's own log level" },
+  { name: 'fluent-bit.log-level', deprecatedNames: ['log-level'], type: 'enum', choices: ['error', 'warn', 'info', 'debug', 'trace'], default: 'info', description: "Fluent Bit's own log level" },
   { name: 'flush', type: 'duration', default: '1s', min: 100, description: 'interval at which Fluent Bit flushes records to the outputs' },
   { name: 'http.listen', type: 'string', default: '0.0.0.0', description: 'IP address the HTTP server (metrics and /api/v1/health) listens on' },
   { name: 'http.port', type: 'port', default: 2020, description: 'port of the HTTP server' },
@@ -28,14 +29,14 @@ export const generateOptions = withEnv([
   { name: 'storage.total-limit', type: 'bytes', default: '1G', min: 1024 * 1024, description: 'storage.total_limit_size of every output (oldest chunks are dropped beyond it)' },
 
   { name: 'journal.unit', type: 'list', default: ['libvirtd.service'], description: 'host model: systemd units whose journal entries are read (repeatable, e.g. virtqemud.service)' },
-  { name: 'journal.path', type: 'path', description: 'host model: journal directory to read instead of the local journal (e.g. a mounted /var/log/journal)' },
+  { name: 'journal.directory', deprecatedNames: ['journal.path'], type: 'path', description: 'host model: journal directory to read instead of the local journal (e.g. a mounted /var/log/journal)' },
   { name: 'journal.tag', type: 'string', default: 'host.libvirtd', description: 'host model: tag of the journal records' },
   { name: 'journal.read-from-tail', type: 'boolean', default: false, description: 'host model: without a stored cursor start at the end of the journal instead of reading it all' },
 
   { name: 'qemu-logs', type: 'enum', choices: ['auto', 'sidecar', 'on', 'off'], default: 'auto', description: "where the per-domain QEMU logs come from: sidecar = records of `libvirt-telemetry sidecar` (host model: a forward input it sends to; container model: the sidecar container's log), on = Fluent Bit tails them itself (sites without the sidecar; needs them mounted in the container model), off = not collected; auto = sidecar" },
   { name: 'sidecar.listen', type: 'string', default: '127.0.0.1', description: 'host model, --qemu-logs sidecar: IP address of the forward input the sidecar sends its records to' },
   { name: 'sidecar.port', type: 'port', default: 24224, description: 'host model, --qemu-logs sidecar: TCP port of that forward input' },
-  { name: 'sidecar.shared-key', type: 'string', description: "host model, --qemu-logs sidecar: shared key the forward input requires (give the sidecar the same with --forward-shared-key); '${VAR}' makes Fluent Bit read it from its environment" },
+  { name: 'sidecar.shared-key', type: 'string', description: "host model, --qemu-logs sidecar: shared key the forward input requires (give the sidecar the same with --forward.shared-key); '${VAR}' makes Fluent Bit read it from its environment" },
   { name: 'qemu.path', type: 'string', default: '/var/log/libvirt/qemu/*.log', description: '--qemu-logs on: glob of the per-domain QEMU logs (<domain>.log)' },
   { name: 'qemu.tag', type: 'string', default: 'host.qemu', description: 'tag prefix of QEMU records; the tag is <prefix>.<domain> (with --qemu-logs sidecar it must end in .qemu: the sidecar tags <its --tag-prefix>.qemu.<domain>)' },
   { name: 'tail.read-from-head', type: 'boolean', default: true, description: 'read files found at start from their beginning when no offset is stored' },

@@ -26,14 +26,14 @@ function connectAddress(listen: string): string {
 export function sidecarCommandLine(o: GenerateOptions): string {
   const args = [
     'libvirt-telemetry sidecar',
-    '--libvirtd-source none',
+    '--libvirtd.source none',
     '--output forward',
-    `--forward-host ${connectAddress(o['sidecar.listen'])}`,
-    `--forward-port ${o['sidecar.port']}`,
+    `--forward.host ${connectAddress(o['sidecar.listen'])}`,
+    `--forward.port ${o['sidecar.port']}`,
     `--tag-prefix ${sidecarTagPrefix(o['qemu.tag'])}`,
   ];
   const key = o['sidecar.shared-key'];
   // A `${VAR}` key is read from the environment by both; a literal one is not repeated here.
-  if (key !== undefined) args.push(`--forward-shared-key ${/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(key) ? `"$${key.slice(2, -1)}"` : "'<the --sidecar.shared-key>'"}`);
+  if (key !== undefined) args.push(`--forward.shared-key ${/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(key) ? `"$${key.slice(2, -1)}"` : "'<the --sidecar.shared-key>'"}`);
   return args.join(' ');
 }

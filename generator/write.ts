@@ -4,7 +4,7 @@
 import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rename, rm, stat, chmod } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../cli/options.js';
+import { UsageError } from '../runtime/options.js';
 
 function reason(err: unknown): string {
   const e = err as NodeJS.ErrnoException;

@@ -4,7 +4,7 @@
 //
 // The backoff cap is low on purpose: an outage's length must not delay the reconnect once libvirtd answers
 // again (an HA agent misses events meanwhile), and a refused connection attempt costs next to nothing.
-import { errorText, type Logger } from '../cli/log.js';
+import { errorText, type Logger } from '../runtime/log.js';
 import { Backoff, sleep } from '../runtime/backoff.js';
 import type { CloseInfo, Connect, KeepaliveOptions, LibvirtClient } from './types.js';
 

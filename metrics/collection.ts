@@ -21,7 +21,7 @@ import {
 } from '../libvirt/types.js';
 import type { ConnectionSupervisor } from '../libvirt/supervisor.js';
 import { labelsOf, viewOf, type DomainLabels } from './domain-view.js';
-import { errorText, type Logger } from '../cli/log.js';
+import { errorText, type Logger } from '../runtime/log.js';
 import { readNovaMetadata, type NovaInstance } from './nova.js';
 import type { DomainFailures, Snapshot } from './snapshot.js';
 

@@ -1,41 +1,25 @@
 // `libvirt-telemetry exporter`: the Prometheus exporter of libvirt domain statistics.
-import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
-import { UriError } from '../libvirt/errors.js';
+import { UsageError, type CommandSpec, type OptionValues } from '../runtime/options.js';
+import { libvirtUriOption } from '../libvirt/uri-option.js';
+import { parseListenAddress } from '../runtime/listen-address.js';
+import type { Level, LogFormat } from '../runtime/log.js';
+import { LOG_OPTIONS, webListenAddressOption } from '../runtime/shared-options.js';
 import { Limits } from '../libvirt/protocol.js';
-import { parseUri } from '../libvirt/uri.js';
-import { parseListenAddress } from '../cli/listen-address.js';
-import type { Level } from '../cli/log.js';
 import type { WebConfig } from './web-config.js';
 
-/** Prefix of the exporter's environment variables (the project's LIBVIRT_TELEMETRY_<ROLE>_ convention). */
-const ENV = 'LIBVIRT_TELEMETRY_EXPORTER_';
-
 const options = [
-  {
-    name: 'libvirt.uri',
-    type: 'string',
-    default: 'qemu:///system',
-    env: `${ENV}LIBVIRT_URI`,
-    description: 'libvirt daemon to read from (qemu:///system, qemu+tcp://HOST:16509/system, qemu+tls://HOST/system)',
-  },
-  {
-    name: 'web.listen-address',
-    type: 'string',
-    default: ':9177',
-    env: `${ENV}LISTEN_ADDRESS`,
-    description: 'address to serve HTTP on, HOST:PORT (empty host = every interface)',
-  },
+  libvirtUriOption('libvirt daemon to read from (qemu:///system, qemu+tcp://HOST:16509/system, qemu+tls://HOST/system)'),
+  { ...webListenAddressOption(':9177', 'address to serve HTTP on, HOST:PORT (empty host = every interface)'), deprecatedEnv: ['LIBVIRT_TELEMETRY_EXPORTER_LISTEN_ADDRESS'] },
   {
     name: 'web.telemetry-path',
     type: 'string',
     default: '/metrics',
-    env: `${ENV}TELEMETRY_PATH`,
+    deprecatedEnv: ['LIBVIRT_TELEMETRY_EXPORTER_TELEMETRY_PATH'],
     description: 'path under which the metrics are served',
   },
   {
     name: 'web.config.file',
     type: 'path',
-    env: `${ENV}WEB_CONFIG_FILE`,
     description: 'exporter-toolkit style web config (YAML) enabling TLS and/or basic auth',
   },
   {
@@ -43,7 +27,6 @@ const options = [
     type: 'duration',
     default: '5s',
     min: 1,
-    env: `${ENV}LIBVIRT_TIMEOUT`,
     description: 'deadline of each libvirt call (a locked domain costs at most this)',
   },
   {
@@ -51,15 +34,15 @@ const options = [
     type: 'duration',
     default: '9s',
     min: 1,
-    env: `${ENV}SCRAPE_TIMEOUT`,
     description: 'deadline of a whole collection; keep it below Prometheus\' scrape_timeout',
   },
   {
-    name: 'libvirt.reconnect-max-backoff',
+    name: 'libvirt.reconnect-max',
+    deprecatedNames: ['libvirt.reconnect-max-backoff'],
     type: 'duration',
     default: '1s',
     min: 500,
-    env: `${ENV}RECONNECT_MAX_BACKOFF`,
+    deprecatedEnv: ['LIBVIRT_TELEMETRY_EXPORTER_RECONNECT_MAX_BACKOFF'],
     description: 'longest wait between reconnection attempts (the wait doubles from 0.5s; kept short so libvirt_up turns 1 soon after libvirtd is back)',
   },
   {
@@ -68,7 +51,6 @@ const options = [
     default: '32MiB',
     min: 64 * 1024,
     max: Limits.MESSAGE_MAX,
-    env: `${ENV}LIBVIRT_MAX_FRAME`,
     description:
       'largest libvirt message accepted (header + payload; the protocol allows 32MiB); a larger one closes the connection, ' +
       'logged and counted, before any memory is taken for it. Peak memory stays within the idle footprint + 2x this',
@@ -77,7 +59,6 @@ const options = [
     name: 'collector.openstack',
     type: 'boolean',
     default: true,
-    env: `${ENV}COLLECTOR_OPENSTACK`,
     description: 'export libvirt_domain_openstack_info from the Nova metadata in the domain XML (--no-collector.openstack disables)',
   },
   {
@@ -85,17 +66,10 @@ const options = [
     type: 'duration',
     default: '10m',
     min: 0,
-    env: `${ENV}METADATA_TTL`,
+    deprecatedEnv: ['LIBVIRT_TELEMETRY_EXPORTER_METADATA_TTL'],
     description: 'how long a domain\'s Nova metadata is cached (it is also re-read when the domain restarts)',
   },
-  {
-    name: 'log.level',
-    type: 'enum',
-    choices: ['debug', 'info', 'warn', 'error'],
-    default: 'info',
-    env: `${ENV}LOG_LEVEL`,
-    description: 'least severe log level written to stderr',
-  },
+  ...LOG_OPTIONS,
 ] as const;
 
 type ExporterOptions = OptionValues<typeof options>;
@@ -104,12 +78,6 @@ const NO_WEB_CONFIG: WebConfig = { users: new Map(), headers: {} };
 
 /** Checks everything a user can get wrong before anything starts; throws UsageError (exit 2). */
 async function validate(o: ExporterOptions) {
-  try {
-    parseUri(o['libvirt.uri'], { readOnly: true });
-  } catch (err) {
-    if (err instanceof UriError) throw new UsageError(`--libvirt.uri: ${err.message}`);
-    throw err;
-  }
   const listen = parseListenAddress(o['web.listen-address']);
   if (!listen) throw new UsageError(`--web.listen-address: expected HOST:PORT such as :9177 or 127.0.0.1:9177, got '${o['web.listen-address']}'`);
   const path = o['web.telemetry-path'];
@@ -142,11 +110,12 @@ async function run(o: ExporterOptions): Promise<number> {
     web,
     callTimeoutMs: o['libvirt.timeout'],
     scrapeTimeoutMs: o['scrape.timeout'],
-    reconnectMaxBackoffMs: o['libvirt.reconnect-max-backoff'],
+    reconnectMaxBackoffMs: o['libvirt.reconnect-max'],
     maxMessageBytes: o['libvirt.max-frame'],
     openstack: o['collector.openstack'],
     metadataTtlMs: o['openstack.metadata-ttl'],
     logLevel: o['log.level'] as Level,
+    logFormat: o['log.format'] as LogFormat,
   });
 }
 

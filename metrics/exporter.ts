@@ -1,12 +1,13 @@
 // The running exporter: connection, collection and HTTP server, until SIGTERM or SIGINT.
-import { readFileSync } from 'node:fs';
 import { connect } from '../libvirt/client.js';
 import { ConnectionSupervisor } from '../libvirt/supervisor.js';
 import { Collection } from './collection.js';
 import { MessageLimit } from './message-limit.js';
 import { configureHeap } from './heap.js';
-import type { ListenAddress } from '../cli/listen-address.js';
-import { createLogger, type Level } from '../cli/log.js';
+import type { ListenAddress } from '../runtime/listen-address.js';
+import { createLogger, type Level, type LogFormat } from '../runtime/log.js';
+import { stopSignal } from '../runtime/signals.js';
+import { packageVersion } from '../runtime/version.js';
 import { startServer } from './server.js';
 import type { WebConfig } from './web-config.js';
 
@@ -25,19 +26,17 @@ export interface ExporterSettings {
   readonly openstack: boolean;
   readonly metadataTtlMs: number;
   readonly logLevel: Level;
+  readonly logFormat: LogFormat;
 }
 
 const RECONNECT_MIN_BACKOFF_MS = 500;
 
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
-
 /** Serves until SIGTERM/SIGINT; returns the exit code. Throws (exit 1) when the address cannot be bound. */
 export async function runExporter(s: ExporterSettings): Promise<number> {
+  const stopping = stopSignal();
   configureHeap();
   const auth = s.web.users.size > 0 ? new (await import('./basic-auth.js')).BasicAuth(s.web.users) : undefined;
-  const log = createLogger(s.logLevel);
+  const log = createLogger({ level: s.logLevel, format: s.logFormat });
   const messageLimit = new MessageLimit(s.maxMessageBytes, log);
   const connection = new ConnectionSupervisor({
     uri: s.uri,
@@ -72,10 +71,7 @@ export async function runExporter(s: ExporterSettings): Promise<number> {
     await connection.stop();
     throw new Error(`cannot listen on ${s.listenText}: ${(err as Error).message}`);
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopping;
   log('info', 'shutting down', { signal });
   await server.close();
   await connection.stop();

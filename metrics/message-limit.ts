@@ -4,7 +4,7 @@
 import { PacketTooLargeError } from '../libvirt/errors.js';
 import { Limits } from '../libvirt/protocol.js';
 import type { Connect } from '../libvirt/types.js';
-import type { Logger } from '../cli/log.js';
+import type { Logger } from '../runtime/log.js';
 
 export class MessageLimit {
   /** Messages refused so far (libvirt_exporter_rejected_messages_total). */

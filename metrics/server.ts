@@ -4,12 +4,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Collection } from './collection.js';
-import { once } from 'node:events';
 import { writeSnapshot } from './collectors/index.js';
 import { negotiate, type TextSink } from './exposition.js';
 import { collectGarbageWhenIdle } from './heap.js';
-import type { ListenAddress } from '../cli/listen-address.js';
-import { errorText, type Logger } from '../cli/log.js';
+import type { ListenAddress } from '../runtime/listen-address.js';
+import { errorText, type Logger } from '../runtime/log.js';
 import type { BasicAuth } from './basic-auth.js';
 import type { MessageLimit } from './message-limit.js';
 import type { WebConfig } from './web-config.js';
@@ -145,9 +144,22 @@ async function sendExposition(res: http.ServerResponse, write: (sink: TextSink) 
   if (res.req.method === 'HEAD') return void res.end();
   await write(async (text) => {
     if (res.destroyed) throw new Error('client went away');
-    if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    if (!res.write(text)) await drainedOrClosed(res);
   });
   res.end();
+}
+
+/** Resolves when the response's buffer has drained or the connection closed, leaving no listener behind. */
+function drainedOrClosed(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function reply(res: http.ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {

@@ -2,7 +2,7 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
+import { UsageError, type CommandSpec, type OptionValues } from '../runtime/options.js';
 import { domainFromFileName, LOG_FORMAT_NAMES, LOG_FORMATS, type LogFormatName } from './formats.js';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './lines.js';
 import type { LogRecord, RecordParser } from './record.js';
@@ -21,7 +21,8 @@ const options = [
     description: 'domain name for the records of a QEMU log (default: the file name without .log)',
   },
   {
-    name: 'max-line',
+    name: 'max-line-bytes',
+    deprecatedNames: ['max-line'],
     type: 'bytes',
     default: String(DEFAULT_MAX_LINE_BYTES),
     min: 1024,
@@ -121,7 +122,7 @@ export const parseCommand: CommandSpec<typeof options> = {
     const handle = file === '-' ? null : await openInput(file);
     const input = handle === null ? process.stdin : handle.createReadStream();
     try {
-      await parseStream(input, parser, process.stdout, values['max-line']);
+      await parseStream(input, parser, process.stdout, values['max-line-bytes']);
     } catch (err) {
       // The reader went away (e.g. `| head`): nothing left to do.
       if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 0;

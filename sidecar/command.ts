@@ -3,98 +3,99 @@
 import { resolve } from 'node:path';
 import { DEFAULT_MAX_LINE_BYTES } from '../parsers/lines.js';
 import { QEMU_MULTILINE } from '../parsers/shapes.js';
-import { UsageError, type CommandSpec, type OptionValues } from '../cli/options.js';
-import { parseListenAddress } from '../cli/listen-address.js';
+import { UsageError, type CommandSpec, type OptionValues } from '../runtime/options.js';
+import { parseListenAddress } from '../runtime/listen-address.js';
+import { LOG_OPTIONS, loggerFrom, webListenAddressOption } from '../runtime/shared-options.js';
+import { stopSignal } from '../runtime/signals.js';
 import type { SidecarConfig } from './sidecar.js';
 
-const ENV = 'LIBVIRT_TELEMETRY_SIDECAR_';
-
 const options = [
-  { name: 'qemu-log-dir', type: 'path', default: '/var/log/libvirt/qemu', env: `${ENV}QEMU_LOG_DIR`, description: "directory of the per-domain QEMU logs; '' to not read them" },
-  { name: 'qemu-log-glob', type: 'string', default: '*.log', env: `${ENV}QEMU_LOG_GLOB`, description: 'file names to follow in --qemu-log-dir (rotated copies are found by rotation, never by this glob)' },
-  { name: 'libvirtd-source', type: 'enum', choices: ['journal', 'cri', 'none'], default: 'journal', env: `${ENV}LIBVIRTD_SOURCE`, description: "where libvirtd's own log comes from: the systemd journal (host model), its container's CRI log file (container model), or nowhere" },
-  { name: 'cri-log', type: 'path', env: `${ENV}CRI_LOG`, description: "libvirtd's container log file (CRI format; globs allowed in any path element, e.g. the pod directory); required with --libvirtd-source cri" },
-  { name: 'journal-match', type: 'list', default: ['_SYSTEMD_UNIT=libvirtd.service'], env: `${ENV}JOURNAL_MATCH`, description: "journalctl matches (FIELD=value; same field ORed, different fields ANDed, '+' between alternatives)" },
-  { name: 'journal-directory', type: 'path', env: `${ENV}JOURNAL_DIRECTORY`, description: 'read the journal files in this directory (a mounted host journal) instead of the local journal' },
-  { name: 'journal-file', type: 'list', env: `${ENV}JOURNAL_FILE`, description: 'read these journal files (globs allowed, as journalctl --file)' },
-  { name: 'journal-namespace', type: 'string', env: `${ENV}JOURNAL_NAMESPACE`, description: 'read this journal namespace (journalctl --namespace)' },
-  { name: 'journalctl', type: 'path', default: 'journalctl', env: `${ENV}JOURNALCTL`, description: 'the journalctl binary' },
-  { name: 'journal-fallback-age', type: 'duration', default: '7h', env: `${ENV}JOURNAL_FALLBACK_AGE`, description: 'how far back to read the journal when there is no usable cursor (first start with --read-from head, a cursor from another boot or a vanished journal, a malformed cursor)', min: 1000 },
-  { name: 'read-from', type: 'enum', choices: ['head', 'tail'], default: 'head', env: `${ENV}READ_FROM`, description: 'where inputs that exist at the very first start begin (journal: head = the fallback age window); files appearing later are always read from their head' },
-  { name: 'state-dir', type: 'path', default: '/var/lib/libvirt-telemetry/sidecar', env: `${ENV}STATE_DIR`, description: 'directory of the checkpoints (file positions, journal cursor); one sidecar per directory' },
-  { name: 'output', type: 'enum', choices: ['stdout', 'file', 'forward'], default: 'stdout', env: `${ENV}OUTPUT`, description: 'where records go: JSON lines on stdout, JSON lines appended to --output-file, or Fluent Forward to --forward-host' },
-  { name: 'output-file', type: 'path', env: `${ENV}OUTPUT_FILE`, description: 'the file for --output file' },
-  { name: 'forward-host', type: 'string', env: `${ENV}FORWARD_HOST`, description: 'Fluent Bit in_forward / Fluentd host for --output forward' },
-  { name: 'forward-port', type: 'port', default: 24224, env: `${ENV}FORWARD_PORT`, description: 'its port' },
-  { name: 'forward-tls', type: 'boolean', env: `${ENV}FORWARD_TLS`, description: 'connect with TLS' },
-  { name: 'forward-tls-ca', type: 'path', env: `${ENV}FORWARD_TLS_CA`, description: 'CA bundle to verify the server (default: the system CAs)' },
-  { name: 'forward-tls-cert', type: 'path', env: `${ENV}FORWARD_TLS_CERT`, description: 'client certificate' },
-  { name: 'forward-tls-key', type: 'path', env: `${ENV}FORWARD_TLS_KEY`, description: 'client key' },
-  { name: 'forward-tls-verify', type: 'boolean', default: true, env: `${ENV}FORWARD_TLS_VERIFY`, description: "verify the server's certificate and name" },
-  { name: 'forward-tls-server-name', type: 'string', env: `${ENV}FORWARD_TLS_SERVER_NAME`, description: 'name expected in the server certificate (default: --forward-host)' },
-  { name: 'forward-shared-key', type: 'string', env: `${ENV}FORWARD_SHARED_KEY`, description: 'shared key of the secure-forward handshake (HELO/PING/PONG); prefer the environment variable' },
-  { name: 'forward-self-hostname', type: 'string', env: `${ENV}FORWARD_SELF_HOSTNAME`, description: 'hostname sent in the handshake (default: this host)' },
-  { name: 'forward-username', type: 'string', env: `${ENV}FORWARD_USERNAME`, description: 'user for the handshake when the server requires user authentication' },
-  { name: 'forward-password', type: 'string', env: `${ENV}FORWARD_PASSWORD`, description: 'its password; prefer the environment variable' },
-  { name: 'forward-ack-timeout', type: 'duration', default: '30s', env: `${ENV}FORWARD_ACK_TIMEOUT`, description: 'how long to wait for an ack before the chunk is sent again on a new connection', min: 100 },
-  { name: 'tag-prefix', type: 'string', default: 'libvirt', env: `${ENV}TAG_PREFIX`, description: 'Forward tags are <prefix>.qemu.<domain> and <prefix>.libvirtd' },
-  { name: 'queue-limit', type: 'bytes', default: '4MiB', env: `${ENV}QUEUE_LIMIT`, description: 'encoded records held in memory between reading and the output; reading pauses when full', min: 65536 },
-  { name: 'max-line-bytes', type: 'bytes', default: `${DEFAULT_MAX_LINE_BYTES / 1024}KiB`, env: `${ENV}MAX_LINE_BYTES`, description: 'longer lines keep their first bytes up to this limit (record marked truncated, counted) and the rest is skipped', min: 1024, max: 64 * 1024 * 1024 },
-  { name: 'rescan-interval', type: 'duration', default: '5s', env: `${ENV}RESCAN_INTERVAL`, description: 'safety-net rescan of the log directories (inotify finds new files at once)', min: 100 },
-  { name: 'rotate-wait', type: 'duration', default: '5s', env: `${ENV}ROTATE_WAIT`, description: 'how long a rotated or deleted file is watched for late writes when no new file has data yet', min: 0 },
-  { name: 'multiline-flush', type: 'duration', default: `${QEMU_MULTILINE.flushTimeoutMs}ms`, env: `${ENV}MULTILINE_FLUSH`, description: "idle time after which a record the parser holds for continuation lines is emitted (Fluent Bit's Flush_Timeout of the same multiline shape)", min: 10 },
-  { name: 'checkpoint-interval', type: 'duration', default: '5s', env: `${ENV}CHECKPOINT_INTERVAL`, description: 'how often the checkpoint snapshot is rewritten (every confirmation is appended to the WAL at once)', min: 100 },
-  { name: 'shutdown-timeout', type: 'duration', default: '10s', env: `${ENV}SHUTDOWN_TIMEOUT`, description: 'on SIGTERM/SIGINT: time to deliver what is queued before exiting anyway', min: 0 },
-  { name: 'web.listen-address', type: 'string', default: ':9178', env: `${ENV}LISTEN_ADDRESS`, description: "address of /metrics and /healthz ('' for none)" },
+  { name: 'qemu.log-dir', deprecatedNames: ['qemu-log-dir'], type: 'path', default: '/var/log/libvirt/qemu', description: "directory of the per-domain QEMU logs; '' to not read them" },
+  { name: 'qemu.log-glob', deprecatedNames: ['qemu-log-glob'], type: 'string', default: '*.log', description: 'file names to follow in --qemu.log-dir (rotated copies are found by rotation, never by this glob)' },
+  { name: 'libvirtd.source', deprecatedNames: ['libvirtd-source'], type: 'enum', choices: ['journal', 'cri', 'none'], default: 'journal', description: "where libvirtd's own log comes from: the systemd journal (host model), its container's CRI log file (container model), or nowhere" },
+  { name: 'libvirtd.cri-log', deprecatedNames: ['cri-log'], deprecatedEnv: ['LIBVIRT_TELEMETRY_SIDECAR_CRI_LOG'], type: 'path', description: "libvirtd's container log file (CRI format; globs allowed in any path element, e.g. the pod directory); required with --libvirtd.source cri" },
+  { name: 'journal.match', deprecatedNames: ['journal-match'], type: 'list', default: ['_SYSTEMD_UNIT=libvirtd.service'], description: "journalctl matches (FIELD=value; same field ORed, different fields ANDed, '+' between alternatives)" },
+  { name: 'journal.directory', deprecatedNames: ['journal-directory'], type: 'path', description: 'read the journal files in this directory (a mounted host journal) instead of the local journal' },
+  { name: 'journal.file', deprecatedNames: ['journal-file'], type: 'list', description: 'read these journal files (globs allowed, as journalctl --file)' },
+  { name: 'journal.namespace', deprecatedNames: ['journal-namespace'], type: 'string', description: 'read this journal namespace (journalctl --namespace)' },
+  { name: 'journalctl', type: 'path', default: 'journalctl', description: 'the journalctl binary' },
+  { name: 'journal.fallback-age', deprecatedNames: ['journal-fallback-age'], type: 'duration', default: '7h', description: 'how far back to read the journal when there is no usable cursor (first start with --read-from head, a cursor from another boot or a vanished journal, a malformed cursor)', min: 1000 },
+  { name: 'read-from', type: 'enum', choices: ['head', 'tail'], default: 'head', description: 'where inputs that exist at the very first start begin (journal: head = the fallback age window); files appearing later are always read from their head' },
+  { name: 'state-dir', type: 'path', default: '/var/lib/libvirt-telemetry/sidecar', description: 'directory of the checkpoints (file positions, journal cursor); one sidecar per directory' },
+  { name: 'output', type: 'enum', choices: ['stdout', 'file', 'forward'], default: 'stdout', description: 'where records go: JSON lines on stdout, JSON lines appended to --output.file, or Fluent Forward to --forward.host' },
+  { name: 'output.file', deprecatedNames: ['output-file'], type: 'path', description: 'the file for --output file' },
+  { name: 'forward.host', deprecatedNames: ['forward-host'], type: 'string', description: 'Fluent Bit in_forward / Fluentd host for --output forward' },
+  { name: 'forward.port', deprecatedNames: ['forward-port'], type: 'port', default: 24224, description: 'its port' },
+  { name: 'forward.tls', deprecatedNames: ['forward-tls'], type: 'boolean', description: 'connect with TLS' },
+  { name: 'forward.tls-ca-file', deprecatedNames: ['forward-tls-ca'], deprecatedEnv: ['LIBVIRT_TELEMETRY_SIDECAR_FORWARD_TLS_CA'], type: 'path', description: 'CA bundle to verify the server (default: the system CAs)' },
+  { name: 'forward.tls-cert-file', deprecatedNames: ['forward-tls-cert'], deprecatedEnv: ['LIBVIRT_TELEMETRY_SIDECAR_FORWARD_TLS_CERT'], type: 'path', description: 'client certificate' },
+  { name: 'forward.tls-key-file', deprecatedNames: ['forward-tls-key'], deprecatedEnv: ['LIBVIRT_TELEMETRY_SIDECAR_FORWARD_TLS_KEY'], type: 'path', description: 'client key' },
+  { name: 'forward.tls-verify', deprecatedNames: ['forward-tls-verify'], type: 'boolean', default: true, description: "verify the server's certificate and name" },
+  { name: 'forward.tls-server-name', deprecatedNames: ['forward-tls-server-name'], type: 'string', description: 'name expected in the server certificate (default: --forward.host)' },
+  { name: 'forward.shared-key', deprecatedNames: ['forward-shared-key'], type: 'string', description: 'shared key of the secure-forward handshake (HELO/PING/PONG); prefer the environment variable' },
+  { name: 'forward.self-hostname', deprecatedNames: ['forward-self-hostname'], type: 'string', description: 'hostname sent in the handshake (default: this host)' },
+  { name: 'forward.username', deprecatedNames: ['forward-username'], type: 'string', description: 'user for the handshake when the server requires user authentication' },
+  { name: 'forward.password', deprecatedNames: ['forward-password'], type: 'string', description: 'its password; prefer the environment variable' },
+  { name: 'forward.ack-timeout', deprecatedNames: ['forward-ack-timeout'], type: 'duration', default: '30s', description: 'how long to wait for an ack before the chunk is sent again on a new connection', min: 100 },
+  { name: 'tag-prefix', type: 'string', default: 'libvirt', description: 'Forward tags are <prefix>.qemu.<domain> and <prefix>.libvirtd' },
+  { name: 'queue-limit', type: 'bytes', default: '4MiB', description: 'encoded records held in memory between reading and the output; reading pauses when full', min: 65536 },
+  { name: 'max-line-bytes', type: 'bytes', default: `${DEFAULT_MAX_LINE_BYTES / 1024}KiB`, description: 'longer lines keep their first bytes up to this limit (record marked truncated, counted) and the rest is skipped', min: 1024, max: 64 * 1024 * 1024 },
+  { name: 'rescan-interval', type: 'duration', default: '5s', description: 'safety-net rescan of the log directories (inotify finds new files at once)', min: 100 },
+  { name: 'rotate-wait', type: 'duration', default: '5s', description: 'how long a rotated or deleted file is watched for late writes when no new file has data yet', min: 0 },
+  { name: 'multiline-flush', type: 'duration', default: `${QEMU_MULTILINE.flushTimeoutMs}ms`, description: "idle time after which a record the parser holds for continuation lines is emitted (Fluent Bit's Flush_Timeout of the same multiline shape)", min: 10 },
+  { name: 'checkpoint-interval', type: 'duration', default: '5s', description: 'how often the checkpoint snapshot is rewritten (every confirmation is appended to the WAL at once)', min: 100 },
+  { name: 'shutdown-timeout', type: 'duration', default: '10s', description: 'on SIGTERM/SIGINT: time to deliver what is queued before exiting anyway', min: 0 },
+  { ...webListenAddressOption(':9178', "address of /metrics and /healthz ('' for none)"), deprecatedEnv: ['LIBVIRT_TELEMETRY_SIDECAR_LISTEN_ADDRESS'] },
+  ...LOG_OPTIONS,
 ] as const;
 
 type Options = OptionValues<typeof options>;
 
 /** Turns validated options into the sidecar's configuration; bad combinations are usage errors. */
 export function configFrom(o: Options): SidecarConfig {
-  if (o['libvirtd-source'] === 'cri' && !o['cri-log']) throw new UsageError('--libvirtd-source cri needs --cri-log');
-  if (o.output === 'file' && !o['output-file']) throw new UsageError('--output file needs --output-file');
-  if (o.output === 'forward' && !o['forward-host']) throw new UsageError('--output forward needs --forward-host');
-  if (o['forward-password'] && !o['forward-username']) throw new UsageError('--forward-password needs --forward-username');
-  if ((o['forward-tls-cert'] === undefined) !== (o['forward-tls-key'] === undefined))
-    throw new UsageError('--forward-tls-cert and --forward-tls-key go together');
-  for (const m of o['journal-match'])
-    if (m !== '+' && !/^[A-Z0-9_]+=/.test(m)) throw new UsageError(`--journal-match: '${m}' is not FIELD=value or '+'`);
+  if (o['libvirtd.source'] === 'cri' && !o['libvirtd.cri-log']) throw new UsageError('--libvirtd.source cri needs --libvirtd.cri-log');
+  if (o.output === 'file' && !o['output.file']) throw new UsageError('--output file needs --output.file');
+  if (o.output === 'forward' && !o['forward.host']) throw new UsageError('--output forward needs --forward.host');
+  if (o['forward.password'] && !o['forward.username']) throw new UsageError('--forward.password needs --forward.username');
+  if ((o['forward.tls-cert-file'] === undefined) !== (o['forward.tls-key-file'] === undefined))
+    throw new UsageError('--forward.tls-cert-file and --forward.tls-key-file go together');
+  for (const m of o['journal.match'])
+    if (m !== '+' && !/^[A-Z0-9_]+=/.test(m)) throw new UsageError(`--journal.match: '${m}' is not FIELD=value or '+'`);
   const listenText = o['web.listen-address'];
   const listen = listenText === '' ? null : parseListenAddress(listenText);
   if (listen === undefined) throw new UsageError(`--web.listen-address: expected host:port or :port, got '${listenText}'`);
   return {
-    qemuLogDir: o['qemu-log-dir'] === '' ? null : resolve(o['qemu-log-dir']),
-    qemuLogGlob: o['qemu-log-glob'],
-    libvirtdSource: o['libvirtd-source'] as SidecarConfig['libvirtdSource'],
-    criLog: o['cri-log'] && resolve(o['cri-log']),
+    qemuLogDir: o['qemu.log-dir'] === '' ? null : resolve(o['qemu.log-dir']),
+    qemuLogGlob: o['qemu.log-glob'],
+    libvirtdSource: o['libvirtd.source'] as SidecarConfig['libvirtdSource'],
+    criLog: o['libvirtd.cri-log'] && resolve(o['libvirtd.cri-log']),
     journal: {
       journalctl: o.journalctl,
-      matches: o['journal-match'],
-      directory: o['journal-directory'],
-      files: o['journal-file'],
-      namespace: o['journal-namespace'],
-      fallbackAgeMs: o['journal-fallback-age'],
+      matches: o['journal.match'],
+      directory: o['journal.directory'],
+      files: o['journal.file'],
+      namespace: o['journal.namespace'],
+      fallbackAgeMs: o['journal.fallback-age'],
     },
     startAt: o['read-from'] as 'head' | 'tail',
     stateDir: resolve(o['state-dir']),
     output: o.output as SidecarConfig['output'],
-    outputFile: o['output-file'] && resolve(o['output-file']),
-    forward: o['forward-host']
+    outputFile: o['output.file'] && resolve(o['output.file']),
+    forward: o['forward.host']
       ? {
-          host: o['forward-host'],
-          port: o['forward-port'],
-          ackTimeoutMs: o['forward-ack-timeout'],
-          tls: o['forward-tls'],
-          tlsCa: o['forward-tls-ca'],
-          tlsCert: o['forward-tls-cert'],
-          tlsKey: o['forward-tls-key'],
-          tlsVerify: o['forward-tls-verify'],
-          tlsServerName: o['forward-tls-server-name'],
-          sharedKey: o['forward-shared-key'],
-          selfHostname: o['forward-self-hostname'],
-          username: o['forward-username'],
-          password: o['forward-password'],
+          host: o['forward.host'],
+          port: o['forward.port'],
+          ackTimeoutMs: o['forward.ack-timeout'],
+          tls: o['forward.tls'],
+          tlsCa: o['forward.tls-ca-file'],
+          tlsCert: o['forward.tls-cert-file'],
+          tlsKey: o['forward.tls-key-file'],
+          tlsVerify: o['forward.tls-verify'],
+          tlsServerName: o['forward.tls-server-name'],
+          sharedKey: o['forward.shared-key'],
+          selfHostname: o['forward.self-hostname'],
+          username: o['forward.username'],
+          password: o['forward.password'],
         }
       : undefined,
     tagPrefix: o['tag-prefix'],
@@ -111,33 +112,20 @@ export function configFrom(o: Options): SidecarConfig {
 
 async function run(o: Options): Promise<number> {
   const config = configFrom(o);
-  // Listen for SIGTERM/SIGINT before the slow start (module loading, opening sources): a signal that arrives
-  // during start-up stops the sidecar right after it, still with exit code 0.
-  let stopSignal: string | null = null;
-  let wake: (signal: string | null) => void = () => undefined;
-  const onSignal = (name: string) => () => {
-    stopSignal ??= name;
-    wake(name);
-  };
-  process.once('SIGTERM', onSignal('SIGTERM'));
-  process.once('SIGINT', onSignal('SIGINT'));
+  // Listening before the slow start (module loading, opening sources): a signal that arrives during start-up
+  // stops the sidecar right after it, still with exit code 0.
+  const stopping = stopSignal();
   // The pipeline loads only when the sidecar runs, not with every CLI command.
-  const [{ createLogger }, { Sidecar }, heap] = await Promise.all([import('./log.js'), import('./sidecar.js'), import('../cli/heap.js')]);
-  // Peak RSS at full speed 91 -> 74 MiB for about a tenth more CPU time, and 86 -> 75 MiB over 512 MiB for none.
+  const [{ Sidecar }, heap] = await Promise.all([import('./sidecar.js'), import('../runtime/heap.js')]);
   heap.keepYoungGenerationSmall();
   heap.collectOldGenerationEarly();
-  const log = createLogger();
+  const log = loggerFrom(o);
   const sidecar = await Sidecar.start(config, log);
   log.info(
     `following ${[config.qemuLogDir && `${config.qemuLogDir}/${config.qemuLogGlob}`, config.libvirtdSource !== 'none' && `libvirtd via ${config.libvirtdSource}`].filter(Boolean).join(' and ')} -> ${config.output}` +
       (sidecar.port !== undefined ? `; /metrics on port ${sidecar.port}` : ''),
   );
-  const signal =
-    stopSignal ??
-    (await new Promise<string | null>((resolve) => {
-      wake = resolve;
-      void sidecar.done.then(() => resolve(null));
-    }));
+  const signal = await Promise.race([stopping, sidecar.done.then(() => null)]);
   if (signal) log.info(`${signal}: stopping reading, draining the queue`);
   const drained = await sidecar.stop();
   // A write stuck in a stalled pipe would keep the process alive: the deadline is the deadline.

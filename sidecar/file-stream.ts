@@ -10,7 +10,7 @@ import { makeBatch, type Batch, type FilePosition, type RecordEncoder, type Sour
 import { closeFd, fstatFd, openRegular, OpenError } from './fd.js';
 import { FINGERPRINT_BYTES, fingerprintFd, startsWith, type FileIdentity } from './file-identity.js';
 import { LineSplitter } from '../parsers/lines.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../runtime/log.js';
 import type { Metrics } from './metrics.js';
 import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from '../parsers/record.js';
 import type { ByteQueue } from './queue.js';

@@ -10,7 +10,7 @@ import type { CheckpointStore } from './checkpoint-store.js';
 import { cursorOfLine, notAfter, parseCursor, type Cursor } from './journal-cursor.js';
 import type { InputState, Source } from './source.js';
 import { LineSplitter } from '../parsers/lines.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../runtime/log.js';
 import type { Metrics } from './metrics.js';
 import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from '../parsers/record.js';
 import type { ByteQueue } from './queue.js';

@@ -4,7 +4,7 @@
 import type { Batch, Mark } from './batch.js';
 import { recycle } from './payload-slabs.js';
 import type { CheckpointStore } from './checkpoint-store.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../runtime/log.js';
 import type { Metrics } from './metrics.js';
 import type { ByteQueue } from './queue.js';
 import { FatalOutputError, type Sink } from './sinks/sink.js';

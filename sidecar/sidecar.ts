@@ -1,15 +1,15 @@
 // Wires sources -> bounded queue -> sink, checkpoints after confirmation, /metrics and /healthz,
 // and the shutdown: stop reading, drain, checkpoint, all within a deadline.
-import type { ListenAddress } from '../cli/listen-address.js';
+import type { ListenAddress } from '../runtime/listen-address.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Batch } from './batch.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { FileSource, globToRegExp } from './file-source.js';
 import { GlobSource } from './glob-source.js';
-import { serveHttp } from './http.js';
+import { serveHttp } from '../runtime/http.js';
 import { JournalSource, type JournalOptions } from './journal-source.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger } from '../runtime/log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { domainFromFileName, LOG_FORMATS } from '../parsers/formats.js';
 import { Pipeline } from './pipeline.js';

@@ -10,6 +10,7 @@ import type { Collector } from './types.js';
 import { collectVcpu } from './vcpu.js';
 import { ScrapeSamples, type ContentType, type TextSink } from '../exposition.js';
 import type { Snapshot } from '../snapshot.js';
+import { HeldUntilNext } from '../../runtime/heap.js';
 
 export const COLLECTORS: readonly Collector[] = [
   collectExporter,
@@ -22,20 +23,14 @@ export const COLLECTORS: readonly Collector[] = [
   collectOpenstack,
 ];
 
-/**
- * The last scrape's snapshot and samples, held until the next scrape replaces them. V8 frees a hidden class
- * once no object of it is left and discards all code optimized for it; nothing of a scrape would outlive it,
- * so each full collection between scrapes (one every few) threw away the optimized collectors, views and
- * prom-client's formatting, and the next scrape ran unoptimized while they were compiled again. Holding one
- * domain of the snapshot instead was not enough: the collectors still lost their optimized code.
- */
-const lastScrape: { held?: { snapshot: Snapshot; samples: ScrapeSamples } } = {};
+/** The last scrape's snapshot and samples, kept alive until the next scrape (runtime/heap.ts says why). */
+const lastScrape = new HeldUntilNext<{ snapshot: Snapshot; samples: ScrapeSamples }>();
 
 /** Writes the exposition of one snapshot in the negotiated format to `sink`, one metric family at a time. */
 export async function writeSnapshot(snapshot: Snapshot, contentType: ContentType, sink: TextSink): Promise<void> {
   const samples = new ScrapeSamples();
   for (const collect of COLLECTORS) collect(snapshot, samples);
-  lastScrape.held = { snapshot, samples };
+  lastScrape.hold({ snapshot, samples });
   await samples.writeTo(contentType, sink);
 }
 

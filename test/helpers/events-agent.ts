@@ -9,7 +9,7 @@ import type { EventRecord } from '../../events/record.js';
 import { waitFor } from '../../scripts/testenv/proc.js';
 import type { FakeKubeApiServer } from './fake-kube-apiserver.js';
 import { checkedRecords } from './record-schema.js';
-import { CLI } from '../support/samples.js';
+import { CLI } from '../support/repo.js';
 
 export interface EventsAgent {
   /** stdout lines parsed: records (source libvirt-event), or, with --dry-run, the printed objects. */

@@ -26,7 +26,7 @@ export function qemuLogDirSetup(prefix: string, rotateWait: string): { root: str
   const logs = path.join(root, 'qemu');
   mkdirSync(logs);
   const state = path.join(root, 'state');
-  const args = ['--qemu-log-dir', logs, '--libvirtd-source', 'none', '--state-dir', state, '--rescan-interval', '500ms', '--rotate-wait', rotateWait];
+  const args = ['--qemu.log-dir', logs, '--libvirtd.source', 'none', '--state-dir', state, '--rescan-interval', '500ms', '--rotate-wait', rotateWait];
   return { root, logs, state, args };
 }
 

@@ -3,7 +3,7 @@
 // so the last mark is what a kill -9 leaves in the state directory.
 import type { Batch, StreamCheckpoint } from '../../sidecar/batch.js';
 import { FileStream } from '../../sidecar/file-stream.js';
-import { createLogger } from '../../sidecar/log.js';
+import { createLogger } from '../../runtime/log.js';
 import { createMetrics, type Metrics } from '../../sidecar/metrics.js';
 import { ByteQueue } from '../../sidecar/queue.js';
 import { encodeJsonLines } from '../../sidecar/sinks/sink.js';
@@ -44,7 +44,7 @@ export class StreamRun {
         queue: this.queue,
         encode: encodeJsonLines,
         metrics: this.metrics,
-        log: createLogger(() => undefined),
+        log: createLogger({ write: () => undefined }),
         newParser: () => createQemuLogParser({ domain }),
       },
       Date.now(),

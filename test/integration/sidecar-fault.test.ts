@@ -22,8 +22,8 @@ async function faultRun(t: import('ava').ExecutionContext, output: 'file' | 'std
   const logs = path.join(root, 'qemu');
   mkdirSync(logs);
   const outFile = path.join(root, 'records.jsonl');
-  const args = ['--qemu-log-dir', logs, '--libvirtd-source', 'none', '--state-dir', path.join(root, 'state'), '--rotate-wait', '1s', '--rescan-interval', '500ms'];
-  if (output === 'file') args.push('--output', 'file', '--output-file', outFile);
+  const args = ['--qemu.log-dir', logs, '--libvirtd.source', 'none', '--state-dir', path.join(root, 'state'), '--rotate-wait', '1s', '--rescan-interval', '500ms'];
+  if (output === 'file') args.push('--output', 'file', '--output.file', outFile);
   // A rotation about every 1.6 s: the three backups cover ~6 s of downtime, more than a restart
   // takes on a busy machine (copies rotated away while the sidecar is dead are lost by nature).
   const writer = new RotatingWriter(path.join(logs, 'dom.log'), 192 * 1024);

@@ -113,14 +113,14 @@ function setup(prefix: string, lines: number) {
   let text = '';
   for (let i = 0; i < lines; i++) text += qemuLine(i);
   writeFileSync(path.join(logs, 'vm-1.log'), text);
-  return ['--qemu-log-dir', logs, '--libvirtd-source', 'none', '--state-dir', path.join(root, 'state'), '--output', 'forward', '--forward-host', '127.0.0.1'];
+  return ['--qemu.log-dir', logs, '--libvirtd.source', 'none', '--state-dir', path.join(root, 'state'), '--output', 'forward', '--forward.host', '127.0.0.1'];
 }
 
 test.serial('PackedForward with EventTime and chunk acks after a shared-key handshake', async (t) => {
   const server = new ForwardServer('s3cret');
   const port = await server.listen();
   t.teardown(() => server.close());
-  const sc = startSidecar([...setup('fwd', 3000), '--forward-port', String(port), '--forward-shared-key', 's3cret', '--forward-self-hostname', 'hv-1']);
+  const sc = startSidecar([...setup('fwd', 3000), '--forward.port', String(port), '--forward.shared-key', 's3cret', '--forward.self-hostname', 'hv-1']);
   t.teardown(() => sc.child.kill('SIGKILL'));
   await until(() => server.received.length >= 3000, 20_000, 'all records at the server');
   const seqs = sequences(server.records());
@@ -140,7 +140,7 @@ test.serial('a wrong shared key is refused and nothing is confirmed', async (t) 
   const server = new ForwardServer('right');
   const port = await server.listen();
   t.teardown(() => server.close());
-  const sc = startSidecar([...setup('fwd-key', 10), '--forward-port', String(port), '--forward-shared-key', 'wrong']);
+  const sc = startSidecar([...setup('fwd-key', 10), '--forward.port', String(port), '--forward.shared-key', 'wrong']);
   t.teardown(() => sc.child.kill('SIGKILL'));
   await until(async () => metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_output_errors_total') >= 1, 10_000, 'an output error');
   t.is(server.received.length, 0);
@@ -153,7 +153,7 @@ test.serial('a server that closes in the middle of a chunk: the chunk is sent ag
   server.behaviour = 'close-mid-chunk';
   const port = await server.listen();
   t.teardown(() => server.close());
-  const sc = startSidecar([...setup('fwd-close', 2000), '--forward-port', String(port)]);
+  const sc = startSidecar([...setup('fwd-close', 2000), '--forward.port', String(port)]);
   t.teardown(() => sc.child.kill('SIGKILL'));
   await until(() => new Set(sequences(server.records())).size >= 2000, 20_000, 'all records');
   const result = tally(sequences(server.records()), 2000);
@@ -169,7 +169,7 @@ test.serial('a server that never acks: chunks stay pending and unconfirmed, and 
   server.behaviour = 'never-ack';
   const port = await server.listen();
   t.teardown(() => server.close());
-  const sc = startSidecar([...setup('fwd-noack', 500), '--forward-port', String(port), '--forward-ack-timeout', '1s']);
+  const sc = startSidecar([...setup('fwd-noack', 500), '--forward.port', String(port), '--forward.ack-timeout', '1s']);
   t.teardown(() => sc.child.kill('SIGKILL'));
   await until(() => server.chunks >= 1, 10_000, 'a chunk');
   const m = await sc.metrics();

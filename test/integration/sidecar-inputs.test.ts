@@ -19,7 +19,7 @@ test.serial("--cri-log '<root>/pods/openstack_libvirt-*/libvirtd/0.log': the pod
     return path.join(pods, pod, 'libvirtd', '0.log');
   };
   writeFileSync(podLog('openstack_libvirt-7k2xq_0a1b'), criLine(1) + criLine(2));
-  const sc = startSidecar(['--qemu-log-dir', '', '--libvirtd-source', 'cri', '--cri-log', `${pods}/openstack_libvirt-*/libvirtd/0.log`, '--state-dir', path.join(root, 'state')]);
+  const sc = startSidecar(['--qemu.log-dir', '', '--libvirtd.source', 'cri', '--libvirtd.cri-log', `${pods}/openstack_libvirt-*/libvirtd/0.log`, '--state-dir', path.join(root, 'state')]);
   t.teardown(() => sc.child.kill('SIGKILL'));
   await sc.waitFor(() => criSequences(sc.records()).length === 2, 10_000, 'the first pod\'s lines');
   t.like(sc.records()[0], { kind: 'libvirt_log', source: 'libvirtd', stream: 'stderr' });
@@ -36,7 +36,7 @@ test.serial('a missing QEMU log directory and a CRI path matching nothing: input
   const root = tempDir('missing-inputs');
   const qemuDir = path.join(root, 'qemu');
   const criPattern = path.join(root, 'pods', 'openstack_libvirt-*', 'libvirtd', '0.log');
-  const sc = startSidecar(['--qemu-log-dir', qemuDir, '--libvirtd-source', 'cri', '--cri-log', criPattern, '--state-dir', path.join(root, 'state')]);
+  const sc = startSidecar(['--qemu.log-dir', qemuDir, '--libvirtd.source', 'cri', '--libvirtd.cri-log', criPattern, '--state-dir', path.join(root, 'state')]);
   t.teardown(() => sc.child.kill('SIGKILL'));
   await sc.port();
   await sc.waitFor(() => /input qemu .*: no such directory/.test(sc.stderr()), 5000, 'the log line');

@@ -39,7 +39,7 @@ function setup(prefix: string) {
   const root = tempDir(prefix);
   const journal = path.join(root, 'journal');
   const state = path.join(root, 'state');
-  const args = ['--qemu-log-dir', '', '--journal-directory', journal, '--state-dir', state];
+  const args = ['--qemu.log-dir', '', '--journal.directory', journal, '--state-dir', state];
   return { root, journal, state, args };
 }
 

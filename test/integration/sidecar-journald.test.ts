@@ -19,7 +19,7 @@ test.serial("libvirtd's real journal entries come out once each, across a restar
   const name = testDomainName('sidecar-journal');
   await defineTinyDomain(name, { nic: false, enospcDisk: false, cleanup: t });
   const args = [
-    '--qemu-log-dir', '', '--libvirtd-source', 'journal', '--journal-directory', HOST_PATHS.journalDir,
+    '--qemu.log-dir', '', '--libvirtd.source', 'journal', '--journal.directory', HOST_PATHS.journalDir,
     '--state-dir', path.join(tempDir('journald'), 'state'), '--read-from', 'tail',
   ];
   const mine = (records: Record<string, unknown>[]) => records.filter((r) => String(r['message'] ?? '').includes(name)).map((r) => String(r['message']));

@@ -25,7 +25,7 @@ test.serial('output disk full, then freed: exactly one valid JSON line per recor
   writeFileSync(filler, Buffer.alloc(fs.bavail * fs.bsize - 64 * 1024));
   writeFileSync(path.join(logs, 'dom.log'), qemuLines(0, RECORDS));
   const output = path.join(mount, 'records.jsonl');
-  const sc = startSidecar([...args, '--output', 'file', '--output-file', output]);
+  const sc = startSidecar([...args, '--output', 'file', '--output.file', output]);
   t.teardown(() => sc.child.kill('SIGKILL'));
   await sc.port();
   await new Promise((r) => setTimeout(r, 4000));

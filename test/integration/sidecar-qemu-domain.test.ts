@@ -21,7 +21,7 @@ test.serial('a real domain started, destroyed, started and killed -9: every reco
   const name = testDomainName('sidecar-log');
   const domain = await defineTinyDomain(name, { nic: false, enospcDisk: false, cleanup: t });
   const sc = startSidecar([
-    '--qemu-log-dir', HOST_PATHS.qemuLogDir, '--qemu-log-glob', `${name}.log`, '--libvirtd-source', 'none',
+    '--qemu.log-dir', HOST_PATHS.qemuLogDir, '--qemu.log-glob', `${name}.log`, '--libvirtd.source', 'none',
     '--state-dir', path.join(tempDir('domain'), 'state'), '--rotate-wait', '1s', '--multiline-flush', '200ms',
   ]);
   t.teardown(() => sc.child.kill('SIGKILL'));

@@ -33,7 +33,7 @@ test.serial('virtlogd rotating a real QEMU log (max_size 4 KiB): every line of e
   t.teardown(() => setVirtlogdMaxSize(DEFAULT_VIRTLOGD_MAX_SIZE));
   await setVirtlogdMaxSize(MAX_SIZE);
   const sc = startSidecar([
-    '--qemu-log-dir', HOST_PATHS.qemuLogDir, '--qemu-log-glob', `${name}.log`, '--libvirtd-source', 'none',
+    '--qemu.log-dir', HOST_PATHS.qemuLogDir, '--qemu.log-glob', `${name}.log`, '--libvirtd.source', 'none',
     '--state-dir', path.join(tempDir('virtlogd'), 'state'), '--rotate-wait', '5s', '--multiline-flush', '200ms',
   ]);
   t.teardown(() => sc.child.kill('SIGKILL'));

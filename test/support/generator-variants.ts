@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCommandLine } from '../../cli/options.js';
+import { parseCommandLine } from '../../runtime/options.js';
 import { generateCommand } from '../../generator/command.js';
 import { generateFiles } from '../../generator/generate.js';
 
@@ -37,7 +37,7 @@ export const VARIANTS: readonly Variant[] = [
   { name: 'container-qemu-tail', golden: false, argv: ['--model', 'container', '--qemu-logs', 'on'] },
   { name: 'host-defaults', golden: false, argv: [] },
   { name: 'container-defaults', golden: false, argv: ['--model', 'container'] },
-  { name: 'host-journal-path', golden: false, argv: ['--journal.path', '/run/host/journal', '--journal.unit', 'libvirtd.service,virtqemud.service', '--qemu-logs', 'off'] },
+  { name: 'host-journal-path', golden: false, argv: ['--journal.directory', '/run/host/journal', '--journal.unit', 'libvirtd.service,virtqemud.service', '--qemu-logs', 'off'] },
 ];
 
 /** Renders a variant (both formats) with an empty environment. */

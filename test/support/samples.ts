@@ -1,12 +1,10 @@
 // The shared samples (../shared/samples next to the repository) and small helpers over them.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './repo.js';
 
-/** Repository root (this file runs from dist/test/support/). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export { CLI, REPO_ROOT } from './repo.js';
 export const SAMPLES = path.resolve(REPO_ROOT, '..', 'shared', 'samples');
-export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
 
 export function sample(relative: string): string {
   return path.join(SAMPLES, relative);

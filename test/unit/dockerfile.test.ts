@@ -8,7 +8,7 @@ import path from 'node:path';
 import { COMMAND_NAMES } from '../../cli/commands.js';
 import { parseDockerfile, readDockerfile } from '../support/dockerfile.js';
 import { dockerfileProblems, type ImageExpectations } from '../support/dockerfile-rules.js';
-import { REPO_ROOT } from '../support/samples.js';
+import { REPO_ROOT } from '../support/repo.js';
 
 const read = (f: string) => readFileSync(path.join(REPO_ROOT, f), 'utf8');
 const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string>; version: string };

@@ -5,7 +5,7 @@ import test from 'ava';
 import { DryRunActions } from '../../events/actions.js';
 import { EventAgent, type ActionSink } from '../../events/agent.js';
 import type { Eviction } from '../../events/eviction.js';
-import { createLogger } from '../../cli/log.js';
+import { createLogger } from '../../runtime/log.js';
 import { AgentMetrics } from '../../events/metrics.js';
 import type { EventRecord } from '../../events/record.js';
 import { JsonLineSink } from '../../events/record.js';
@@ -44,7 +44,7 @@ function setup(makeActions: (records: JsonLineSink) => ActionSink = () => new Co
   let now = Date.UTC(2026, 10, 29, 14, 0, 0);
   const agent = new EventAgent(
     { hypervisor: 'node-1', namespace: 'ha', policy: { ioErrorPolicy: 'evict-on-pause', ioErrorPersistMs: 60_000, rebootWindowMs: 1000, ioErrorWindowMs: 1000 } },
-    { actions, records, metrics, log: createLogger('error'), now: () => now },
+    { actions, records, metrics, log: createLogger({ level: 'error' }), now: () => now },
   );
   return { agent, out, metrics, actions, setNow: (ms: number) => (now = ms) };
 }

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import test from 'ava';
 import { metricValue } from '../helpers/events-agent.js';
-import { CLI } from '../support/samples.js';
+import { CLI } from '../support/repo.js';
 
 const env = {
   ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LIBVIRT_TELEMETRY_EVENTS_'))),
@@ -25,6 +25,9 @@ const usage: [string[], RegExp][] = [
   [['--io-error-persist', '10ms'], /--io-error-persist: must be at least 1000/],
   [['--libvirt.reconnect-min', '5s', '--libvirt.reconnect-max', '1s'], /reconnect-min must not exceed/],
   [['--kube.queue-size', '0'], /--kube\.queue-size: must be at least 1/],
+  // Validated like the exporter's URI (it used to be retried forever, never ready).
+  [['--libvirt.uri', 'qemu+ssh://h/system'], /^libvirt-telemetry events: --libvirt\.uri: transport 'ssh' is not supported: .* \(use unix, tcp or tls\)$/m],
+  [['--libvirt.uri', 'xen:///system'], /--libvirt\.uri: unsupported driver 'xen'/],
 ];
 
 for (const [args, message] of usage) {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import YAML from 'yaml';
 import { KUBE_OPERATIONS, type KubeOperation } from '../../events/kube-client.js';
-import { parseCommandLine } from '../../cli/options.js';
+import { parseCommandLine } from '../../runtime/options.js';
 import { generateCommand } from '../../generator/command.js';
 import { MANIFEST_FILES } from '../../generator/files.js';
 import { generateManifestFiles } from '../../generator/generate.js';
@@ -75,6 +75,6 @@ test('generate manifests: the agent runs as that ServiceAccount and writes its E
   const pod = daemonSet['spec'].template.spec;
   t.is(daemonSet['metadata'].namespace, one(generated, 'Role')['metadata'].namespace);
   t.is(pod.serviceAccountName, one(generated, 'ServiceAccount')['metadata'].name);
-  // --namespace defaults to POD_NAMESPACE: the DaemonSet's own namespace.
-  t.deepEqual(pod.containers[0].env.find((e: Obj) => e['name'] === 'POD_NAMESPACE'), { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
+  // --namespace comes from the DaemonSet's own namespace.
+  t.deepEqual(pod.containers[0].env.find((e: Obj) => e['name'] === 'LIBVIRT_TELEMETRY_EVENTS_NAMESPACE'), { name: 'LIBVIRT_TELEMETRY_EVENTS_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
 });

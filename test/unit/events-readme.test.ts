@@ -2,7 +2,7 @@
 // generated CLI reference).
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import type { OptionSpec } from '../../cli/options.js';
+import type { OptionSpec } from '../../runtime/options.js';
 import { eventsCommand } from '../../events/command.js';
 import { AgentMetrics } from '../../events/metrics.js';
 

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
-import { parseCommandLine, UsageError } from '../../cli/options.js';
+import { parseCommandLine, UsageError } from '../../runtime/options.js';
 import { exporterCommand } from '../../metrics/command.js';
 import { repoRoot } from '../helpers/domstats-text.js';
 
@@ -16,7 +16,7 @@ function exporter(args: string[], env: Record<string, string> = {}) {
 const usageErrors: [string[], Record<string, string>, RegExp][] = [
   [['--libvirt.uri', 'not a uri'], {}, /--libvirt\.uri: not a libvirt URI/],
   [['--libvirt.uri', 'xen:///system'], {}, /--libvirt\.uri: unsupported driver 'xen'/],
-  [[], { LIBVIRT_TELEMETRY_EXPORTER_LIBVIRT_URI: 'qemu+ssh://host/system' }, /--libvirt\.uri: .*ssh/],
+  [[], { LIBVIRT_TELEMETRY_EXPORTER_LIBVIRT_URI: 'qemu+ssh://host/system' }, /\$LIBVIRT_TELEMETRY_EXPORTER_LIBVIRT_URI: .*ssh/],
   [['--web.listen-address', '9177'], {}, /--web\.listen-address: expected HOST:PORT/],
   [['--web.telemetry-path', 'metrics'], {}, /--web\.telemetry-path: must be an absolute URL path/],
   [['--web.config.file', '/nonexistent/web.yml'], {}, /--web\.config\.file: cannot read/],
@@ -60,5 +60,6 @@ test('--help lists every flag with its default and environment variable', (t) =>
   for (const flag of ['--libvirt.uri', '--web.listen-address', '--web.telemetry-path', '--web.config.file', '--libvirt.timeout']) {
     t.true(r.stdout.includes(flag), flag);
   }
-  t.regex(r.stdout, /default: :9177; env: LIBVIRT_TELEMETRY_EXPORTER_LISTEN_ADDRESS/);
+  // Help is wrapped to the terminal width: compare with the line breaks as spaces.
+  t.regex(r.stdout.replace(/\s+/g, ' '), /default: :9177; env: LIBVIRT_TELEMETRY_EXPORTER_WEB_LISTEN_ADDRESS/);
 });

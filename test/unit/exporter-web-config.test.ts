@@ -5,7 +5,7 @@ import test from 'ava';
 import bcrypt from 'bcryptjs';
 import { BasicAuth } from '../../metrics/basic-auth.js';
 import { loadWebConfig, parseWebConfig, WebConfigError } from '../../metrics/web-config.js';
-import { parseListenAddress } from '../../cli/listen-address.js';
+import { parseListenAddress } from '../../runtime/listen-address.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'exporter-webcfg-'));
 writeFileSync(path.join(dir, 'cert.pem'), 'CERT');

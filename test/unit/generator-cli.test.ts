@@ -23,7 +23,7 @@ test('defaults write classic and YAML into ./fluent-bit', (t) => {
   const r = generate(cwd);
   t.is(r.code, 0, r.stderr);
   t.is(r.stderr, '');
-  t.regex(r.stdout, /^wrote .*fluent-bit\.conf.*\(host model, outputs: stdout\)\nQEMU logs come from the sidecar; run it as: libvirt-telemetry sidecar .*--output forward --forward-host 127\.0\.0\.1 --forward-port 24224 --tag-prefix host\n$/);
+  t.regex(r.stdout, /^wrote .*fluent-bit\.conf.*\(host model, outputs: stdout\)\nQEMU logs come from the sidecar; run it as: libvirt-telemetry sidecar .*--output forward --forward.host 127\.0\.0\.1 --forward.port 24224 --tag-prefix host\n$/);
   t.deepEqual(readdirSync(path.join(cwd, 'fluent-bit')).sort(), ['fluent-bit.conf', 'fluent-bit.yaml', 'parsers-libvirt.conf']);
   t.deepEqual(readdirSync(cwd), ['fluent-bit'], 'no temporary directory left');
   t.is(statSync(path.join(cwd, 'fluent-bit')).mode & 0o777, 0o755);
@@ -44,9 +44,10 @@ test('options come from the environment when the flag is absent', (t) => {
   const r = spawnSync(process.execPath, [MAIN, 'generate', '--format', 'classic'], {
     cwd,
     encoding: 'utf8',
-    env: { PATH: process.env['PATH'] ?? '', LIBVIRT_TELEMETRY_MODEL: 'container', LIBVIRT_TELEMETRY_OUT: 'cfg' },
+    env: { PATH: process.env['PATH'] ?? '', LIBVIRT_TELEMETRY_GENERATE_MODEL: 'container', LIBVIRT_TELEMETRY_GENERATE_OUT: 'cfg' },
   });
   t.is(r.status, 0, r.stderr);
+  t.is(r.stderr, '');
   t.regex(readFileSync(path.join(cwd, 'cfg', 'fluent-bit.conf'), 'utf8'), /Name +kubernetes/);
 });
 

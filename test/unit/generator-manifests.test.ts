@@ -9,8 +9,10 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { generateFiles } from '../../generator/generate.js';
 import { ALL_MANIFEST_FILE_NAMES, MANIFEST_FILES } from '../../generator/files.js';
-import { parseCommandLine } from '../../cli/options.js';
+import { parseCommandLine } from '../../runtime/options.js';
 import { generateCommand } from '../../generator/command.js';
+import { eventsCommand } from '../../events/command.js';
+import { loadCommand } from '../../cli/commands.js';
 import { podOfPatch, validateManifest } from '../support/k8s-schemas.js';
 import { REPO_ROOT, SHARED } from '../support/generator-variants.js';
 
@@ -139,8 +141,14 @@ test('manifests: the HA agent runs as the bound ServiceAccount in --k8s.ha-names
   t.deepEqual(container.args, ['events', '--libvirt.uri=qemu+tcp://$(NODE_IP):16509/system']);
   t.deepEqual(
     Object.fromEntries(container.env.map((e: Obj) => [e['name'], e['valueFrom'].fieldRef.fieldPath])),
-    { NODE_IP: 'status.hostIP', NODE_NAME: 'spec.nodeName', POD_NAMESPACE: 'metadata.namespace' },
+    { NODE_IP: 'status.hostIP', LIBVIRT_TELEMETRY_EVENTS_HYPERVISOR: 'spec.nodeName', LIBVIRT_TELEMETRY_EVENTS_NAMESPACE: 'metadata.namespace' },
   );
+  // The role reads them as its options, in the current spelling (no deprecation warning).
+  const downward: Record<string, string> = { 'spec.nodeName': 'node-a', 'metadata.namespace': 'ha', 'status.hostIP': '10.0.0.1' };
+  const env = Object.fromEntries(container.env.map((e: Obj) => [e['name'], downward[e['valueFrom'].fieldRef.fieldPath]]));
+  const parsed = parseCommandLine(eventsCommand, container.args.slice(1), env);
+  t.like(parsed.options, { hypervisor: 'node-a', namespace: 'ha' });
+  t.deepEqual(parsed.warnings, []);
   t.true(spec.securityContext.runAsNonRoot);
   t.is(container.readinessProbe.httpGet.path, '/healthz');
   t.is(container.livenessProbe, undefined, 'a libvirtd restart must not get the agent killed');
@@ -151,6 +159,18 @@ test('manifests: --image and the namespaces reach every object', (t) => {
   t.is(images.length, 3, 'exporter, sidecar, events');
   for (const c of images) t.is(c['image'], 'registry.example/lt:test');
   t.true([...VARIANT.get(MANIFEST_FILES.exporter)!].every((d) => d['metadata'].namespace === 'obs'));
+});
+
+test("manifests: every container's arguments are valid for its role, in the current spelling", async (t) => {
+  const containers = [...DEFAULTS.values(), ...VARIANT.values()].flat().flatMap((d) => (d['spec']?.template?.spec?.containers ?? []) as Obj[]).filter((c) => c['image']);
+  t.true(containers.length >= 6);
+  for (const c of containers) {
+    const [role, ...args] = c['args'] as string[];
+    const command = await loadCommand(role!);
+    t.truthy(command, role);
+    const env = Object.fromEntries(((c['env'] ?? []) as Obj[]).map((e) => [e['name'], 'x']));
+    t.deepEqual(parseCommandLine(command!, args, env).warnings, [], `${role} ${args.join(' ')}`);
+  }
 });
 
 test('manifests: the sidecar patch shares the QEMU log volume with the libvirtd container and keeps state on the host', (t) => {

@@ -3,7 +3,7 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from '../../cli/options.js';
+import { UsageError } from '../../runtime/options.js';
 import { writeDirectory } from '../../generator/write.js';
 
 const replaceable = ['a.conf', 'b.conf'];

@@ -61,7 +61,7 @@ test('bad usage: one line on stderr, exit code 2', async (t) => {
     [[dir], /is a directory/],
     [['--format', 'syslog', sample('qemu/instance-00000a1b.log')], /--format: must be one of qemu, libvirtd, journal, cri; got 'syslog'/],
     [[], /missing FILE/],
-    [['--max-line', '10', '-'], /--max-line: must be at least 1024/],
+    [['--max-line-bytes', '10', '-'], /--max-line-bytes: must be at least 1024/],
   ];
   for (const [args, message] of cases) {
     const r = await parse(args);
@@ -76,7 +76,7 @@ test('--help lists the formats and the line limit', async (t) => {
   const r = await parse(['--help']);
   t.is(r.code, 0);
   t.regex(r.stdout, /--format qemu\|libvirtd\|journal\|cri/);
-  t.regex(r.stdout, /--max-line SIZE/);
+  t.regex(r.stdout, /--max-line-bytes SIZE/);
 });
 
 test('empty file: no records, exit 0', async (t) => {

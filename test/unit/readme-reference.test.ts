@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { spliceReference } from '../../cli/reference.js';
 import { loadCommands } from '../../cli/commands.js';
-import { PROGRAM } from '../../cli/program.js';
+import { PROGRAM } from '../../runtime/version.js';
 
 const page = readFileSync(new URL('../../../docs/cli.md', import.meta.url), 'utf8');
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Batch } from '../../../sidecar/batch.js';
 import { FileStream, type PlannedFile } from '../../../sidecar/file-stream.js';
-import { createLogger } from '../../../sidecar/log.js';
+import { createLogger } from '../../../runtime/log.js';
 import { createMetrics } from '../../../sidecar/metrics.js';
 import { ByteQueue } from '../../../sidecar/queue.js';
 import { encodeJsonLines } from '../../../sidecar/sinks/sink.js';
@@ -35,7 +35,7 @@ async function readPlan(dir: string, files: (base: string) => PlannedFile[], wan
       queue,
       encode: encodeJsonLines,
       metrics,
-      log: createLogger((line) => (logged += line)),
+      log: createLogger({ write: (line) => (logged += line) }),
       newParser: () => LOG_FORMATS.qemu.create({ domain: 'dom' }),
     },
     Date.now(),

@@ -1,5 +1,7 @@
-// One definition per option: the same spec drives argument parsing, validation,
-// environment fallbacks, `--help` and the CLI reference in docs/cli.md (scripts/cli-reference.ts).
+// One definition per option: the same spec drives argument parsing, validation, environment fallbacks,
+// `--help` (cli/help.ts) and the CLI reference in docs/cli.md (cli/reference.ts). One style for every role:
+// Prometheus' dotted namespaces (`--libvirt.uri`, `--web.listen-address`, `--forward.host`), and each
+// option's environment variable derived from the role and the flag (envName), never spelled by hand.
 
 export type OptionType = 'string' | 'path' | 'integer' | 'port' | 'bytes' | 'duration' | 'boolean' | 'enum' | 'list';
 
@@ -11,8 +13,15 @@ export interface OptionSpec {
   readonly default?: string | number | boolean | readonly string[];
   /** Allowed values for `enum`. */
   readonly choices?: readonly string[];
-  /** Environment variable consulted when the flag is absent. */
-  readonly env?: string;
+  /**
+   * Earlier spellings of the flag, still accepted with a warning so that existing command lines and
+   * manifests keep working (`forward-host` for `forward.host`).
+   */
+  readonly deprecatedNames?: readonly string[];
+  /** Earlier environment variables of the option, still read (with a warning) when the current one is unset. */
+  readonly deprecatedEnv?: readonly string[];
+  /** Checks a string value beyond its type; returns why it is wrong, or undefined. */
+  readonly validate?: (value: string) => string | undefined;
   readonly required?: boolean;
   /** Inclusive bounds for numeric types. */
   readonly min?: number;
@@ -48,6 +57,11 @@ export interface CommandSpec<S extends readonly OptionSpec[] = readonly OptionSp
   readonly positionals?: readonly PositionalSpec[];
   /** Returns the process exit code. */
   readonly run: (options: OptionValues<S>, positionals: string[]) => Promise<number>;
+}
+
+/** The environment variable of an option: `LIBVIRT_TELEMETRY_<ROLE>_<FLAG>`, e.g. LIBVIRT_TELEMETRY_EXPORTER_LIBVIRT_URI. */
+export function envName(command: string, option: string): string {
+  return `LIBVIRT_TELEMETRY_${command}_${option}`.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
 }
 
 /** Bad usage: printed as one line, exit code 2. */
@@ -86,9 +100,12 @@ function convert(spec: OptionSpec, raw: string, origin: string): unknown {
   };
   switch (spec.type) {
     case 'string':
-    case 'path':
+    case 'path': {
       if (raw === '' && spec.required) fail('must not be empty');
+      const problem = spec.validate?.(raw);
+      if (problem !== undefined) fail(problem);
       return raw;
+    }
     case 'enum':
       if (!spec.choices?.includes(raw)) fail(`must be one of ${spec.choices?.join(', ')}; got '${raw}'`);
       return raw;
@@ -131,21 +148,28 @@ export interface ParseResult<S extends readonly OptionSpec[]> {
   options: OptionValues<S>;
   positionals: string[];
   help: boolean;
+  version: boolean;
+  /** One line each: deprecated spellings that were used. */
+  warnings: string[];
 }
 
 /**
- * Parses `--name value`, `--name=value`, `--flag`, `--no-flag`, and `--` (end of options).
- * A list option may be repeated; its values accumulate. Unknown flags are usage errors.
+ * Parses `--name value`, `--name=value`, `--flag`, `--no-flag`, and `--` (end of options); `--help`/`-h` and
+ * `--version`/`-v` on every command. A list option may be repeated; its values accumulate. Unknown flags are
+ * usage errors. Absent flags fall back to the environment (envName, then deprecated names), then the default.
  */
 export function parseCommandLine<S extends readonly OptionSpec[]>(
   command: CommandSpec<S>,
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): ParseResult<S> {
-  const byName = new Map(command.options.map((o) => [o.name, o] as const));
+  const byName = new Map<string, OptionSpec>();
+  for (const o of command.options) for (const name of [o.name, ...(o.deprecatedNames ?? [])]) byName.set(name, o);
   const values: Record<string, unknown> = {};
   const positionals: string[] = [];
+  const warnings: string[] = [];
   let help = false;
+  let version = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
@@ -154,6 +178,10 @@ export function parseCommandLine<S extends readonly OptionSpec[]>(
     }
     if (arg === '--help' || arg === '-h') {
       help = true;
+      continue;
+    }
+    if (arg === '--version' || arg === '-v') {
+      version = true;
       continue;
     }
     if (!arg.startsWith('--') || arg === '-') {
@@ -171,6 +199,7 @@ export function parseCommandLine<S extends readonly OptionSpec[]>(
       inline = 'false';
     }
     if (!spec) throw new UsageError(`unknown option '--${name}' (see --help)`);
+    if (name !== spec.name) warnings.push(`--${name} is deprecated, use --${spec.name}`);
     let raw: string;
     if (inline !== undefined) raw = inline;
     else if (spec.type === 'boolean') raw = 'true';
@@ -181,75 +210,44 @@ export function parseCommandLine<S extends readonly OptionSpec[]>(
       i++;
     }
     const value = convert(spec, raw, `--${name}`);
-    values[name] = spec.type === 'list' ? [...((values[name] as string[] | undefined) ?? []), ...(value as string[])] : value;
+    const key = spec.name;
+    values[key] = spec.type === 'list' ? [...((values[key] as string[] | undefined) ?? []), ...(value as string[])] : value;
   }
   for (const spec of command.options) {
     if (spec.name in values) continue;
-    const fromEnv = spec.env !== undefined ? env[spec.env] : undefined;
-    if (fromEnv !== undefined && fromEnv !== '') values[spec.name] = convert(spec, fromEnv, `$${spec.env}`);
+    const fromEnv = environmentValue(command.name, spec, env, warnings);
+    if (fromEnv !== undefined) values[spec.name] = convert(spec, fromEnv.value, `$${fromEnv.variable}`);
     else values[spec.name] = defaultValue(spec);
-    if (values[spec.name] === undefined && spec.required && !help)
+    if (values[spec.name] === undefined && spec.required && !help && !version)
       throw new UsageError(`option '--${spec.name}' is required`);
   }
-  if (!help) {
+  if (!help && !version) {
     const declared = command.positionals ?? [];
     const required = declared.filter((p) => p.required).length;
     if (positionals.length < required) throw new UsageError(`missing ${declared[positionals.length]!.name}`);
     if (positionals.length > declared.length)
       throw new UsageError(`unexpected argument '${positionals[declared.length]}'`);
   }
-  return { options: values as OptionValues<S>, positionals, help };
+  return { options: values as OptionValues<S>, positionals, help, version, warnings };
 }
 
-function placeholder(spec: OptionSpec): string {
-  switch (spec.type) {
-    case 'boolean':
-      return '';
-    case 'enum':
-      return ` ${spec.choices?.join('|')}`;
-    case 'integer':
-    case 'port':
-      return ' N';
-    case 'bytes':
-      return ' SIZE';
-    case 'duration':
-      return ' DURATION';
-    case 'path':
-      return ' PATH';
-    case 'list':
-      return ' A,B';
-    case 'string':
-      return ' VALUE';
+function environmentValue(
+  command: string,
+  spec: OptionSpec,
+  env: NodeJS.ProcessEnv,
+  warnings: string[],
+): { variable: string; value: string } | undefined {
+  const current = envName(command, spec.name);
+  for (const variable of [current, ...(spec.deprecatedEnv ?? [])]) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    if (variable !== current) warnings.push(`$${variable} is deprecated, use $${current}`);
+    return { variable, value };
   }
+  return undefined;
 }
 
 export function formatDefault(spec: OptionSpec): string | undefined {
   if (spec.default === undefined) return undefined;
   return Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
-}
-
-/** The text `--help` prints for one command. */
-export function renderHelp(program: string, command: CommandSpec<readonly OptionSpec[]>): string {
-  const pos = (command.positionals ?? []).map((p) => (p.required ? ` ${p.name}` : ` [${p.name}]`)).join('');
-  const lines = [`Usage: ${program} ${command.name} [options]${pos}`, '', command.summary];
-  if (command.description) lines.push('', command.description);
-  if (command.positionals?.length) {
-    lines.push('', 'Arguments:');
-    for (const p of command.positionals) lines.push(`  ${p.name.padEnd(28)} ${p.description}`);
-  }
-  lines.push('', 'Options:');
-  const rows = command.options.map((o) => {
-    const extra: string[] = [];
-    const def = formatDefault(o);
-    if (def !== undefined && def !== '') extra.push(`default: ${def}`);
-    if (o.env) extra.push(`env: ${o.env}`);
-    if (o.required) extra.push('required');
-    return [`--${o.name}${placeholder(o)}`, o.description + (extra.length ? ` (${extra.join('; ')})` : '')] as const;
-  });
-  rows.push(['--help', 'show this help']);
-  const width = Math.min(34, Math.max(...rows.map(([f]) => f.length)) + 2);
-  for (const [flag, text] of rows) {
-    lines.push(flag.length + 2 > width ? `  ${flag}\n  ${''.padEnd(width)}${text}` : `  ${flag.padEnd(width)}${text}`);
-  }
-  return lines.join('\n') + '\n';
 }

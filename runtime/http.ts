@@ -1,7 +1,7 @@
 // /metrics (Prometheus text, prom-client) and /healthz (JSON; 200 healthy, 503 not).
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
-import type { ListenAddress } from '../cli/listen-address.js';
+import type { ListenAddress } from '../runtime/listen-address.js';
 
 export interface Health {
   readonly healthy: boolean;

@@ -1,0 +1,79 @@
+// The memory policy of the long-running roles, in one place. They allocate in bursts (a scrape, a read chunk)
+// and then idle; V8's defaults are tuned for the opposite (grow the heap to go fast), which keeps several
+// times the live set resident. The V8 flags are read at run time, so they take effect on a running process.
+// bench/RESULTS.md has the figures behind each choice.
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+/**
+ * Left to its defaults, V8 grows the young generation to 2 × 16 MiB as soon as allocation is busy; most of
+ * that is resident and none of it is needed: objects live for one scrape or one read chunk. It stays at its
+ * initial size instead (1 MiB semi-spaces): more frequent scavenges of the same few live objects.
+ */
+export function keepYoungGenerationSmall(): void {
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+}
+
+/**
+ * A full collection once the old generation grew by half over what the last one kept. By default V8 lets it
+ * grow several-fold first, and promoted garbage of a busy sidecar stays resident until then. The collections
+ * this adds take milliseconds each.
+ */
+export function collectOldGenerationEarly(): void {
+  v8.setFlagsFromString('--heap-growing-percent=50');
+}
+
+/**
+ * Holds the objects of the last burst of work (the exporter's last scrape) until the next burst replaces
+ * them. Why keep garbage alive: V8 frees a hidden class once no object of it is left, and with it discards
+ * all code optimized for that shape. If nothing of a scrape outlived it, each full collection between scrapes
+ * would throw away the optimized collectors and formatting code, and the next scrape would run unoptimized
+ * while they are compiled again. Holding one whole scrape costs its objects' memory; holding a sample of it
+ * (one domain) is not enough, the code still loses its optimization.
+ */
+export class HeldUntilNext<T> {
+  private value: T | undefined;
+
+  /** Keeps `value` alive and releases what the previous call kept. */
+  hold(value: T): void {
+    this.value = value;
+  }
+
+  get held(): T | undefined {
+    return this.value;
+  }
+}
+
+/**
+ * Full collections at quiet moments, never on a request's path: after a burst, once the heap has grown by
+ * `growthBytes` over what the last full collection left, one runs when no further burst came for `idleMs`.
+ * Not after every burst: each costs CPU in proportion to the live set and kept no less memory resident.
+ */
+export class IdleCollector {
+  private readonly fullGc: () => void;
+  private timer: NodeJS.Timeout | undefined;
+  private usedAfterLastGc: number;
+
+  constructor(
+    private readonly idleMs: number,
+    private readonly growthBytes: number,
+  ) {
+    // --expose-gc is read when a context is created: a new context gets `gc` without the process flag.
+    v8.setFlagsFromString('--expose-gc');
+    this.fullGc = vm.runInNewContext('gc') as () => void;
+    this.usedAfterLastGc = usedHeap();
+  }
+
+  /** Call after each burst of work. */
+  afterBurst(): void {
+    clearTimeout(this.timer);
+    if (usedHeap() - this.usedAfterLastGc < this.growthBytes) return;
+    this.timer = setTimeout(() => {
+      this.fullGc();
+      this.usedAfterLastGc = usedHeap();
+    }, this.idleMs);
+    this.timer.unref();
+  }
+}
+
+const usedHeap = (): number => v8.getHeapStatistics().used_heap_size;
