@@ -165,10 +165,10 @@ imageTest('sidecar: the patch\'s arguments and user follow a mounted QEMU log di
   writeFileSync(path.join(logs, 'vm-a.log'), '2026-12-07 07:00:00.123+0000: starting up libvirt version: 9.0.0, qemu version: 7.2.0, hostname: node-1\n', { mode: 0o600 });
   execFileSync('/lib/systemd/systemd-journal-remote', ['-o', path.join(journal, 'remote.journal'), '-'], { input: journalExport(['image test: libvirtd entry']), stdio: ['pipe', 'ignore', 'ignore'] });
   // The host model's journal source instead of the patch's `none` (the container model has no journal).
-  const sidecarArgs = args.map((a) => (a === '--libvirtd-source=none' ? '--libvirtd-source=journal' : a));
+  const sidecarArgs = args.map((a) => (a === '--libvirtd.source=none' ? '--libvirtd.source=journal' : a));
   const port = await freePort();
   const sidecar = run(`lt-image-sidecar-${port}`, ['--network', 'host', '--user', '0', '-v', `${logs}:${qemuLogDir}:ro`, '-v', `${journal}:/var/log/journal:ro`, '-v', `${path.join(root, 'state')}:${stateDir}`],
-    [...sidecarArgs, '--journal-directory=/var/log/journal', `--web.listen-address=127.0.0.1:${port}`]);
+    [...sidecarArgs, '--journal.directory=/var/log/journal', `--web.listen-address=127.0.0.1:${port}`]);
   const records = () => sidecar.lines.map((l) => JSON.parse(l) as Obj);
   try {
     await waitFor('the QEMU and the journal records', 60_000, () => records().some((r) => r['source'] === 'libvirtd') && records().some((r) => r['domain'] === 'vm-a'), 200);
