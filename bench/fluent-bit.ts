@@ -9,8 +9,9 @@
 // and the records lost / split / duplicated, counted record by record (bench/qemu-corpus.ts).
 //
 //   FLUENT_BIT=/path/to/fluent-bit npm run bench:fluent-bit [-- MiB]
-// Optional: BENCH_WRITE_MIB_S (writer pace, default 32), BENCH_BASELINE_CLI (another build's
-// dist/cli/main.js: its generated Fluent Bit-only pipeline is run as well, for a before/after).
+// Optional: BENCH_WRITE_MIB_S (writer pace, default 32), BENCH_PIPELINES (default a,b,c),
+// BENCH_BASELINE_CLI (another build's dist/cli/main.js: its generated Fluent Bit-only pipeline is run
+// first, for a before/after).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -252,8 +253,9 @@ if (!fluentBit) {
   const version = spawnSync(fluentBit, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
   console.log(`${version}; corpus ${mib} MiB in ${DOMAINS} domain logs written at ${rate} MiB/s, rotated every ${ROTATE_BYTES / 2 ** 20} MiB per domain`);
   const baseline = process.env['BENCH_BASELINE_CLI'];
+  const pipelines = (process.env['BENCH_PIPELINES'] ?? 'a,b,c').split(',');
   if (baseline) print(await measure('(a) Fluent Bit only, baseline', mib, rate, fluentBitOnly(fluentBit, baseline)));
-  print(await measure('(a) Fluent Bit only', mib, rate, fluentBitOnly(fluentBit, CLI)));
-  print(await measure('(b) sidecar -> forward -> Fluent Bit', mib, rate, sidecarToFluentBit(fluentBit)));
-  print(await measure('(c) sidecar alone', mib, rate, sidecarAlone));
+  if (pipelines.includes('a')) print(await measure('(a) Fluent Bit only', mib, rate, fluentBitOnly(fluentBit, CLI)));
+  if (pipelines.includes('b')) print(await measure('(b) sidecar -> forward -> Fluent Bit', mib, rate, sidecarToFluentBit(fluentBit)));
+  if (pipelines.includes('c')) print(await measure('(c) sidecar alone', mib, rate, sidecarAlone));
 }
