@@ -18,7 +18,7 @@ COPY generator ./generator
 COPY parsers ./parsers
 COPY sidecar ./sidecar
 COPY libvirt ./libvirt
-COPY metrics ./metrics
+COPY exporter ./exporter
 COPY events ./events
 COPY templates ./templates
 COPY deploy/crd ./deploy/crd

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { URIS } from '../scripts/testenv/layout.js';
 import { ensurePackages } from '../scripts/testenv/packages.js';
 import { connect } from '../libvirt/client.js';
-import { STATS_GROUPS } from '../metrics/collection.js';
+import { STATS_GROUPS } from '../exporter/collection.js';
 import { defineTinyDomain, removeDomain, testDomainName, type TinyDomain } from '../test/helpers/domains.js';
 import { startExporter, type RunningExporter } from '../test/helpers/exporter.js';
 import { parseExposition } from '../test/helpers/exposition.js';

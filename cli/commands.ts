@@ -11,7 +11,7 @@ const COMMAND_MODULES: readonly { readonly name: string; readonly load: () => Pr
   { name: 'generate', load: async () => (await import('../generator/command.js')).generateCommand },
   { name: 'parse', load: async () => (await import('../parsers/command.js')).parseCommand },
   { name: 'sidecar', load: async () => (await import('../sidecar/command.js')).sidecarCommand },
-  { name: 'exporter', load: async () => (await import('../metrics/command.js')).exporterCommand },
+  { name: 'exporter', load: async () => (await import('../exporter/command.js')).exporterCommand },
   { name: 'events', load: async () => (await import('../events/command.js')).eventsCommand },
 ];
 

@@ -4,7 +4,7 @@ import type { ListenAddress } from '../runtime/listen-address.js';
 import { connect } from '../libvirt/client.js';
 import { DryRunActions, KubeActions } from './actions.js';
 import { EventAgent, type ActionSink } from './agent.js';
-import type { EventsOptions } from './command.js';
+import type { EventsOptions } from './options.js';
 import { KubeClient } from './kube-client.js';
 import { loadKubeConfig } from './kube-config.js';
 import { LibvirtListener } from './listener.js';

@@ -4,11 +4,9 @@
 // deploy/, their single definition.
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
-import { envName, UsageError, type OptionSpec } from '../runtime/options.js';
+import { envName, UsageError } from '../runtime/options.js';
 import { packageVersion } from '../runtime/version.js';
-import { eventsCommand } from '../events/command.js';
-import { exporterCommand } from '../metrics/command.js';
-import { sidecarCommand } from '../sidecar/command.js';
+import { DEFAULT_PORTS, SIDECAR_PATHS } from '../runtime/role-defaults.js';
 import { MANIFEST_FILES } from './files.js';
 import type { GenerateOptions } from './options.js';
 import { SIDECAR_CONTAINER as SIDECAR } from './sidecar-link.js';
@@ -54,20 +52,9 @@ function readDeployDocuments(name: string): Manifest[] {
   return YAML.parseAllDocuments(readDeploy(name)).map((d) => d.toJS() as Manifest);
 }
 
-function optionDefault(options: readonly OptionSpec[], name: string): string {
-  const spec = options.find((o) => o.name === name);
-  if (typeof spec?.default !== 'string') throw new Error(`option --${name} has no text default`);
-  return spec.default;
-}
-
-/** The port of a role's default listen address (`:9177`), so the manifests follow the role's own default. */
-function defaultPort(options: readonly OptionSpec[]): number {
-  return Number(/:(\d+)$/.exec(optionDefault(options, 'web.listen-address'))![1]);
-}
-
-const EXPORTER_PORT = defaultPort(exporterCommand.options);
-const EVENTS_PORT = defaultPort(eventsCommand.options);
-const SIDECAR_PORT = defaultPort(sidecarCommand.options);
+const EXPORTER_PORT = DEFAULT_PORTS.exporter;
+const EVENTS_PORT = DEFAULT_PORTS.events;
+const SIDECAR_PORT = DEFAULT_PORTS.sidecar;
 
 /** The recommended labels (app.kubernetes.io/*) of every object we ship. */
 function commonLabels(component: Component): Record<string, string> {
@@ -242,8 +229,8 @@ function fluentBit(o: GenerateOptions, files: ReadonlyMap<string, string>): Mani
  * state directory so that a restarted pod resumes where it stopped.
  */
 function sidecar(o: GenerateOptions): ManifestFile {
-  const qemuLogDir = optionDefault(sidecarCommand.options, 'qemu.log-dir');
-  const stateDir = optionDefault(sidecarCommand.options, 'state-dir');
+  const qemuLogDir = SIDECAR_PATHS.qemuLogDir;
+  const stateDir = SIDECAR_PATHS.stateDir;
   const port = METRICS_PORT_NAMES.sidecar;
   return {
     comment: [

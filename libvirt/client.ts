@@ -106,10 +106,6 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
     return this.closeInfo !== undefined;
   }
 
-  get keepaliveActive(): boolean {
-    return this.keepaliveTimer !== undefined;
-  }
-
   /** How long our oldest unanswered keepalive ping has waited; 0 when none is outstanding. */
   get unansweredPingMs(): number {
     return this.firstUnansweredPingAt === undefined ? 0 : performance.now() - this.firstUnansweredPingAt;

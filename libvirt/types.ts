@@ -210,8 +210,6 @@ export interface LibvirtClient {
   /** Resolves once, when the connection has ended, with the reason. */
   readonly closed: Promise<CloseInfo>;
   readonly isClosed: boolean;
-  /** Keepalive runs on this connection (the daemon offered it and it was asked for). */
-  readonly keepaliveActive: boolean;
   /** How long the oldest unanswered keepalive ping has waited, ms; 0 when none is outstanding. */
   readonly unansweredPingMs: number;
 

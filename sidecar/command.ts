@@ -1,5 +1,6 @@
 // `libvirt-telemetry sidecar`: its options (one definition for parsing, --help and docs/cli.md)
 // and the process around the Sidecar: signals, exit codes.
+import { DEFAULT_PORTS, SIDECAR_PATHS } from '../runtime/role-defaults.js';
 import { resolve } from 'node:path';
 import { DEFAULT_MAX_LINE_BYTES } from '../parsers/lines.js';
 import { QEMU_MULTILINE } from '../parsers/shapes.js';
@@ -10,7 +11,7 @@ import { stopSignal } from '../runtime/signals.js';
 import type { SidecarConfig } from './sidecar.js';
 
 const options = [
-  { name: 'qemu.log-dir', deprecatedNames: ['qemu-log-dir'], type: 'path', default: '/var/log/libvirt/qemu', description: "directory of the per-domain QEMU logs; '' to not read them" },
+  { name: 'qemu.log-dir', deprecatedNames: ['qemu-log-dir'], type: 'path', default: SIDECAR_PATHS.qemuLogDir, description: "directory of the per-domain QEMU logs; '' to not read them" },
   { name: 'qemu.log-glob', deprecatedNames: ['qemu-log-glob'], type: 'string', default: '*.log', description: 'file names to follow in --qemu.log-dir (rotated copies are found by rotation, never by this glob)' },
   { name: 'libvirtd.source', deprecatedNames: ['libvirtd-source'], type: 'enum', choices: ['journal', 'cri', 'none'], default: 'journal', description: "where libvirtd's own log comes from: the systemd journal (host model), its container's CRI log file (container model), or nowhere" },
   { name: 'libvirtd.cri-log', deprecatedNames: ['cri-log'], deprecatedEnv: ['LIBVIRT_TELEMETRY_SIDECAR_CRI_LOG'], type: 'path', description: "libvirtd's container log file (CRI format; globs allowed in any path element, e.g. the pod directory); required with --libvirtd.source cri" },
@@ -21,7 +22,7 @@ const options = [
   { name: 'journalctl', type: 'path', default: 'journalctl', description: 'the journalctl binary' },
   { name: 'journal.fallback-age', deprecatedNames: ['journal-fallback-age'], type: 'duration', default: '7h', description: 'how far back to read the journal when there is no usable cursor (first start with --read-from head, a cursor from another boot or a vanished journal, a malformed cursor)', min: 1000 },
   { name: 'read-from', type: 'enum', choices: ['head', 'tail'], default: 'head', description: 'where inputs that exist at the very first start begin (journal: head = the fallback age window); files appearing later are always read from their head' },
-  { name: 'state-dir', type: 'path', default: '/var/lib/libvirt-telemetry/sidecar', description: 'directory of the checkpoints (file positions, journal cursor); one sidecar per directory' },
+  { name: 'state-dir', type: 'path', default: SIDECAR_PATHS.stateDir, description: 'directory of the checkpoints (file positions, journal cursor); one sidecar per directory' },
   { name: 'output', type: 'enum', choices: ['stdout', 'file', 'forward'], default: 'stdout', description: 'where records go: JSON lines on stdout, JSON lines appended to --output.file, or Fluent Forward to --forward.host' },
   { name: 'output.file', deprecatedNames: ['output-file'], type: 'path', description: 'the file for --output file' },
   { name: 'forward.host', deprecatedNames: ['forward-host'], type: 'string', description: 'Fluent Bit in_forward / Fluentd host for --output forward' },
@@ -45,7 +46,7 @@ const options = [
   { name: 'multiline-flush', type: 'duration', default: `${QEMU_MULTILINE.flushTimeoutMs}ms`, description: "idle time after which a record the parser holds for continuation lines is emitted (Fluent Bit's Flush_Timeout of the same multiline shape)", min: 10 },
   { name: 'checkpoint-interval', type: 'duration', default: '5s', description: 'how often the checkpoint snapshot is rewritten (every confirmation is appended to the WAL at once)', min: 100 },
   { name: 'shutdown-timeout', type: 'duration', default: '10s', description: 'on SIGTERM/SIGINT: time to deliver what is queued before exiting anyway', min: 0 },
-  { ...webListenAddressOption(':9178', "address of /metrics and /healthz ('' for none)"), deprecatedEnv: ['LIBVIRT_TELEMETRY_SIDECAR_LISTEN_ADDRESS'] },
+  { ...webListenAddressOption(`:${DEFAULT_PORTS.sidecar}`, "address of /metrics and /healthz ('' for none)"), deprecatedEnv: ['LIBVIRT_TELEMETRY_SIDECAR_LISTEN_ADDRESS'] },
   ...LOG_OPTIONS,
 ] as const;
 

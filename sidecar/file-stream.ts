@@ -14,7 +14,7 @@ import type { Logger } from '../runtime/log.js';
 import type { Metrics } from './metrics.js';
 import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from '../parsers/record.js';
 import type { ByteQueue } from './queue.js';
-import { canHaveMoved, siblingsOf, successorOf } from './siblings.js';
+import { canHaveMoved, siblingsOf, successorOf, type PlannedFile, type StartPlan } from './siblings.js';
 
 /** Bytes read per call: large enough for throughput; small enough that the objects made of one chunk die young (a 256 KiB chunk doubled the V8 heap). */
 const CHUNK_BYTES = 64 * 1024;
@@ -60,21 +60,6 @@ interface Handle extends Omit<FileIdentity, 'fpLen' | 'fpHash'> {
   splitter: LineSplitter;
   /** A rotation overrun after this file was counted already. */
   overrunCounted?: boolean;
-}
-
-/** A file of the chain as a listing saw it; `bornMs` (when known, see bornMsOf) tells it from a later file with its inode number. */
-export interface PlannedFile {
-  readonly path: string;
-  readonly ino: number;
-  readonly bornMs?: number;
-  readonly offset: number;
-  readonly detached: boolean;
-}
-
-/** Where a stream begins: a file and offset, how many records to skip from there. */
-export interface StartPlan {
-  readonly files: readonly PlannedFile[];
-  readonly skip: number;
 }
 
 export class FileStream {

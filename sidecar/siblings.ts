@@ -5,7 +5,21 @@ import { basename, dirname, join } from 'node:path';
 import type { StreamCheckpoint } from './batch.js';
 import { closeFd, openRegular, preadInto } from './fd.js';
 import { bornMsOf, startsWith } from './file-identity.js';
-import type { StartPlan } from './file-stream.js';
+
+/** A file of the chain as a listing saw it; `bornMs` (when known, see bornMsOf) tells it from a later file with its inode number. */
+export interface PlannedFile {
+  readonly path: string;
+  readonly ino: number;
+  readonly bornMs?: number;
+  readonly offset: number;
+  readonly detached: boolean;
+}
+
+/** Where a stream begins: a file and offset, how many records to skip from there. */
+export interface StartPlan {
+  readonly files: readonly PlannedFile[];
+  readonly skip: number;
+}
 
 export interface Sibling {
   readonly path: string;

@@ -1,7 +1,7 @@
 // The exporter at its default flags against a scripted daemon, for the failures a healthy libvirtd cannot be
 // made to show on cue: the connection lost between the listing and the stats call, a daemon gone silent.
 import test from 'ava';
-import { Metrics } from '../../metrics/catalogue.js';
+import { Metrics } from '../../exporter/catalogue.js';
 import { RemoteProc } from '../../libvirt/protocol.js';
 import { startExporter } from '../helpers/exporter.js';
 import { select, valueOf } from '../helpers/exposition.js';

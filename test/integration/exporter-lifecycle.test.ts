@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { paths, URIS } from '../../scripts/testenv/layout.js';
-import { Metrics } from '../../metrics/catalogue.js';
+import { Metrics } from '../../exporter/catalogue.js';
 import { defineTinyDomain, removeDomain, testDomainName, waitForDomainState, type Teardown, type TinyDomain } from '../helpers/domains.js';
 import { startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { select, valueOf } from '../helpers/exposition.js';

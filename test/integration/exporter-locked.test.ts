@@ -3,7 +3,7 @@
 // stuck domain and marks its stats missing for as long as libvirtd is stuck on it.
 import test from 'ava';
 import { URIS } from '../../scripts/testenv/layout.js';
-import { Metrics } from '../../metrics/catalogue.js';
+import { Metrics } from '../../exporter/catalogue.js';
 import { defineTinyDomain, qemuPid, removeDomain, testDomainName, type TinyDomain } from '../helpers/domains.js';
 import { startExporter, type RunningExporter, type Scrape } from '../helpers/exporter.js';
 import { select, valueOf } from '../helpers/exposition.js';

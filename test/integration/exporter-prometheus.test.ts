@@ -7,7 +7,7 @@ import path from 'node:path';
 import test from 'ava';
 import { URIS } from '../../scripts/testenv/layout.js';
 import { ensurePackages } from '../../scripts/testenv/packages.js';
-import { Metrics } from '../../metrics/catalogue.js';
+import { Metrics } from '../../exporter/catalogue.js';
 import { defineTinyDomain, testDomainName } from '../helpers/domains.js';
 import { startExporter } from '../helpers/exporter.js';
 import { freePort } from '../helpers/free-port.js';

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import test from 'ava';
 import { URIS } from '../../scripts/testenv/layout.js';
 import { ensurePackages } from '../../scripts/testenv/packages.js';
-import { ALL_METRICS, Metrics, type MetricDef } from '../../metrics/catalogue.js';
+import { ALL_METRICS, Metrics, type MetricDef } from '../../exporter/catalogue.js';
 import { guestConsole, type GuestConsole } from '../helpers/console.js';
 import { defineTinyLinuxDomain, removeDomain, testDomainName, type TinyDomain } from '../helpers/domains.js';
 import { parseDomstats } from '../helpers/domstats-text.js';

@@ -1,6 +1,6 @@
 // Every metric libvirt-telemetry serves, read from the code that defines it: the exporter's catalogue,
 // the sidecar's and the HA agent's prom-client registries (process metrics included).
-import { Metrics as ExporterMetrics } from '../../metrics/catalogue.js';
+import { Metrics as ExporterMetrics } from '../../exporter/catalogue.js';
 import { createMetrics as createSidecarMetrics } from '../../sidecar/metrics.js';
 import { AgentMetrics } from '../../events/metrics.js';
 

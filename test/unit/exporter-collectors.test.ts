@@ -1,10 +1,10 @@
 import test from 'ava';
-import { ALL_METRICS, Metrics } from '../../metrics/catalogue.js';
-import { renderSnapshot } from '../../metrics/collectors/index.js';
-import { viewOf, type DomainLabels } from '../../metrics/domain-view.js';
-import { OPENMETRICS_TEXT, PROMETHEUS_TEXT } from '../../metrics/exposition.js';
-import type { NovaInstance } from '../../metrics/nova.js';
-import type { Snapshot } from '../../metrics/snapshot.js';
+import { ALL_METRICS, Metrics } from '../../exporter/catalogue.js';
+import { renderSnapshot } from '../../exporter/collectors/index.js';
+import { viewOf, type DomainLabels } from '../../exporter/domain-view.js';
+import { OPENMETRICS_TEXT, PROMETHEUS_TEXT } from '../../exporter/exposition.js';
+import type { NovaInstance } from '../../exporter/nova.js';
+import type { Snapshot } from '../../exporter/snapshot.js';
 import type { DomainStatsRecord } from '../../libvirt/types.js';
 import { sampleRecords, uuidFor } from '../helpers/domstats-text.js';
 import { parseExposition, select, valueOf, type Sample } from '../helpers/exposition.js';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
 import { parseCommandLine, UsageError } from '../../runtime/options.js';
-import { exporterCommand } from '../../metrics/command.js';
+import { exporterCommand } from '../../exporter/command.js';
 import { repoRoot } from '../helpers/domstats-text.js';
 
 const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');

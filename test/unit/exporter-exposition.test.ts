@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import test from 'ava';
 import type * as PromClient from 'prom-client';
-import type { MetricDef } from '../../metrics/catalogue.js';
-import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, ScrapeSamples, type ContentType, type Labels } from '../../metrics/exposition.js';
+import type { MetricDef } from '../../exporter/catalogue.js';
+import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, ScrapeSamples, type ContentType, type Labels } from '../../exporter/exposition.js';
 import { repoRoot } from '../helpers/domstats-text.js';
 
 const require = createRequire(import.meta.url);

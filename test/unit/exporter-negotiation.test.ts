@@ -1,5 +1,5 @@
 import test from 'ava';
-import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT } from '../../metrics/exposition.js';
+import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT } from '../../exporter/exposition.js';
 
 test('Prometheus 2.x Accept header selects OpenMetrics 1.0.0', (t) => {
   const prometheus = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import bcrypt from 'bcryptjs';
-import { BasicAuth } from '../../metrics/basic-auth.js';
-import { loadWebConfig, parseWebConfig, WebConfigError } from '../../metrics/web-config.js';
+import { BasicAuth } from '../../exporter/basic-auth.js';
+import { loadWebConfig, parseWebConfig, WebConfigError } from '../../exporter/web-config.js';
 import { parseListenAddress } from '../../runtime/listen-address.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'exporter-webcfg-'));

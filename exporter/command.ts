@@ -1,4 +1,5 @@
 // `libvirt-telemetry exporter`: the Prometheus exporter of libvirt domain statistics.
+import { DEFAULT_PORTS } from '../runtime/role-defaults.js';
 import { UsageError, type CommandSpec, type OptionValues } from '../runtime/options.js';
 import { libvirtUriOption } from '../libvirt/uri-option.js';
 import { parseListenAddress } from '../runtime/listen-address.js';
@@ -9,7 +10,7 @@ import type { WebConfig } from './web-config.js';
 
 const options = [
   libvirtUriOption('libvirt daemon to read from (qemu:///system, qemu+tcp://HOST:16509/system, qemu+tls://HOST/system)'),
-  { ...webListenAddressOption(':9177', 'address to serve HTTP on, HOST:PORT (empty host = every interface)'), deprecatedEnv: ['LIBVIRT_TELEMETRY_EXPORTER_LISTEN_ADDRESS'] },
+  { ...webListenAddressOption(`:${DEFAULT_PORTS.exporter}`, 'address to serve HTTP on, HOST:PORT (empty host = every interface)'), deprecatedEnv: ['LIBVIRT_TELEMETRY_EXPORTER_LISTEN_ADDRESS'] },
   {
     name: 'web.telemetry-path',
     type: 'string',

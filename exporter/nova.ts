@@ -2,16 +2,9 @@
 // <metadata> in its own namespace, with whatever prefix it likes (usually `nova:`), so the
 // elements are matched by namespace URI, never by prefix.
 
-export const NOVA_NAMESPACE = 'http://openstack.org/xmlns/libvirt/nova/1.1';
+import { NOVA_NAMESPACE, type NovaInstance } from './nova-instance.js';
 
-export interface NovaInstance {
-  readonly instanceName: string;
-  readonly flavor: string;
-  readonly projectId: string;
-  readonly projectName: string;
-  readonly userId: string;
-  readonly userName: string;
-}
+export type { NovaInstance };
 
 /**
  * The Nova metadata of a domain XML, or undefined when the domain has none. Rejects on malformed XML.

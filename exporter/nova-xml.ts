@@ -1,7 +1,7 @@
 // The namespace-aware XML reading behind readNovaMetadata (nova.ts), kept apart so that saxes is loaded
 // only on hosts whose domains carry Nova metadata.
 import { SaxesParser, type SaxesTagNS } from 'saxes';
-import { NOVA_NAMESPACE, type NovaInstance } from './nova.js';
+import { NOVA_NAMESPACE, type NovaInstance } from './nova-instance.js';
 
 /** The Nova metadata of a domain XML, or undefined when the domain has none. Throws on malformed XML. */
 export function parseNovaXml(domainXml: string): NovaInstance | undefined {
