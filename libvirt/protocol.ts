@@ -1,5 +1,8 @@
 // Every number of libvirt's remote protocol this client uses, in one place.
-// Source of truth: ../shared/reference/libvirt-rpc.md (section numbers below refer to it).
+// Sources: libvirt's src/rpc/virnetprotocol.x (§1 framing, §3.4 errors), src/rpc/virkeepaliveprotocol.x
+// (§4 keepalive), src/remote/remote_protocol.x (§5 procedures and structs, append-only numbers),
+// include/libvirt/libvirt-domain.h (§6 enums, §7 domain stats); XDR is RFC 4506 (§2). The § marks in
+// libvirt/ name these topics.
 
 /** §1.4 program numbers; every program is at version 1. */
 export const Program = {

@@ -1,5 +1,6 @@
 // libvirtd's journal entries as `journalctl -o json` prints them (one object per line): libvirt's
-// own fields (virLogOutputToJournald(), shared/reference/log-formats.md §1.3) and journald's.
+// own fields (virLogOutputToJournald() in libvirt's src/util/virlog.c) and journald's (systemd's
+// src/shared/logs-show.c output_json()).
 // Values are strings, byte arrays (non-printable or non-UTF-8 data), arrays of those (a repeated
 // field) or null (a field of 4096 bytes and more without `--all`).
 

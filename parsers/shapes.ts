@@ -1,6 +1,8 @@
 // Every line shape of the libvirt/QEMU log grammar, defined once. Fluent Bit renders them into
 // [PARSER] sections (parsers/fluentbit.ts); the TypeScript parsers compile the same patterns.
-// Formats and their sources: shared/reference/log-formats.md §1.1, §2.2, §3.
+// Formats and their sources: libvirt's log line (src/util/virlog.c virLogFormatString(), timestamps from
+// src/util/virtime.c; libvirt's docs/logging.rst), the QEMU domain log written by src/qemu/qemu_process.c
+// and QEMU's util/qemu-error.c, and the CRI log line of containerd's internal/cri/io/logger.go.
 //
 // Patterns use [0-9] rather than \d and never `\s`/`\S`/`\w`: the two engines disagree on what
 // those classes contain outside ASCII.

@@ -1,14 +1,14 @@
-// Turns `virsh domstats --raw` output (the captures in ../shared/samples/real/) into the stats records the
+// Turns `virsh domstats --raw` output (the captures in test/fixtures/samples/real/) into the stats records the
 // libvirt client returns, with the wire types libvirt uses: INT/UINT → number, ULLONG → bigint, STRING → string.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sample } from '../support/samples.js';
 import type { DomainStatsRecord, TypedParamValue } from '../../libvirt/types.js';
 
 /** The repository root (dist/test/helpers → three levels up). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const sharedDir = path.resolve(repoRoot, '..', 'shared');
 
 /** A stable made-up uuid for a domain name (the captures do not show uuids). */
 export function uuidFor(name: string): string {
@@ -42,5 +42,5 @@ export function parseDomstats(text: string): DomainStatsRecord[] {
 }
 
 export function sampleRecords(file: string): DomainStatsRecord[] {
-  return parseDomstats(readFileSync(path.join(sharedDir, 'samples', 'real', file), 'utf8'));
+  return parseDomstats(readFileSync(sample(`real/${file}`), 'utf8'));
 }

@@ -11,7 +11,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const CLI = path.resolve(here, '..', '..', 'cli', 'main.js');
 /** The repository root (dist/test/helpers -> ../../..). */
 export const REPO = path.resolve(here, '..', '..', '..');
-export const SHARED = path.resolve(REPO, '..', 'shared');
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), `lt-sidecar-${prefix}-`));

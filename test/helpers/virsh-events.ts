@@ -1,4 +1,4 @@
-// Reads `virsh event --all --loop --timestamp` output (../shared/samples/real/events-qemu.txt, recorded
+// Reads `virsh event --all --loop --timestamp` output (test/fixtures/samples/real/events-qemu.txt, recorded
 // on a real libvirtd) back into the decoded events the agent gets, so policy can be tested against the
 // measured sequences and timings. Domain UUIDs are derived from names; ids count the domain's starts.
 import { createHash } from 'node:crypto';

@@ -1,15 +1,16 @@
 // The journal source against real journal files written by systemd-journal-remote from
-// libvirtd's real entries (../shared/samples/real/journal-libvirtd.json), read by the real
+// libvirtd's real entries (test/fixtures/samples/real/journal-libvirtd.json), read by the real
 // journalctl. `_BOOT_ID` is set to the running boot: `journalctl --follow` shows nothing else.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { metricValue, SHARED, startSidecar, tempDir } from '../helpers/sidecar.js';
+import { metricValue, startSidecar, tempDir } from '../helpers/sidecar.js';
+import { sample } from '../support/samples.js';
 
 const JOURNAL_REMOTE = '/lib/systemd/systemd-journal-remote';
 const BOOT = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replaceAll('-', '');
-const SAMPLE = readFileSync(path.join(SHARED, 'samples', 'real', 'journal-libvirtd.json'), 'utf8').trim().split('\n');
+const SAMPLE = readFileSync(sample('real/journal-libvirtd.json'), 'utf8').trim().split('\n');
 
 /** Journal export format of `count` real libvirtd entries, each MESSAGE tagged with its number. */
 function exportEntries(from: number, count: number): Buffer {

@@ -8,7 +8,6 @@ import { generateCommand } from '../../generator/command.js';
 import { generateFiles } from '../../generator/generate.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const SHARED = path.resolve(REPO_ROOT, '..', 'shared');
 export const GOLDEN_DIR = path.join(REPO_ROOT, 'test', 'golden');
 
 export interface Variant {

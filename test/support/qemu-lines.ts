@@ -1,5 +1,5 @@
 // QEMU domain-log lines the samples do not contain, written from the format strings in
-// shared/reference/log-formats.md §2.2 (each comment names the writer).
+// libvirt's src/qemu/ and QEMU's sources (each comment names the writer).
 
 export const SYNTHETIC_QEMU_LINES = {
   /** qemuLogOperation() of a build without packager (libvirt 11.1, virt-manager/virt-manager#892). */

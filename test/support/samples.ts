@@ -1,10 +1,10 @@
-// The shared samples (../shared/samples next to the repository) and small helpers over them.
+// The log and capture samples in test/fixtures/samples/ (see test/fixtures/README.md) and small helpers over them.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './repo.js';
 
 export { CLI, REPO_ROOT } from './repo.js';
-export const SAMPLES = path.resolve(REPO_ROOT, '..', 'shared', 'samples');
+export const SAMPLES = path.join(REPO_ROOT, 'test', 'fixtures', 'samples');
 
 export function sample(relative: string): string {
   return path.join(SAMPLES, relative);

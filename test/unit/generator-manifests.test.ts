@@ -14,7 +14,7 @@ import { generateCommand } from '../../generator/command.js';
 import { eventsCommand } from '../../events/command.js';
 import { loadCommand } from '../../cli/commands.js';
 import { podOfPatch, validateManifest } from '../support/k8s-schemas.js';
-import { REPO_ROOT, SHARED } from '../support/generator-variants.js';
+import { REPO_ROOT } from '../support/generator-variants.js';
 
 type Obj = Record<string, any>;
 
@@ -44,11 +44,11 @@ function assertSubset(t: { deepEqual: (a: unknown, b: unknown, m?: string) => vo
   } else t.deepEqual(actual, expected, at);
 }
 
-/** The YAML blocks of the design document that hold `kind: <kind>`. */
+/** The design document's manifest of `kind: <kind>` (its YAML blocks, copied into test/fixtures/design/). */
 function designDocument(kind: string): Obj {
-  const text = readFileSync(path.join(SHARED, 'seed', 'libvirt-telemetry.md'), 'utf8');
-  const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => YAML.parse(m[1]!) as Obj);
-  return blocks.find((b) => b['kind'] === kind)!;
+  const text = readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'design', 'exporter-manifests.yaml'), 'utf8');
+  const docs = YAML.parseAllDocuments(text).map((d) => d.toJS() as Obj);
+  return docs.find((b) => b['kind'] === kind)!;
 }
 
 const DEFAULTS = generateManifests();

@@ -1,23 +1,18 @@
 // The parsers as rendered: regexes and multiline rules are read back out of the generated files,
-// compiled in JS with Onigmo's semantics, and run over the shared samples the way the generated
+// compiled in JS with Onigmo's semantics, and run over the samples in test/fixtures/ the way the generated
 // pipeline runs them in Fluent Bit (tail + multiline.parser + parser filter; cri + multiline filter
 // + parser filter). Every sample line must come out with its documented fields and time, and with
 // the same fields the TypeScript parsers (`parse`) give the same file.
 import test from 'ava';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LOG_FORMATS } from '../../parsers/formats.js';
 import type { LogRecord } from '../../parsers/record.js';
 import { FILE_NAMES } from '../../generator/files.js';
 import { readClassic, readYaml, type NormalConfig, type Props } from '../support/fluent-bit-config.js';
 import { onigmoToJs, runMultiline, runParserChain, type Parsed } from '../support/fluent-bit-emulation.js';
-import { SHARED, VARIANTS, writeVariant } from '../support/generator-variants.js';
-
-const QEMU_SAMPLES = [
-  ...readdirSync(path.join(SHARED, 'samples', 'qemu')).map((f) => path.join(SHARED, 'samples', 'qemu', f)),
-  ...readdirSync(path.join(SHARED, 'samples', 'real')).filter((f) => /^qemu-.*\.log$/.test(f)).map((f) => path.join(SHARED, 'samples', 'real', f)),
-];
-const CONTAINER_SAMPLES = readdirSync(path.join(SHARED, 'samples', 'containers')).map((f) => path.join(SHARED, 'samples', 'containers', f));
+import { VARIANTS, writeVariant } from '../support/generator-variants.js';
+import { CRI_SAMPLES as CONTAINER_SAMPLES, QEMU_LOG_SAMPLES as QEMU_SAMPLES } from '../support/samples.js';
 
 function lines(file: string): string[] {
   const text = readFileSync(file, 'utf8');

@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { planNew, planResume } from '../../../sidecar/siblings.js';
 import { createQemuLogParser } from '../../../parsers/textlog.js';
-import { SHARED } from '../../support/generator-variants.js';
+import { sample } from '../../support/samples.js';
 import { checkedRecords } from '../../helpers/record-schema.js';
 import { StreamRun } from '../../helpers/stream-run.js';
 
 const DOMAIN = 'tinylinux';
-const FIRST_LOG = readFileSync(path.join(SHARED, 'samples', 'real', 'qemu-tiny.log'), 'utf8');
+const FIRST_LOG = readFileSync(sample('real/qemu-tiny.log'), 'utf8');
 /** Two real QEMU logs: records before the second one's first command line, then its block. */
-const TEXT = FIRST_LOG + readFileSync(path.join(SHARED, 'samples', 'real', 'qemu-tinylinux.log'), 'utf8');
+const TEXT = FIRST_LOG + readFileSync(sample('real/qemu-tinylinux.log'), 'utf8');
 
 type Rec = Record<string, unknown>;
 
