@@ -7,7 +7,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { commandsRunBy } from '../support/readme-commands.js';
-import { CLI, REPO_ROOT } from '../support/samples.js';
+import { CLI, REPO_ROOT } from '../support/repo.js';
 import { startSidecar, tempDir, until } from '../helpers/sidecar.js';
 import { HOST_PATHS } from '../../scripts/testenv/layout.js';
 
