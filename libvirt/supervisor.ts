@@ -123,6 +123,9 @@ export class ConnectionSupervisor {
         this.backoff.reset();
         const info = await client.closed;
         this.client = undefined;
+        // The rate limit of get() is for attempts that failed: after a working connection drops, the next
+        // caller may try at once (libvirt_up is 1 again on the first scrape after a libvirtd restart).
+        this.lastAttemptAt = -Infinity;
         if (this.stopping.signal.aborted) break;
         const error = info.error ?? new Error(`connection closed (${info.reason})`);
         this.lastError = error;
