@@ -89,13 +89,25 @@ export function parseDuration(text: string): number | undefined {
   return Number.isSafeInteger(value) ? value : undefined;
 }
 
+/** A size or duration in the unit a reader expects (`64 KiB`, `1.5 s`); plain numbers stay as they are. */
+export function withUnit(type: OptionSpec['type'], n: number): string {
+  if (type === 'bytes') {
+    const [unit, size] = n >= 1024 ** 3 ? ['GiB', 1024 ** 3] : n >= 1024 ** 2 ? ['MiB', 1024 ** 2] : n >= 1024 ? ['KiB', 1024] : ['bytes', 1];
+    return `${Number((n / (size as number)).toFixed(2))} ${unit}`;
+  }
+  if (type === 'duration') return n >= 1000 ? `${Number((n / 1000).toFixed(3))} s` : `${n} ms`;
+  return String(n);
+}
+
 function convert(spec: OptionSpec, raw: string, origin: string): unknown {
   const fail = (why: string): never => {
     throw new UsageError(`${origin}: ${why}`);
   };
+  // Bounds are said in the option's unit, so `--queue-limit 10` reads 'at least 64 KiB', not '65536'.
   const bounded = (n: number): number => {
-    if (spec.min !== undefined && n < spec.min) fail(`must be at least ${spec.min}, got ${raw}`);
-    if (spec.max !== undefined && n > spec.max) fail(`must be at most ${spec.max}, got ${raw}`);
+    const said = (bound: number) => withUnit(spec.type, bound);
+    if (spec.min !== undefined && n < spec.min) fail(`must be at least ${said(spec.min)}, got '${raw}' (${said(n)})`);
+    if (spec.max !== undefined && n > spec.max) fail(`must be at most ${said(spec.max)}, got '${raw}' (${said(n)})`);
     return n;
   };
   switch (spec.type) {

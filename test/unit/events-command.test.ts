@@ -22,7 +22,7 @@ const usage: [string[], RegExp][] = [
   [['--hypervisor', 'Node_1'], /--hypervisor: 'Node_1' is not a Kubernetes resource name/],
   [['--web.listen-address', '9179'], /--web\.listen-address: expected HOST:PORT/],
   [['--io-error-policy', 'panic'], /--io-error-policy: must be one of record, evict-on-pause, evict-on-persist/],
-  [['--io-error-persist', '10ms'], /--io-error-persist: must be at least 1000/],
+  [['--io-error-persist', '10ms'], /--io-error-persist: must be at least 1 s, got '10ms' \(10 ms\)/],
   [['--libvirt.reconnect-min', '5s', '--libvirt.reconnect-max', '1s'], /reconnect-min must not exceed/],
   [['--kube.queue-size', '0'], /--kube\.queue-size: must be at least 1/],
   // Validated like the exporter's URI (it used to be retried forever, never ready).

@@ -21,7 +21,7 @@ const usageErrors: [string[], Record<string, string>, RegExp][] = [
   [['--web.telemetry-path', 'metrics'], {}, /--web\.telemetry-path: must be an absolute URL path/],
   [['--web.config.file', '/nonexistent/web.yml'], {}, /--web\.config\.file: cannot read/],
   [['--libvirt.timeout', 'soon'], {}, /--libvirt\.timeout: must be a duration/],
-  [['--scrape.timeout=0'], {}, /--scrape\.timeout: must be at least 1/],
+  [['--scrape.timeout=0'], {}, /--scrape\.timeout: must be at least 1 ms, got '0' \(0 ms\)/],
   [['--log.level', 'loud'], {}, /--log\.level: must be one of debug, info, warn, error/],
   [['--no-such-flag'], {}, /unknown option '--no-such-flag'/],
 ];

@@ -61,7 +61,7 @@ test('bad usage: one line on stderr, exit code 2', async (t) => {
     [[dir], /is a directory/],
     [['--format', 'syslog', sample('qemu/instance-00000a1b.log')], /--format: must be one of qemu, libvirtd, journal, cri; got 'syslog'/],
     [[], /missing FILE/],
-    [['--max-line-bytes', '10', '-'], /--max-line-bytes: must be at least 1024/],
+    [['--max-line-bytes', '10', '-'], /--max-line-bytes: must be at least 1 KiB, got '10' \(10 bytes\)/],
   ];
   for (const [args, message] of cases) {
     const r = await parse(args);
