@@ -29,11 +29,10 @@ export async function openTransport(target: ConnectTarget, tlsOptions: TlsOption
     socket = net.createConnection({ host: target.host, port: target.port });
     ready = 'connect';
   } else {
-    const [ca, cert, key] = await Promise.all([
-      readPem(tlsOptions.caFile ?? target.tls.caFile, 'CA certificate'),
-      readPem(tlsOptions.certFile ?? target.tls.certFile, 'client certificate'),
-      readPem(tlsOptions.keyFile ?? target.tls.keyFile, 'client key'),
-    ]);
+    // One after the other, so that with several unreadable files the error always names the first (the CA).
+    const ca = await readPem(tlsOptions.caFile ?? target.tls.caFile, 'CA certificate');
+    const cert = await readPem(tlsOptions.certFile ?? target.tls.certFile, 'client certificate');
+    const key = await readPem(tlsOptions.keyFile ?? target.tls.keyFile, 'client key');
     // Loaded on first use: node:tls costs about 2 MiB of resident memory in every process that never speaks TLS.
     const tls = await import('node:tls');
     if (signal?.aborted) throw new CallAbortedError('connect', signal.reason);
