@@ -53,9 +53,17 @@ function assertStuckScrape(t: { is: (a: unknown, b: unknown, m?: string) => void
   t.is(valueOf(scrape.samples, Metrics.lastScrapeSuccess.name), 0);
 }
 
+/**
+ * Scrapes until the thawed domain has its monitor stats again and is no longer marked (at most ~10 s). The two
+ * need not turn in the same scrape: NOWAIT stats can be back a moment before libvirtd reports the stalled
+ * calls done, which is what clears the mark.
+ */
 async function waitUntilRecovered(exporter: RunningExporter): Promise<Scrape> {
+  const recovered = (scrape: Scrape) =>
+    select(scrape.samples, Metrics.blockReadBytes.name, { uuid: domains.lockedUuid }).length === 1 &&
+    select(scrape.samples, Metrics.domainStatsMissing.name).length === 0;
   let scrape = await exporter.scrape();
-  for (let i = 0; i < 40 && select(scrape.samples, Metrics.blockReadBytes.name, { uuid: domains.lockedUuid }).length === 0; i++) {
+  for (let i = 0; i < 40 && !recovered(scrape); i++) {
     await new Promise((r) => setTimeout(r, 250));
     scrape = await exporter.scrape();
   }
