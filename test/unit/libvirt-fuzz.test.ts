@@ -1,6 +1,7 @@
 // ≥100,000 random and mutated frames through the receive path (framing → classification → body decoders):
 // only ProtocolError may come out, nothing hangs, and nothing decoded is larger than the bytes it came from.
 import test from 'ava';
+import { prng } from '../helpers/prng.js';
 import { Calls, type CallSpec } from '../../libvirt/calls.js';
 import { classifyPacket, decodeReply } from '../../libvirt/dispatch.js';
 import { ProtocolError } from '../../libvirt/errors.js';
@@ -11,18 +12,6 @@ import { errorReply, validEvents, validReplies } from '../helpers/server-packets
 const SEED = 0x5eed1e55;
 /** Streams of 1–3 frames each: about 200,000 frames. */
 const ITERATIONS = 100_000;
-
-/** mulberry32: small, seeded, reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const specs = Object.values(Calls) as CallSpec<unknown, unknown>[];
 const specByProc = new Map(specs.map((s) => [s.proc, s]));

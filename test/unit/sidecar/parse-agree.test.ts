@@ -4,6 +4,7 @@
 // FileStream follows it, and the records must equal what `parse` (its parseStream) makes of the
 // same bytes read in other random pieces. The seed is printed; PARSE_AGREE_SEED=<n> replays one.
 import test from 'ava';
+import { prng } from '../../helpers/prng.js';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,18 +27,6 @@ const MAX_LINE = 1024;
 const SEEDS = 6;
 
 type Rec = Record<string, unknown>;
-
-/** mulberry32: small, seedable, good enough to pick bytes and sizes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function mixture(rand: () => number): Buffer {
   const int = (n: number) => Math.floor(rand() * n);
