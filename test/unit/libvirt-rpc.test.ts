@@ -95,14 +95,14 @@ test('abandoned serials are capped: the oldest is forgotten, and a late reply to
   await sleep(10);
   t.deepEqual(done, [true, false, false], 'the oldest is forgotten at once; the daemon may still be busy with the others');
   peer.write(reply(sent[1]!.proc, sent[1]!.serial, (w) => w.string('late', 100)));
-  await sleep(20);
+  await aborted[1]!.daemonDone;
   t.deepEqual(done, [true, true, false], 'a late reply to a remembered call is dropped and ends its wait');
   t.false(client.isClosed);
   peer.write(reply(sent[0]!.proc, sent[0]!.serial, (w) => w.uhyper(1n)));
   const info = await client.closed;
   t.is(info.reason, 'protocol');
   t.regex(info.error!.message, /matches no call/);
-  await sleep(10);
+  await aborted[2]!.daemonDone;
   t.deepEqual(done, [true, true, true], 'the connection end ends every wait');
 });
 
