@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 
 // prom-client's entry point also loads what the agent never uses: Summary (tdigest), the Pushgateway and,
-// for the CPU metric's exemplars, the OpenTelemetry API — several MiB of resident code in a process whose
-// memory is bounded. The classes and the default collectors come from their own modules instead.
+// for the CPU metric's exemplars, the OpenTelemetry API — resident code in a process whose memory is bounded
+// (bench/RESULTS.md#start-up-footprint). The classes and the default collectors come from their own modules instead.
 const load = createRequire(import.meta.url);
 const Registry = load('prom-client/lib/registry') as typeof PromClient.Registry;
 const Counter = load('prom-client/lib/counter') as typeof PromClient.Counter;
