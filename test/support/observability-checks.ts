@@ -92,19 +92,32 @@ export function alertsTestedWithIdentity(text = readFileSync(RULES_TEST_FILE, 'u
   );
 }
 
+export interface DataLink {
+  title: string;
+  url: string;
+  targetBlank?: boolean;
+}
+
 interface Panel {
   id: number;
   type: string;
   title: string;
   gridPos: { x: number; y: number; w: number; h: number };
   targets?: { refId: string; expr: string }[];
+  fieldConfig?: { defaults?: { links?: DataLink[] } };
+}
+
+export interface Variable {
+  name: string;
+  type: string;
+  query?: string | { query: string };
 }
 
 export interface Dashboard {
   uid: string;
   title: string;
   panels: Panel[];
-  templating: { list: { name: string; query?: string | { query: string } }[] };
+  templating: { list: Variable[] };
 }
 
 export function readDashboard(): Dashboard {
