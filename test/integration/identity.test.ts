@@ -112,6 +112,7 @@ test.serial('a crashed and restarted guest: its uuid finds its series, its Evict
   const records = await waitForRecords('the QEMU records of both runs', (all) => all.filter((r) => r.source === 'qemu' && r.domain === domain.name && r.kind === 'domain_start').length >= 2);
   const mine = records.filter((r) => r.source === 'qemu' && r.domain === domain.name);
   t.true(mine.some((r) => r.kind === 'domain_shutdown' && r.reason === 'crashed'), 'the kill -9 is in the log');
+  t.deepEqual([...new Set(mine.map((r) => r.uuid))], [uuid], 'every QEMU record of both runs carries the uuid');
 });
 
 test.serial('a domain deleted and re-created with the same name: a new uuid on every signal, the old one finds only the old VM', async (t) => {
@@ -139,4 +140,13 @@ test.serial('a domain deleted and re-created with the same name: a new uuid on e
   t.deepEqual((await evictionsOf(newUuid)).map((e) => e.metadata.name), [newEviction.metadata.name]);
   const failed = agent.records((r) => r.domain === name && r.detail === 'stopped/failed');
   t.deepEqual(failed.map((r) => [r.uuid, r.eviction]), [[oldUuid, oldEviction.metadata.name], [newUuid, newEviction.metadata.name]]);
+
+  // The one QEMU log file of the name holds both VMs: each run's records carry that run's uuid.
+  const records = await waitForRecords('the QEMU records of both VMs', (all) => all.filter((r) => r.source === 'qemu' && r.domain === name && r.kind === 'domain_shutdown').length >= 2);
+  const runs = records.filter((r) => r.source === 'qemu' && r.domain === name).map((r) => `${String(r.uuid)} ${String(r.kind)}`);
+  const starts = runs.filter((r) => r.endsWith(' domain_start'));
+  t.deepEqual(starts, [`${oldUuid} domain_start`, `${newUuid} domain_start`]);
+  const switchAt = runs.indexOf(`${newUuid} domain_start`);
+  t.true(runs.slice(0, switchAt).every((r) => r.startsWith(oldUuid)), 'the first VM\'s records carry the old uuid');
+  t.true(runs.slice(switchAt).every((r) => r.startsWith(newUuid)), 'the re-created VM\'s records carry the new uuid');
 });
