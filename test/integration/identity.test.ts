@@ -6,15 +6,15 @@
 // on every signal, so nothing of the old VM is mixed into the new one.
 import test from 'ava';
 import path from 'node:path';
-import { defineTinyDomain, qemuPid, removeDomain, testDomainName, waitForDomainState, type TinyDomain } from '../helpers/domains.js';
-import { startEventsAgent, type EventsAgent } from '../helpers/events-agent.js';
-import { startExporter, type RunningExporter } from '../helpers/exporter.js';
-import { parseExposition, select } from '../helpers/exposition.js';
-import type { FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
-import { HYPERVISOR, startFakeCluster } from '../helpers/kube-fixtures.js';
-import { startSidecar, tempDir, type RunningSidecar } from '../helpers/sidecar.js';
-import { virsh } from '../helpers/testenv.js';
-import { waitFor } from '../../scripts/testenv/proc.js';
+import { defineTinyDomain, qemuPid, removeDomain, testDomainName, waitForDomainState, type TinyDomain } from '../harness/env/domains.js';
+import { startEventsAgent, type EventsAgent } from '../harness/roles/events-agent.js';
+import { startExporter, type RunningExporter } from '../harness/roles/exporter.js';
+import { parseExposition, select } from '../harness/readers/exposition.js';
+import type { FakeKubeApiServer } from '../harness/fakes/fake-kube-apiserver.js';
+import { HYPERVISOR, startFakeCluster } from '../harness/fakes/kube-fixtures.js';
+import { startSidecar, tempDir, type RunningSidecar } from '../harness/roles/sidecar.js';
+import { virsh } from '../harness/env/testenv.js';
+import { waitFor } from '../env/proc.js';
 
 const URI = 'qemu+tcp://127.0.0.1:16509/system';
 const NAMESPACE = 'ha';

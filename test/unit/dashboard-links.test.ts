@@ -2,8 +2,8 @@
 // after Grafana's interpolation with the uuid of the clicked series; and the failures the check catches.
 import test from 'ava';
 import { generateOptions } from '../../generator/options.js';
-import { clickContext, dashboardLinkProblems, domainPanels, expectedLogQl, interpolate } from '../support/dashboard-links.js';
-import { readDashboard } from '../support/observability-checks.js';
+import { clickContext, dashboardLinkProblems, domainPanels, expectedLogQl, interpolate } from '../harness/checks/dashboard-links.js';
+import { readDashboard } from '../harness/checks/observability-checks.js';
 
 const UUID = '4dea22b3-1d52-d8f3-2516-782e98ab3fa0';
 

@@ -2,7 +2,7 @@
 // and bounded (a day of them, at most 1000) however long the agent runs.
 import test from 'ava';
 import { AgentMetrics } from '../../events/metrics.js';
-import { metricValue } from '../helpers/events-agent.js';
+import { metricValue } from '../harness/roles/events-agent.js';
 
 const NAME = 'libvirt_events_eviction_timestamp_seconds';
 const vm = (i: number) => ({ name: `vm${i}`, uuid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, id: i });

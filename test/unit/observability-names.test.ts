@@ -2,7 +2,7 @@
 // the sidecar and the HA agent define (read from their code), and the dashboard's layout is sound.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { metricDefinitions } from '../support/metric-definitions.js';
+import { metricDefinitions } from '../harness/checks/metric-definitions.js';
 import {
   alertsTestedWithIdentity,
   dashboardExpressions,
@@ -13,8 +13,8 @@ import {
   ruleExpressions,
   RULES_FILE,
   RULES_TEST_FILE,
-} from '../support/observability-checks.js';
-import { readExpression } from '../support/promql.js';
+} from '../harness/checks/observability-checks.js';
+import { readExpression } from '../harness/readers/promql.js';
 
 const definitions = metricDefinitions();
 
