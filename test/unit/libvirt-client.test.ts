@@ -4,9 +4,9 @@ import { connect } from '../../libvirt/client.js';
 import { AuthError } from '../../libvirt/errors.js';
 import { AuthType, RemoteProc } from '../../libvirt/protocol.js';
 import type { ConnectOptions, LibvirtClient } from '../../libvirt/types.js';
-import { reply } from '../helpers/server-packets.js';
-import { hex } from '../helpers/hex.js';
-import { scriptedDaemon } from '../helpers/scripted-peer.js';
+import { reply } from '../harness/fakes/server-packets.js';
+import { hex } from '../harness/hex.js';
+import { scriptedDaemon } from '../harness/fakes/scripted-peer.js';
 
 /** The handshake as a daemon with the given auth list sees it; returns the procedures called and CONNECT_OPEN's body. */
 async function handshake(t: ExecutionContext, authTypes: number[], options: ConnectOptions = {}) {

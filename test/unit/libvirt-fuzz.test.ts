@@ -1,14 +1,14 @@
 // ≥100,000 random and mutated frames through the receive path (framing → route → body decoders):
 // only ProtocolError may come out, nothing hangs, and nothing decoded is larger than the bytes it came from.
 import test from 'ava';
-import { prng } from '../helpers/prng.js';
+import { prng } from '../harness/prng.js';
 import { Calls } from '../../libvirt/calls.js';
 import { ProtocolError } from '../../libvirt/errors.js';
 import { decodeDomainEvent } from '../../libvirt/event-stream.js';
 import { FrameReader, decodePacket } from '../../libvirt/framing.js';
 import { Limits } from '../../libvirt/protocol.js';
 import { type CallSpec, decodeReply, routeOf } from '../../libvirt/rpc.js';
-import { errorReply, validEvents, validReplies } from '../helpers/server-packets.js';
+import { errorReply, validEvents, validReplies } from '../harness/fakes/server-packets.js';
 
 const SEED = 0x5eed1e55;
 /** Streams of 1–3 frames each: about 200,000 frames. */

@@ -4,8 +4,8 @@ import test from 'ava';
 import { CallAbortedError, ConnectionClosedError, EventQueueOverflowError, LibvirtError, ProtocolError } from '../../libvirt/errors.js';
 import { KeepaliveProc, Program, RemoteProc } from '../../libvirt/protocol.js';
 import type { CloseInfo, DomainEvent } from '../../libvirt/types.js';
-import { errorReply, ping, reply, validEvents } from '../helpers/server-packets.js';
-import { scriptedPeer } from '../helpers/scripted-peer.js';
+import { errorReply, ping, reply, validEvents } from '../harness/fakes/server-packets.js';
+import { scriptedPeer } from '../harness/fakes/scripted-peer.js';
 
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
