@@ -12,18 +12,18 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { URIS } from '../scripts/testenv/layout.js';
-import { ensurePackages } from '../scripts/testenv/packages.js';
+import { URIS } from '../test/env/layout.js';
+import { ensurePackages } from '../test/env/packages.js';
 import { connect } from '../libvirt/client.js';
 import { STATS_GROUPS } from '../exporter/collection.js';
-import { defineTinyDomain, removeDomain, testDomainName, type TinyDomain } from '../test/helpers/domains.js';
-import { startExporter, type RunningExporter } from '../test/helpers/exporter.js';
-import { parseExposition } from '../test/helpers/exposition.js';
-import { freePort } from '../test/helpers/free-port.js';
+import { defineTinyDomain, removeDomain, testDomainName, type TinyDomain } from '../test/harness/env/domains.js';
+import { startExporter, type RunningExporter } from '../test/harness/roles/exporter.js';
+import { parseExposition } from '../test/harness/readers/exposition.js';
+import { freePort } from '../test/harness/free-port.js';
 import { processMemory } from './proc-memory.js';
 import { Limits } from '../libvirt/protocol.js';
-import { statsDaemon, statsPacket } from '../test/helpers/stats-daemon.js';
-import { virsh } from '../test/helpers/testenv.js';
+import { statsDaemon, statsPacket } from '../test/harness/fakes/stats-daemon.js';
+import { virsh } from '../test/harness/env/testenv.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 15);
 const TEST_DOMAINS = (process.env['BENCH_TEST_DOMAINS'] ?? '1000,5000').split(',').map(Number).filter((n) => n > 0);
@@ -84,8 +84,7 @@ async function startKumina(uri: string): Promise<{ url: string; pid: number; sto
 
 /**
  * One GET timed by curl (time_total: connect to last byte), with the body kept in `bodyFile`: the figure is the
- * server's, not the overhead of a JavaScript HTTP client in this process (Node's fetch adds tens of ms to a
- * 100 KiB response here).
+ * server's, not the overhead of a JavaScript HTTP client in this process (bench/RESULTS.md#exporter).
  */
 async function timedGet(url: string, bodyFile: string): Promise<number> {
   const child = spawn('curl', ['-sS', '--max-time', '300', '-o', bodyFile, '-w', '%{http_code} %{time_total}', url], { stdio: ['ignore', 'pipe', 'pipe'] });

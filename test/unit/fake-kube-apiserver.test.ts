@@ -1,8 +1,8 @@
 // The fake API server must behave like kube-apiserver where the agent depends on it; these tests pin
 // the semantics (status codes, Status bodies, resourceVersion, status subresource, RBAC, schema).
 import test from 'ava';
-import { FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
-import { evictionCrd, HYPERVISOR, hypervisorCrd, startFakeCluster } from '../helpers/kube-fixtures.js';
+import { FakeKubeApiServer } from '../harness/fakes/fake-kube-apiserver.js';
+import { evictionCrd, HYPERVISOR, hypervisorCrd, startFakeCluster } from '../harness/fakes/kube-fixtures.js';
 
 /** In the agent's namespace, where its Role lets it create Evictions. */
 const EVICTIONS = '/apis/hypervisor.c5c3.io/v1/namespaces/ha/evictions';
@@ -81,6 +81,7 @@ test('authentication and the shipped RBAC: no token 401; outside the Role\'s nam
   t.is((await call(server, 'PATCH', HV_STATUS, { status: {} }, 'application/merge-patch+json')).status, 200);
   t.is((await call(server, 'PATCH', `${EVICTIONS}/x/status`, {}, 'application/merge-patch+json')).status, 403);
   t.is((await call(server, 'DELETE', `${EVICTIONS}/x`)).status, 403);
+  t.is((await call(server, 'GET', EVICTIONS, undefined, undefined, server.adminToken)).status, 200, 'an administrator may list');
   server.acceptTokens('rotated');
   t.is((await call(server, 'POST', EVICTIONS, eviction('a3'))).status, 401, 'a token no longer accepted');
   t.is((await call(server, 'POST', EVICTIONS, eviction('a3'), undefined, 'rotated')).status, 201);

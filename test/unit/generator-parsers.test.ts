@@ -9,10 +9,10 @@ import path from 'node:path';
 import { LOG_FORMATS } from '../../parsers/formats.js';
 import type { LogRecord } from '../../parsers/record.js';
 import { FILE_NAMES } from '../../generator/files.js';
-import { readClassic, readYaml, type NormalConfig, type Props } from '../support/fluent-bit-config.js';
-import { onigmoToJs, runMultiline, runParserChain, type Parsed } from '../support/fluent-bit-emulation.js';
-import { VARIANTS, writeVariant } from '../support/generator-variants.js';
-import { CRI_SAMPLES as CONTAINER_SAMPLES, QEMU_LOG_SAMPLES as QEMU_SAMPLES } from '../support/samples.js';
+import { readClassic, readYaml, type NormalConfig, type Props } from '../harness/readers/fluent-bit-config.js';
+import { onigmoToJs, runMultiline, runParserChain, type Parsed } from '../harness/checks/fluent-bit-emulation.js';
+import { VARIANTS, writeVariant } from '../harness/inputs/generator-variants.js';
+import { CRI_SAMPLES as CONTAINER_SAMPLES, QEMU_LOG_SAMPLES as QEMU_SAMPLES } from '../harness/inputs/samples.js';
 
 function lines(file: string): string[] {
   const text = readFileSync(file, 'utf8');
@@ -167,14 +167,15 @@ for (const [format, config] of configs('host-qemu-tail')) {
     t.false('level' in error.fields, 'error_report() prints no level word');
   });
 
-  test(`${format}: the QEMU log path names the domain`, (t) => {
-    const parser = config.parsers.find((p) => first(p, 'name') === 'libvirt_qemu_log_path')!;
-    const domainOf = (p: string) => onigmoToJs(parser['regex']![0]!).exec(p)?.groups;
+  test(`${format}: the QEMU log path names the domain in the tag, with no second parser pass`, (t) => {
+    const tail = config.inputs.find((i) => first(i, 'tag')?.includes('<domain>'))!;
+    const domainOf = (p: string) => onigmoToJs(first(tail, 'tag_regex')!).exec(p)?.groups;
     t.deepEqual(domainOf('/var/log/libvirt/qemu/instance-00000a1b.log'), { domain: 'instance-00000a1b' });
     t.deepEqual(domainOf('/var/log/libvirt/qemu/instance-00000a1b.log.0'), { domain: 'instance-00000a1b' }, 'read after a virtlogd rotation');
     t.is(domainOf('/var/log/libvirt/qemu/notes.txt'), undefined);
-    const tail = config.inputs.find((i) => first(i, 'tag')?.includes('<domain>'))!;
-    t.deepEqual(onigmoToJs(first(tail, 'tag_regex')!).exec('/mnt/qemu-logs/vm.with.dots.log')?.groups, { domain: 'vm.with.dots' });
+    t.deepEqual(domainOf('/mnt/qemu-logs/vm.with.dots.log'), { domain: 'vm.with.dots' });
+    t.false('path_key' in tail);
+    t.is(config.filters.filter((f) => first(f, 'name') === 'parser').length, 1, 'one parser filter for the QEMU records');
   });
 }
 

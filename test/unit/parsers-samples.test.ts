@@ -13,9 +13,9 @@ import { MultilineFolder } from '../../parsers/multiline.js';
 import type { LogRecord } from '../../parsers/record.js';
 import { createCriParser } from '../../parsers/cri.js';
 import { createLibvirtdTextParser, createQemuLogParser } from '../../parsers/textlog.js';
-import { parseFile } from '../support/parse-file.js';
-import { CRI_SAMPLES, JOURNAL_SAMPLES, QEMU_LOG_SAMPLES, linesOf, sample } from '../support/samples.js';
-import { SYNTHETIC_QEMU_LINES as L } from '../support/qemu-lines.js';
+import { parseFile } from '../harness/roles/parse-file.js';
+import { CRI_SAMPLES, JOURNAL_SAMPLES, QEMU_LOG_SAMPLES, linesOf, sample } from '../harness/inputs/samples.js';
+import { SYNTHETIC_QEMU_LINES as L } from '../harness/inputs/qemu-lines.js';
 
 const kinds = (records: LogRecord[]) => records.map((r) => r.kind);
 
@@ -237,7 +237,7 @@ const RENDERED = new Map(FLUENT_BIT_PARSERS.map((s) => [s.name, { shape: s, rege
 
 function fromRendered(text: string): { pattern: string; dotAll: boolean } {
   const m = /^\/(.*)\/(m?)$/s.exec(text)!;
-  return { pattern: m[1]!, dotAll: m[2] === 'm' };
+  return { pattern: m[1]!.replace(/^\\A/, '^'), dotAll: m[2] === 'm' };
 }
 
 /** Record texts as Fluent Bit's multiline parser hands them to the parser filter. */
