@@ -47,11 +47,15 @@ export interface LogRecord {
   /** ISO 8601 UTC with the source's precision (ms for libvirt, µs for QEMU and the journal, ns for CRI); null if unknown. */
   time: string | null;
   source: LogSource;
-  /** Domain name (QEMU logs), null where the log does not name one. */
+  /** Domain name (QEMU logs; a libvirtd message that names one), null where the log does not name one. */
   domain: string | null;
   kind: RecordKind;
   level: LogLevel;
   message: string;
+
+  // Identity (docs/records.md#identity): the same names as the exporter's labels.
+  /** The domain's libvirt UUID (canonical, lower-case); in OpenStack also the Nova instance's id. */
+  uuid?: string;
 
   /** `time` was taken from the preceding record: the line itself carries no timestamp. */
   time_inferred?: true;

@@ -149,11 +149,20 @@ export const QEMU_CHARDEV: LineShape = {
   level: 'info',
 };
 
+/** libvirt's `virUUIDFormat()`: the canonical form, lower-case hex, as it writes `-uuid`. */
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+/**
+ * The `-uuid <uuid>` option line anywhere after the binary (qemuBuildCommandLine() writes it a few
+ * options after `-name`), captured as `uuid`; optional, so a command line without one still folds.
+ */
+const UUID_OPTION = `(?:(?:[^\\n]*\\n)*?-uuid (?<uuid>${UUID})${COMMAND_LINE_CONTINUATION}\\n)?`;
+
 export const QEMU_COMMAND_LINE: LineShape = {
   name: 'libvirt_qemu_command_line',
   description:
-    'environment and QEMU command line folded into one record: `VAR=value \\` lines, the binary, one option per line',
-  pattern: `^(?<message>(?:[A-Za-z_][A-Za-z0-9_]*=[^\\n]*${COMMAND_LINE_CONTINUATION}\\n)*(?<binary>[^ \\n]+)${COMMAND_LINE_CONTINUATION}\\n.*[^\\n])\\n?$`,
+    'environment and QEMU command line folded into one record: `VAR=value \\` lines, the binary, one option per line; `-uuid` gives `uuid`',
+  pattern: `^(?<message>(?:[A-Za-z_][A-Za-z0-9_]*=[^\\n]*${COMMAND_LINE_CONTINUATION}\\n)*(?<binary>[^ \\n]+)${COMMAND_LINE_CONTINUATION}\\n${UUID_OPTION}.*[^\\n])\\n?$`,
   dotAll: true,
   kind: 'command_line',
   level: 'info',

@@ -4,6 +4,7 @@
 
 import { ShapeChain } from './chain.js';
 import { MultilineFolder } from './multiline.js';
+import { QemuLogIdentity } from './qemu-identity.js';
 import type { MultilineShape } from './shape.js';
 import { LIBVIRTD_CHAIN, LIBVIRTD_MULTILINE, QEMU_CHAIN, QEMU_MULTILINE } from './shapes.js';
 import { applyLineFlags, NO_RECORDS, type LogRecord, type RecordParser } from './record.js';
@@ -17,6 +18,8 @@ const LIBVIRTD_SHAPES = new ShapeChain(LIBVIRTD_CHAIN, 'libvirtd');
 export interface QemuLogParserOptions {
   /** Domain name recorded in every record (the log file is `<domain>.log`). */
   readonly domain?: string | null;
+  /** The domain's uuid before the log names it: where a restart resumes in the middle of a file. */
+  readonly uuid?: string | null;
   readonly maxRecordChars?: number;
 }
 
@@ -26,6 +29,12 @@ export interface TextLogParser extends RecordParser {
    * of a container line; without it such a record takes the preceding record's time.
    */
   push(line: string, flags?: number, fallbackTime?: string | null): readonly LogRecord[];
+}
+
+/** A QEMU log parser: its records carry the domain's uuid once known (parsers/qemu-identity.ts). */
+export interface QemuLogParser extends TextLogParser {
+  /** The uuid as of the records emitted so far; set it when it was learnt elsewhere (a libvirt lookup). */
+  uuid: string | null;
 }
 
 class FoldingParser implements TextLogParser {
@@ -38,6 +47,8 @@ class FoldingParser implements TextLogParser {
     private readonly chain: ShapeChain,
     private readonly domain: string | null,
     maxRecordChars: number,
+    /** Stamps each record with the domain's uuid (QEMU logs); null for logs of many domains. */
+    protected readonly identity: QemuLogIdentity | null = null,
   ) {
     this.folder = new MultilineFolder(multiline, (text, flags, fallbackTime) => this.emit(text, flags, fallbackTime), maxRecordChars);
   }
@@ -49,12 +60,13 @@ class FoldingParser implements TextLogParser {
   }
 
   get pending(): boolean {
-    return this.folder.pending;
+    return this.folder.pending || this.identity?.pending === true;
   }
 
   flush(): readonly LogRecord[] {
     this.out = null;
     this.folder.flush();
+    if (this.identity?.pending) this.identity.release((this.out ??= []));
     return this.out ?? NO_RECORDS;
   }
 
@@ -67,13 +79,25 @@ class FoldingParser implements TextLogParser {
       record.time_inferred = true;
     }
     if (flags !== 0) applyLineFlags(record, flags);
-    (this.out ??= []).push(record);
+    if (this.identity !== null) this.identity.add(record, (this.out ??= []));
+    else (this.out ??= []).push(record);
+  }
+}
+
+class QemuFoldingParser extends FoldingParser implements QemuLogParser {
+  get uuid(): string | null {
+    return this.identity!.uuid;
+  }
+
+  set uuid(uuid: string | null) {
+    this.identity!.uuid = uuid;
   }
 }
 
 /** Parser of `/var/log/libvirt/qemu/<domain>.log`. */
-export function createQemuLogParser(options: QemuLogParserOptions = {}): TextLogParser {
-  return new FoldingParser(QEMU_MULTILINE, QEMU_SHAPES, options.domain ?? null, options.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS);
+export function createQemuLogParser(options: QemuLogParserOptions = {}): QemuLogParser {
+  const identity = new QemuLogIdentity(options.uuid ?? null);
+  return new QemuFoldingParser(QEMU_MULTILINE, QEMU_SHAPES, options.domain ?? null, options.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS, identity);
 }
 
 /** Parser of libvirtd's text output (stderr, log file, or the lines inside a container log). */
