@@ -4,8 +4,8 @@ import type * as PromClient from 'prom-client';
 import type { DomainRef } from '../libvirt/types.js';
 
 // prom-client's entry point also loads what the agent never uses: Summary (tdigest), the Pushgateway and,
-// for the CPU metric's exemplars, the OpenTelemetry API — several MiB of resident code in a process whose
-// memory is bounded. The classes and the default collectors come from their own modules instead.
+// for the CPU metric's exemplars, the OpenTelemetry API — resident code in a process whose memory is bounded
+// (bench/RESULTS.md#start-up-footprint). The classes and the default collectors come from their own modules instead.
 const load = createRequire(import.meta.url);
 const Registry = load('prom-client/lib/registry') as typeof PromClient.Registry;
 const Counter = load('prom-client/lib/counter') as typeof PromClient.Counter;
