@@ -86,6 +86,9 @@ export const Calls = {
     writeDomain(w, a.domain);
     w.uint(a.flags);
   }, (r) => r.string(Limits.STRING_MAX, 'xml')),
+  domainLookupByName: spec(RemoteProc.DOMAIN_LOOKUP_BY_NAME, 'DOMAIN_LOOKUP_BY_NAME', (w, name: string) => {
+    w.string(name, Limits.STRING_MAX);
+  }, readDomain),
   domainLookupByUuid: spec(RemoteProc.DOMAIN_LOOKUP_BY_UUID, 'DOMAIN_LOOKUP_BY_UUID', (w, uuid: string) => {
     w.opaqueFixed(uuidToBytes(uuid), Limits.UUID_BYTES);
   }, readDomain),

@@ -211,6 +211,10 @@ export class RemoteClient extends EventEmitter implements LibvirtClient {
     return this.call(Calls.domainGetXmlDesc, { domain, flags }, options);
   }
 
+  domainLookupByName(name: string, options?: CallOptions): Promise<DomainRef> {
+    return this.call(Calls.domainLookupByName, name, options);
+  }
+
   domainLookupByUuid(uuid: string, options?: CallOptions): Promise<DomainRef> {
     return this.call(Calls.domainLookupByUuid, uuid, options);
   }

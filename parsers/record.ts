@@ -56,6 +56,9 @@ export interface LogRecord {
   // Identity (docs/records.md#identity): the same names as the exporter's labels.
   /** The domain's libvirt UUID (canonical, lower-case); in OpenStack also the Nova instance's id. */
   uuid?: string;
+  /** Nova's metadata of the domain (sidecar with --libvirt.uri): the instance's display name and its project. */
+  instance_name?: string;
+  project_id?: string;
 
   /** `time` was taken from the preceding record: the line itself carries no timestamp. */
   time_inferred?: true;
