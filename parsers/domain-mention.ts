@@ -5,8 +5,7 @@
 // free text elsewhere is not taken for one.
 
 import type { LogRecord } from './record.js';
-
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+import { DOMAIN_UUID as UUID } from './shapes.js';
 
 export interface DomainMention {
   readonly name: string;

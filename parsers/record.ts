@@ -140,6 +140,11 @@ export interface RecordParser {
   flush(): readonly LogRecord[];
   /** True while lines are held for a record that is not complete yet (what `flush` would emit). */
   readonly pending: boolean;
+  /**
+   * A parser of one domain's log (QEMU): the domain's uuid as of the records emitted so far, null while
+   * unknown; settable when it was learnt elsewhere. Absent on parsers of logs that name many domains.
+   */
+  uuid?: string | null;
 }
 
 /** Returned when a line completes no record, so the hot path allocates nothing. */

@@ -145,7 +145,7 @@ export class Sidecar {
         dir: config.qemuLogDir,
         pattern: globToRegExp(config.qemuLogGlob),
         tagFor: (name) => `${config.tagPrefix}.qemu.${domainOf(name)}`,
-        parserFor: (name) => () => LOG_FORMATS.qemu.create({ domain: domainOf(name) }),
+        parserFor: (name) => (uuid) => LOG_FORMATS.qemu.create({ domain: domainOf(name), uuid }),
       });
       this.inputs.push({ source: 'qemu', input: config.qemuLogDir, reader: qemu });
       await qemu.start();

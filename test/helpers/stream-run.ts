@@ -3,6 +3,7 @@
 // so the last mark is what a kill -9 leaves in the state directory.
 import type { Batch, StreamCheckpoint } from '../../sidecar/batch.js';
 import { FileStream } from '../../sidecar/file-stream.js';
+import { DomainIdentities } from '../../sidecar/domain-identities.js';
 import { createLogger } from '../../runtime/log.js';
 import { createMetrics, type Metrics } from '../../sidecar/metrics.js';
 import { ByteQueue } from '../../sidecar/queue.js';
@@ -45,7 +46,8 @@ export class StreamRun {
         encode: encodeJsonLines,
         metrics: this.metrics,
         log: createLogger({ write: () => undefined }),
-        newParser: () => createQemuLogParser({ domain }),
+        newParser: (uuid) => createQemuLogParser({ domain, uuid }),
+        identities: new DomainIdentities(),
       },
       Date.now(),
     );
