@@ -27,10 +27,10 @@ import { JsonLineSink } from '../events/record.js';
 import { EventProc } from '../libvirt/protocol.js';
 import { writeDomain } from '../libvirt/structs.js';
 import { Worker } from 'node:worker_threads';
-import { HYPERVISOR } from '../test/helpers/kube-fixtures.js';
-import { metricValue, startEventsAgent } from '../test/helpers/events-agent.js';
-import { scriptedDaemon, scriptedPeer } from '../test/helpers/scripted-peer.js';
-import { errorReply, event, reply, validReplies } from '../test/helpers/server-packets.js';
+import { HYPERVISOR } from '../test/harness/fakes/kube-fixtures.js';
+import { metricValue, startEventsAgent } from '../test/harness/roles/events-agent.js';
+import { scriptedDaemon, scriptedPeer } from '../test/harness/fakes/scripted-peer.js';
+import { errorReply, event, reply, validReplies } from '../test/harness/fakes/server-packets.js';
 import { RemoteProc } from '../libvirt/protocol.js';
 import { processMemory } from './proc-memory.js';
 

@@ -3,7 +3,7 @@
 // with the request log, times as epoch ms (performance.timeOrigin + now) to compare across threads.
 import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { startFakeCluster } from '../test/helpers/kube-fixtures.js';
+import { startFakeCluster } from '../test/harness/fakes/kube-fixtures.js';
 
 const kube = await startFakeCluster(['default'], 'default');
 const port = parentPort!;

@@ -1,12 +1,12 @@
 // The HA agent's connection at its default flags: readiness follows a frozen libvirtd within seconds, and after an
 // outage of any length the agent (and the exporter, same supervisor) is back within 2 s of the daemon answering.
 import test from 'ava';
-import { startEventsAgent, metricValue } from '../helpers/events-agent.js';
-import { startExporter } from '../helpers/exporter.js';
-import { scriptedDaemon } from '../helpers/scripted-peer.js';
-import { healthyAnswer } from '../helpers/server-packets.js';
-import { testenvInfo } from '../helpers/testenv.js';
-import { sleep } from '../../scripts/testenv/proc.js';
+import { startEventsAgent, metricValue } from '../harness/roles/events-agent.js';
+import { startExporter } from '../harness/roles/exporter.js';
+import { scriptedDaemon } from '../harness/fakes/scripted-peer.js';
+import { healthyAnswer } from '../harness/fakes/server-packets.js';
+import { testenvInfo } from '../harness/env/testenv.js';
+import { sleep } from '../env/proc.js';
 
 /** The readiness bound docs/events.md gives. */
 const READINESS_BOUND_MS = 3000;

@@ -2,13 +2,13 @@
 // environment's libvirtd, real TCG guests producing each event, Evictions and status patches landing in
 // the fake Kubernetes API server (CRD schema and the shipped RBAC enforced).
 import test from 'ava';
-import { guestConsole, type GuestConsole } from '../helpers/console.js';
-import { defineTinyDomain, defineTinyLinuxDomain, qemuPid, removeDomain, testDomainName, waitForDomainState, type TinyDomain } from '../helpers/domains.js';
-import { metricValue, startEventsAgent, type EventsAgent } from '../helpers/events-agent.js';
-import type { FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
-import { HYPERVISOR, startFakeCluster } from '../helpers/kube-fixtures.js';
-import { startLibvirtd, stopLibvirtd, virsh } from '../helpers/testenv.js';
-import { sleep } from '../../scripts/testenv/proc.js';
+import { guestConsole, type GuestConsole } from '../harness/env/console.js';
+import { defineTinyDomain, defineTinyLinuxDomain, qemuPid, removeDomain, testDomainName, waitForDomainState, type TinyDomain } from '../harness/env/domains.js';
+import { metricValue, startEventsAgent, type EventsAgent } from '../harness/roles/events-agent.js';
+import type { FakeKubeApiServer } from '../harness/fakes/fake-kube-apiserver.js';
+import { HYPERVISOR, startFakeCluster } from '../harness/fakes/kube-fixtures.js';
+import { startLibvirtd, stopLibvirtd, virsh } from '../harness/env/testenv.js';
+import { sleep } from '../env/proc.js';
 import type { EventRecord } from '../../events/record.js';
 
 const PERSIST_WINDOW_S = 3;

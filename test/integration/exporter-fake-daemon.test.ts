@@ -3,10 +3,10 @@
 import test from 'ava';
 import { Metrics } from '../../exporter/catalogue.js';
 import { RemoteProc } from '../../libvirt/protocol.js';
-import { startExporter } from '../helpers/exporter.js';
-import { select, valueOf } from '../helpers/exposition.js';
-import { scriptedDaemon } from '../helpers/scripted-peer.js';
-import { VM1, VM2, healthyAnswer } from '../helpers/server-packets.js';
+import { startExporter } from '../harness/roles/exporter.js';
+import { select, valueOf } from '../harness/readers/exposition.js';
+import { scriptedDaemon } from '../harness/fakes/scripted-peer.js';
+import { VM1, VM2, healthyAnswer } from '../harness/fakes/server-packets.js';
 
 const HANDSHAKE = new Set<number>([RemoteProc.AUTH_LIST, RemoteProc.CONNECT_SUPPORTS_FEATURE, RemoteProc.CONNECT_OPEN]);
 

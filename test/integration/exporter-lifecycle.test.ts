@@ -2,12 +2,12 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { paths, URIS } from '../../scripts/testenv/layout.js';
+import { paths, URIS } from '../env/layout.js';
 import { Metrics } from '../../exporter/catalogue.js';
-import { defineTinyDomain, removeDomain, testDomainName, waitForDomainState, type Teardown, type TinyDomain } from '../helpers/domains.js';
-import { startExporter, type RunningExporter } from '../helpers/exporter.js';
-import { select, valueOf } from '../helpers/exposition.js';
-import { startLibvirtd, stopLibvirtd, testenvInfo, virsh } from '../helpers/testenv.js';
+import { defineTinyDomain, removeDomain, testDomainName, waitForDomainState, type Teardown, type TinyDomain } from '../harness/env/domains.js';
+import { startExporter, type RunningExporter } from '../harness/roles/exporter.js';
+import { select, valueOf } from '../harness/readers/exposition.js';
+import { startLibvirtd, stopLibvirtd, testenvInfo, virsh } from '../harness/env/testenv.js';
 
 let exporter: RunningExporter;
 

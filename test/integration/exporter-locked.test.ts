@@ -2,12 +2,12 @@
 // flags: the scrape costs at most one call deadline, exports the other domains, counts the timeout against the
 // stuck domain and marks its stats missing for as long as libvirtd is stuck on it.
 import test from 'ava';
-import { URIS } from '../../scripts/testenv/layout.js';
+import { URIS } from '../env/layout.js';
 import { Metrics } from '../../exporter/catalogue.js';
-import { defineTinyDomain, qemuPid, removeDomain, testDomainName, type TinyDomain } from '../helpers/domains.js';
-import { startExporter, type RunningExporter, type Scrape } from '../helpers/exporter.js';
-import { select, valueOf } from '../helpers/exposition.js';
-import { virsh } from '../helpers/testenv.js';
+import { defineTinyDomain, qemuPid, removeDomain, testDomainName, type TinyDomain } from '../harness/env/domains.js';
+import { startExporter, type RunningExporter, type Scrape } from '../harness/roles/exporter.js';
+import { select, valueOf } from '../harness/readers/exposition.js';
+import { virsh } from '../harness/env/testenv.js';
 
 /** --libvirt.timeout's default. */
 const CALL_DEADLINE_MS = 5000;

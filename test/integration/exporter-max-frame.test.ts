@@ -4,9 +4,9 @@
 // made to send such messages on demand.
 import test from 'ava';
 import { Limits, MessageType, MessageStatus, PROGRAM_VERSION, Program, RemoteProc } from '../../libvirt/protocol.js';
-import { startExporter } from '../helpers/exporter.js';
-import { select, valueOf } from '../helpers/exposition.js';
-import { statsDaemon, statsPacket } from '../helpers/stats-daemon.js';
+import { startExporter } from '../harness/roles/exporter.js';
+import { select, valueOf } from '../harness/readers/exposition.js';
+import { statsDaemon, statsPacket } from '../harness/fakes/stats-daemon.js';
 
 /** Only the length word and header of a reply announcing `length` bytes: the rest never needs to come. */
 function announce(serial: number, length: number): Buffer {

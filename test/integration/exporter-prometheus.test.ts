@@ -5,13 +5,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { URIS } from '../../scripts/testenv/layout.js';
-import { ensurePackages } from '../../scripts/testenv/packages.js';
+import { URIS } from '../env/layout.js';
+import { ensurePackages } from '../env/packages.js';
 import { Metrics } from '../../exporter/catalogue.js';
-import { defineTinyDomain, testDomainName } from '../helpers/domains.js';
-import { startExporter } from '../helpers/exporter.js';
-import { freePort } from '../helpers/free-port.js';
-import { virsh } from '../helpers/testenv.js';
+import { defineTinyDomain, testDomainName } from '../harness/env/domains.js';
+import { startExporter } from '../harness/roles/exporter.js';
+import { freePort } from '../harness/free-port.js';
+import { virsh } from '../harness/env/testenv.js';
 
 interface VectorResult {
   metric: Record<string, string>;

@@ -3,15 +3,15 @@
 // with `virsh domstats`; counters that grow; Nova metadata; output that promtool accepts.
 import { spawnSync } from 'node:child_process';
 import test from 'ava';
-import { URIS } from '../../scripts/testenv/layout.js';
-import { ensurePackages } from '../../scripts/testenv/packages.js';
+import { URIS } from '../env/layout.js';
+import { ensurePackages } from '../env/packages.js';
 import { ALL_METRICS, Metrics, type MetricDef } from '../../exporter/catalogue.js';
-import { guestConsole, type GuestConsole } from '../helpers/console.js';
-import { defineTinyLinuxDomain, removeDomain, testDomainName, type TinyDomain } from '../helpers/domains.js';
-import { parseDomstats } from '../helpers/domstats-text.js';
-import { startExporter, PROMETHEUS_ACCEPT, type RunningExporter } from '../helpers/exporter.js';
-import { select, valueOf, type Sample } from '../helpers/exposition.js';
-import { virsh } from '../helpers/testenv.js';
+import { guestConsole, type GuestConsole } from '../harness/env/console.js';
+import { defineTinyLinuxDomain, removeDomain, testDomainName, type TinyDomain } from '../harness/env/domains.js';
+import { parseDomstats } from '../harness/readers/domstats-text.js';
+import { startExporter, PROMETHEUS_ACCEPT, type RunningExporter } from '../harness/roles/exporter.js';
+import { select, valueOf, type Sample } from '../harness/readers/exposition.js';
+import { virsh } from '../harness/env/testenv.js';
 
 const NOVA = 'http://openstack.org/xmlns/libvirt/nova/1.1';
 

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import bcrypt from 'bcryptjs';
-import { URIS } from '../../scripts/testenv/layout.js';
-import { startExporter } from '../helpers/exporter.js';
-import { parseExposition, valueOf } from '../helpers/exposition.js';
+import { URIS } from '../env/layout.js';
+import { startExporter } from '../harness/roles/exporter.js';
+import { parseExposition, valueOf } from '../harness/readers/exposition.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'exporter-web-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));

@@ -13,11 +13,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { COMMAND_NAMES } from '../../cli/commands.js';
-import { waitFor } from '../../scripts/testenv/proc.js';
-import { defineTinyDomain, qemuPid, removeDomain, testDomainName, waitForDomainState } from '../helpers/domains.js';
-import { freePort } from '../helpers/free-port.js';
-import { buildImage, IMAGE, imageSize, imageUnsupportedReason, NODE_VERSION, podman, podmanEnv } from '../helpers/oci-image.js';
-import { virsh } from '../helpers/testenv.js';
+import { waitFor } from '../env/proc.js';
+import { defineTinyDomain, qemuPid, removeDomain, testDomainName, waitForDomainState } from '../harness/env/domains.js';
+import { freePort } from '../harness/free-port.js';
+import { buildImage, IMAGE, imageSize, imageUnsupportedReason, NODE_VERSION, podman, podmanEnv } from '../harness/roles/oci-image.js';
+import { virsh } from '../harness/env/testenv.js';
 
 type Obj = Record<string, any>;
 

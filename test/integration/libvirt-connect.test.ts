@@ -4,10 +4,10 @@ import test from 'ava';
 import { connect } from '../../libvirt/client.js';
 import { ConnectionClosedError, LibvirtError } from '../../libvirt/errors.js';
 import { DomainXmlFlag, ErrorCode, ListDomainsFlag } from '../../libvirt/protocol.js';
-import { defineTinyDomain, testDomainName } from '../helpers/domains.js';
-import { client } from '../helpers/libvirt-client.js';
-import { URIS as uris } from '../../scripts/testenv/layout.js';
-import { virsh } from '../helpers/testenv.js';
+import { defineTinyDomain, testDomainName } from '../harness/env/domains.js';
+import { client } from '../harness/env/libvirt-client.js';
+import { URIS as uris } from '../env/layout.js';
+import { virsh } from '../harness/env/testenv.js';
 
 const version = (text: string): number => {
   const [major, minor, micro] = text.split('.').map(Number);

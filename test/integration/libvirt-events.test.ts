@@ -6,10 +6,10 @@ import test from 'ava';
 import { LibvirtError } from '../../libvirt/errors.js';
 import { DOMAIN_EVENT_KIND_NAMES } from '../../libvirt/protocol.js';
 import type { DomainEvent, LibvirtClient, LifecycleEvent } from '../../libvirt/types.js';
-import { type TinyDomain, defineTinyDomain, qemuPid, removeDomain, testDomainName, waitForDomainState } from '../helpers/domains.js';
-import { client } from '../helpers/libvirt-client.js';
-import { URIS as uris, paths } from '../../scripts/testenv/layout.js';
-import { virsh } from '../helpers/testenv.js';
+import { type TinyDomain, defineTinyDomain, qemuPid, removeDomain, testDomainName, waitForDomainState } from '../harness/env/domains.js';
+import { client } from '../harness/env/libvirt-client.js';
+import { URIS as uris, paths } from '../env/layout.js';
+import { virsh } from '../harness/env/testenv.js';
 
 
 /** Collects one domain's lifecycle events as `event/detail`; waitFor resolves once `expected` arrived in order. */

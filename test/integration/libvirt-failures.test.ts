@@ -6,11 +6,11 @@ import { connect } from '../../libvirt/client.js';
 import { CallAbortedError, ConnectionClosedError } from '../../libvirt/errors.js';
 import { StatsFlag, StatsGroup } from '../../libvirt/protocol.js';
 import type { CloseInfo, DomainRef, LibvirtClient } from '../../libvirt/types.js';
-import { type Teardown, defineTinyDomain, qemuPid, testDomainName, waitForDomainState } from '../helpers/domains.js';
-import { client } from '../helpers/libvirt-client.js';
-import { runningDaemons } from '../../scripts/testenv/env.js';
-import { URIS as uris } from '../../scripts/testenv/layout.js';
-import { startLibvirtd, virsh } from '../helpers/testenv.js';
+import { type Teardown, defineTinyDomain, qemuPid, testDomainName, waitForDomainState } from '../harness/env/domains.js';
+import { client } from '../harness/env/libvirt-client.js';
+import { runningDaemons } from '../env/env.js';
+import { URIS as uris } from '../env/layout.js';
+import { startLibvirtd, virsh } from '../harness/env/testenv.js';
 
 /** Groups that make the QEMU driver talk to the monitor (and take the domain job). */
 const MONITOR_GROUPS = StatsGroup.BALLOON | StatsGroup.BLOCK;

@@ -2,10 +2,10 @@
 import test from 'ava';
 import { StatsFlag, StatsGroup } from '../../libvirt/protocol.js';
 import type { TypedParams, TypedParamValue } from '../../libvirt/types.js';
-import { type Teardown, type TinyDomain, defineTinyDomain, testDomainName, waitForDomainState } from '../helpers/domains.js';
-import { client, parseDomstatsRaw, virshText } from '../helpers/libvirt-client.js';
-import { URIS as uris } from '../../scripts/testenv/layout.js';
-import { virsh } from '../helpers/testenv.js';
+import { type Teardown, type TinyDomain, defineTinyDomain, testDomainName, waitForDomainState } from '../harness/env/domains.js';
+import { client, parseDomstatsRaw, virshText } from '../harness/env/libvirt-client.js';
+import { URIS as uris } from '../env/layout.js';
+import { virsh } from '../harness/env/testenv.js';
 
 
 const FIELD_TYPES: Record<string, 'number' | 'bigint' | 'string'> = {

@@ -9,8 +9,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import test from 'ava';
 import { connect } from '../../libvirt/client.js';
-import { client } from '../helpers/libvirt-client.js';
-import { SOCKETS as sockets } from '../../scripts/testenv/layout.js';
+import { client } from '../harness/env/libvirt-client.js';
+import { SOCKETS as sockets } from '../env/layout.js';
 
 
 /** A CA and, signed by it, a server certificate for localhost/127.0.0.1 and a client certificate. */

@@ -4,15 +4,15 @@
 // with the same captures. Installs Debian's `ruby` when it is missing.
 
 import test from 'ava';
-import { ensurePackages } from '../../scripts/testenv/packages.js';
+import { ensurePackages } from '../env/packages.js';
 import { spawn } from 'node:child_process';
 import { FLUENT_BIT_MULTILINE_PARSERS, FLUENT_BIT_PARSERS, renderOnigmoRegex, toJsRegExp } from '../../parsers/fluentbit.js';
 import { MultilineFolder } from '../../parsers/multiline.js';
 import { ShapeMatcher, toJsRegExpForLine } from '../../parsers/regex.js';
 import { CRI_LINE } from '../../parsers/shapes.js';
-import { SYNTHETIC_QEMU_LINES } from '../support/qemu-lines.js';
-import { CRI_SAMPLES, JOURNAL_SAMPLES, QEMU_LOG_SAMPLES, linesOf } from '../support/samples.js';
-import { capturesOf } from '../support/captures.js';
+import { SYNTHETIC_QEMU_LINES } from '../harness/inputs/qemu-lines.js';
+import { CRI_SAMPLES, JOURNAL_SAMPLES, QEMU_LOG_SAMPLES, linesOf } from '../harness/inputs/samples.js';
+import { capturesOf } from '../harness/readers/captures.js';
 
 
 /** Matches each rendered regex against each text in Ruby; null or [code-point index, named captures]. */

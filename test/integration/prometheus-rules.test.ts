@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { dashboardExpressions, readDashboard, RULES_FILE, RULES_TEST_FILE } from '../support/observability-checks.js';
-import { substituteGrafanaVariables } from '../support/promql.js';
-import { ensurePackages } from '../../scripts/testenv/packages.js';
+import { dashboardExpressions, readDashboard, RULES_FILE, RULES_TEST_FILE } from '../harness/checks/observability-checks.js';
+import { substituteGrafanaVariables } from '../harness/readers/promql.js';
+import { ensurePackages } from '../env/packages.js';
 
 function promtool(...args: string[]) {
   return spawnSync('promtool', args, { encoding: 'utf8', cwd: path.dirname(RULES_FILE) });

@@ -1,15 +1,15 @@
 // The README's host-model quick start, run as written against the test environment: the commands are
-// read from README.md (test/support/readme-commands.ts). The only changes: fixed ports become free ones
+// read from README.md (test/harness/checks/readme-commands.ts). The only changes: fixed ports become free ones
 // (tests of several people share the machine) and the sidecar's state directory is a temp dir.
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { commandsRunBy } from '../support/readme-commands.js';
-import { CLI, REPO_ROOT } from '../support/repo.js';
-import { startSidecar, tempDir, until } from '../helpers/sidecar.js';
-import { HOST_PATHS } from '../../scripts/testenv/layout.js';
+import { commandsRunBy } from '../harness/checks/readme-commands.js';
+import { CLI, REPO_ROOT } from '../harness/repo.js';
+import { startSidecar, tempDir, until } from '../harness/roles/sidecar.js';
+import { HOST_PATHS } from '../env/layout.js';
 
 const commands = commandsRunBy('integration');
 const ran = new Set<string>();
@@ -41,7 +41,7 @@ async function startRole(t: ExecutionContext, command: string, extra: string[], 
 }
 
 test.serial('README: the test environment comes up (idempotent) and the alias names the built CLI', (t) => {
-  const up = readme('node dist/scripts/testenv.js up');
+  const up = readme('node dist/test/env/main.js up');
   execFileSync(process.execPath, up.split(' ').slice(1), { cwd: REPO_ROOT, stdio: 'ignore' });
   const alias = readme('alias libvirt-telemetry=');
   const target = /^alias libvirt-telemetry="node \$PWD\/(\S+)"$/.exec(alias)?.[1];

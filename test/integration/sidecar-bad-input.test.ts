@@ -6,8 +6,8 @@ import { chmodSync, chownSync, closeSync, mkdirSync, openSync, rmSync, writeFile
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { metricValue, qemuLogDirSetup, startSidecar, until } from '../helpers/sidecar.js';
-import { qemuLines, sequences } from '../helpers/log-writer.js';
+import { metricValue, qemuLogDirSetup, startSidecar, until } from '../harness/roles/sidecar.js';
+import { qemuLines, sequences } from '../harness/fakes/log-writer.js';
 
 const setup = (prefix: string) => qemuLogDirSetup(prefix, '500ms');
 

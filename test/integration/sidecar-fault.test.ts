@@ -5,9 +5,9 @@
 import test from 'ava';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { RotatingWriter, sequences, tally } from '../helpers/log-writer.js';
-import { checkedRecords } from '../helpers/record-schema.js';
-import { startSidecar, tempDir } from '../helpers/sidecar.js';
+import { RotatingWriter, sequences, tally } from '../harness/fakes/log-writer.js';
+import { checkedRecords } from '../harness/checks/record-schema.js';
+import { startSidecar, tempDir } from '../harness/roles/sidecar.js';
 
 /** Kills at least, and rotations the writer performs while the sidecar is killed again and again. */
 const KILLS = 8;

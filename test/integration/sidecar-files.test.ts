@@ -3,8 +3,8 @@
 import test from 'ava';
 import { appendFileSync, closeSync, openSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { metricValue, qemuLogDirSetup, startSidecar, until } from '../helpers/sidecar.js';
-import { qemuLine, qemuLines, RotatingWriter, sequences, tally } from '../helpers/log-writer.js';
+import { metricValue, qemuLogDirSetup, startSidecar, until } from '../harness/roles/sidecar.js';
+import { qemuLine, qemuLines, RotatingWriter, sequences, tally } from '../harness/fakes/log-writer.js';
 
 const setup = (prefix: string) => qemuLogDirSetup(prefix, '1s');
 

@@ -7,9 +7,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { decodeMulti, decodeMultiStream, encode, ExtensionCodec } from '@msgpack/msgpack';
-import { qemuLine, sequences, tally } from '../helpers/log-writer.js';
-import { metricValue, startSidecar, tempDir, until } from '../helpers/sidecar.js';
-import { checkedRecords } from '../helpers/record-schema.js';
+import { qemuLine, sequences, tally } from '../harness/fakes/log-writer.js';
+import { metricValue, startSidecar, tempDir, until } from '../harness/roles/sidecar.js';
+import { checkedRecords } from '../harness/checks/record-schema.js';
 
 type Behaviour = 'ack' | 'never-ack' | 'close-mid-chunk';
 

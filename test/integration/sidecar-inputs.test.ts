@@ -4,8 +4,8 @@
 import test from 'ava';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { metricValue, startSidecar, tempDir } from '../helpers/sidecar.js';
-import { qemuLines, sequences } from '../helpers/log-writer.js';
+import { metricValue, startSidecar, tempDir } from '../harness/roles/sidecar.js';
+import { qemuLines, sequences } from '../harness/fakes/log-writer.js';
 
 const criLine = (n: number) => `2026-11-29T10:00:0${n % 10}.123456789Z stderr F 2026-11-29 10:00:0${n % 10}.123+0000: 1462: info : cri sequence ${n}\n`;
 const criSequences = (records: Record<string, unknown>[]) =>

@@ -5,8 +5,8 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { metricValue, startSidecar, tempDir } from '../helpers/sidecar.js';
-import { sample } from '../support/samples.js';
+import { metricValue, startSidecar, tempDir } from '../harness/roles/sidecar.js';
+import { sample } from '../harness/inputs/samples.js';
 
 const JOURNAL_REMOTE = '/lib/systemd/systemd-journal-remote';
 const BOOT = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replaceAll('-', '');

@@ -3,10 +3,10 @@
 // A restart of the sidecar resumes after its cursor: every entry exactly once.
 import test from 'ava';
 import path from 'node:path';
-import { defineTinyDomain, testDomainName, waitForDomainState } from '../helpers/domains.js';
-import { startSidecar, tempDir } from '../helpers/sidecar.js';
-import { journalEntries, virsh } from '../helpers/testenv.js';
-import { HOST_PATHS } from '../../scripts/testenv/layout.js';
+import { defineTinyDomain, testDomainName, waitForDomainState } from '../harness/env/domains.js';
+import { startSidecar, tempDir } from '../harness/roles/sidecar.js';
+import { journalEntries, virsh } from '../harness/env/testenv.js';
+import { HOST_PATHS } from '../env/layout.js';
 
 async function startAndDestroy(name: string): Promise<void> {
   await virsh(['start', name]);

@@ -4,9 +4,9 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkedRecords } from '../helpers/record-schema.js';
-import { metricValue, qemuLogDirSetup, startSidecar, until } from '../helpers/sidecar.js';
-import { qemuLines, SEQ } from '../helpers/log-writer.js';
+import { checkedRecords } from '../harness/checks/record-schema.js';
+import { metricValue, qemuLogDirSetup, startSidecar, until } from '../harness/roles/sidecar.js';
+import { qemuLines, SEQ } from '../harness/fakes/log-writer.js';
 
 const RECORDS = 3000;
 

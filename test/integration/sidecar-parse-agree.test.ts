@@ -4,9 +4,10 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CLI, qemuLogDirSetup, REPO, startSidecar } from '../helpers/sidecar.js';
+import { CLI, REPO_ROOT } from '../harness/repo.js';
+import { qemuLogDirSetup, startSidecar } from '../harness/roles/sidecar.js';
 
-const FIXTURES = path.join(REPO, 'test', 'fixtures', 'samples');
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'samples');
 const SAMPLES = ['qemu', 'real'].flatMap((dir) =>
   readdirSync(path.join(FIXTURES, dir))
     .filter((f) => f.endsWith('.log'))

@@ -5,10 +5,10 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { defineTinyDomain, qemuPid, testDomainName, waitForDomainState } from '../helpers/domains.js';
-import { parseWithCli, startSidecar, tempDir } from '../helpers/sidecar.js';
-import { virsh } from '../helpers/testenv.js';
-import { HOST_PATHS } from '../../scripts/testenv/layout.js';
+import { defineTinyDomain, qemuPid, testDomainName, waitForDomainState } from '../harness/env/domains.js';
+import { parseWithCli, startSidecar, tempDir } from '../harness/roles/sidecar.js';
+import { virsh } from '../harness/env/testenv.js';
+import { HOST_PATHS } from '../env/layout.js';
 
 /** What `libvirt-telemetry parse` makes of the log and its rotated copies, oldest first. */
 function parsedRecords(log: string, domain: string): Record<string, unknown>[] {

@@ -3,8 +3,8 @@
 import test from 'ava';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { metricValue, qemuLogDirSetup, startSidecar } from '../helpers/sidecar.js';
-import { qemuLines, sequences } from '../helpers/log-writer.js';
+import { metricValue, qemuLogDirSetup, startSidecar } from '../harness/roles/sidecar.js';
+import { qemuLines, sequences } from '../harness/fakes/log-writer.js';
 
 const oneLine = (text: string) => text.trim().split('\n');
 

@@ -7,10 +7,10 @@
 import test from 'ava';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { defineTinyDomain, testDomainName, waitForDomainState } from '../helpers/domains.js';
-import { parseWithCli, startSidecar, tempDir } from '../helpers/sidecar.js';
-import { DEFAULT_VIRTLOGD_MAX_SIZE, setVirtlogdMaxSize, virsh } from '../helpers/testenv.js';
-import { HOST_PATHS } from '../../scripts/testenv/layout.js';
+import { defineTinyDomain, testDomainName, waitForDomainState } from '../harness/env/domains.js';
+import { parseWithCli, startSidecar, tempDir } from '../harness/roles/sidecar.js';
+import { DEFAULT_VIRTLOGD_MAX_SIZE, setVirtlogdMaxSize, virsh } from '../harness/env/testenv.js';
+import { HOST_PATHS } from '../env/layout.js';
 
 // One start/destroy of a tiny domain logs ~3.7 KiB, less than this: a cycle rotates at most once.
 const MAX_SIZE = 4096;

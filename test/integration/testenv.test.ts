@@ -4,7 +4,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { guestConsole, type GuestConsole } from '../helpers/console.js';
+import { guestConsole, type GuestConsole } from '../harness/env/console.js';
 import {
   defineTinyDomain,
   defineTinyLinuxDomain,
@@ -15,8 +15,8 @@ import {
   waitForDomainState,
   type Teardown,
   type TinyDomain,
-} from '../helpers/domains.js';
-import { DEFAULT_VIRTLOGD_MAX_SIZE, journalEntries, restartLibvirtd, setVirtlogdMaxSize, testenvInfo, virsh } from '../helpers/testenv.js';
+} from '../harness/env/domains.js';
+import { DEFAULT_VIRTLOGD_MAX_SIZE, journalEntries, restartLibvirtd, setVirtlogdMaxSize, testenvInfo, virsh } from '../harness/env/testenv.js';
 
 async function startAndAttach(domain: TinyDomain, cleanup?: Teardown): Promise<GuestConsole> {
   await virsh(['start', domain.name]);
@@ -34,7 +34,7 @@ test.serial('the environment is up: QEMU and test drivers answer over TCP and th
 });
 
 test.serial('testenv status reports the running daemons; a bad verb is a usage error', async (t) => {
-  const cli = fileURLToPath(new URL('../../scripts/testenv.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../env/main.js', import.meta.url));
   const status = spawnSync(process.execPath, [cli, 'status', '--json'], { encoding: 'utf8' });
   t.is(status.status, 0);
   const reported = JSON.parse(status.stdout) as { up: boolean; answering: boolean; daemons: Record<string, { pid: number; alive: boolean }> };

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { COMMAND_NAMES, loadCommands } from '../../cli/commands.js';
-import { CLI } from '../support/repo.js';
+import { CLI } from '../harness/repo.js';
 
 test('every role of the design is registered, each module defining the command it is registered for', async (t) => {
   t.deepEqual([...COMMAND_NAMES].sort(), ['events', 'exporter', 'generate', 'parse', 'sidecar']);

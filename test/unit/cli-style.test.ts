@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { COMMAND_NAMES, loadCommands } from '../../cli/commands.js';
 import { envName, parseCommandLine } from '../../runtime/options.js';
-import { CLI } from '../support/repo.js';
+import { CLI } from '../harness/repo.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

@@ -6,9 +6,9 @@ import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { COMMAND_NAMES } from '../../cli/commands.js';
-import { parseDockerfile, readDockerfile } from '../support/dockerfile.js';
-import { dockerfileProblems, type ImageExpectations } from '../support/dockerfile-rules.js';
-import { REPO_ROOT } from '../support/repo.js';
+import { parseDockerfile, readDockerfile } from '../harness/readers/dockerfile.js';
+import { dockerfileProblems, type ImageExpectations } from '../harness/checks/dockerfile-rules.js';
+import { REPO_ROOT } from '../harness/repo.js';
 
 const read = (f: string) => readFileSync(path.join(REPO_ROOT, f), 'utf8');
 const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string>; version: string };

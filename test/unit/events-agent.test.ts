@@ -10,9 +10,9 @@ import { AgentMetrics } from '../../events/metrics.js';
 import type { EventRecord } from '../../events/record.js';
 import { JsonLineSink } from '../../events/record.js';
 import { DomainState } from '../../libvirt/protocol.js';
-import { metricValue } from '../helpers/events-agent.js';
-import { checkedRecords } from '../helpers/record-schema.js';
-import { measuredSession } from '../helpers/virsh-events.js';
+import { metricValue } from '../harness/roles/events-agent.js';
+import { checkedRecords } from '../harness/checks/record-schema.js';
+import { measuredSession } from '../harness/readers/virsh-events.js';
 
 class CollectingActions implements ActionSink {
   readonly dryRun = false;

@@ -3,8 +3,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import test from 'ava';
-import { metricValue } from '../helpers/events-agent.js';
-import { CLI } from '../support/repo.js';
+import { metricValue } from '../harness/roles/events-agent.js';
+import { CLI } from '../harness/repo.js';
 
 const env = {
   ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LIBVIRT_TELEMETRY_EVENTS_'))),

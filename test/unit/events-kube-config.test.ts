@@ -10,9 +10,9 @@ import { stringify } from 'yaml';
 import { buildEviction, type EvictionCause } from '../../events/eviction.js';
 import { KubeApiError, KubeClient } from '../../events/kube-client.js';
 import { inClusterConfig, loadKubeConfig, type KubeConnection } from '../../events/kube-config.js';
-import type { FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
-import { HYPERVISOR, startFakeCluster } from '../helpers/kube-fixtures.js';
-import { makeTestPki } from '../helpers/tls.js';
+import type { FakeKubeApiServer } from '../harness/fakes/fake-kube-apiserver.js';
+import { HYPERVISOR, startFakeCluster } from '../harness/fakes/kube-fixtures.js';
+import { makeTestPki } from '../harness/inputs/tls.js';
 
 const AGENT = 'system:serviceaccount:ha:libvirt-telemetry-events';
 const pki = makeTestPki([AGENT, 'someone-else']);

@@ -10,8 +10,8 @@ import { buildEviction, rebootStatusPatch, type EvictionCause } from '../../even
 import { httpStatus, KubeApiError, KubeClient } from '../../events/kube-client.js';
 import { loadKubeConfig } from '../../events/kube-config.js';
 import { KubeWriter, type FailureReason, type KubeWriterOptions, type WriteJob } from '../../events/kube-writer.js';
-import type { FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
-import { HYPERVISOR, startFakeCluster } from '../helpers/kube-fixtures.js';
+import type { FakeKubeApiServer } from '../harness/fakes/fake-kube-apiserver.js';
+import { HYPERVISOR, startFakeCluster } from '../harness/fakes/kube-fixtures.js';
 
 const domain = { name: 'vm1', uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0', id: 3 };
 

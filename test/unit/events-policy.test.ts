@@ -7,7 +7,7 @@ import { DomainTracker } from '../../events/domains.js';
 import { buildEviction } from '../../events/eviction.js';
 import { lifecycleEvent, type ObservedEvent } from '../../events/observed.js';
 import { EventPolicy, type Decision, type IoErrorPolicy, type PolicyConfig, type Timers } from '../../events/policy.js';
-import { measuredSession, uuidOf } from '../helpers/virsh-events.js';
+import { measuredSession, uuidOf } from '../harness/readers/virsh-events.js';
 
 /** Timers that fire only when the test advances the clock. */
 class ManualTimers implements Timers {

@@ -6,8 +6,8 @@ import { OPENMETRICS_TEXT, PROMETHEUS_TEXT } from '../../exporter/exposition.js'
 import type { NovaInstance } from '../../libvirt/nova-metadata.js';
 import type { Snapshot } from '../../exporter/snapshot.js';
 import type { DomainStatsRecord } from '../../libvirt/types.js';
-import { sampleRecords, uuidFor } from '../helpers/domstats-text.js';
-import { parseExposition, select, valueOf, type Sample } from '../helpers/exposition.js';
+import { sampleRecords, uuidFor } from '../harness/readers/domstats-text.js';
+import { parseExposition, select, valueOf, type Sample } from '../harness/readers/exposition.js';
 
 function snapshotOf(records: DomainStatsRecord[], extra: Partial<Snapshot> = {}): Snapshot {
   return {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import test from 'ava';
 import { parseCommandLine, UsageError } from '../../runtime/options.js';
 import { exporterCommand } from '../../exporter/command.js';
-import { repoRoot } from '../helpers/domstats-text.js';
+import { REPO_ROOT as repoRoot } from '../harness/repo.js';
 
 const cli = path.join(repoRoot, 'dist', 'cli', 'main.js');
 

@@ -9,7 +9,7 @@ import test from 'ava';
 import type * as PromClient from 'prom-client';
 import type { MetricDef } from '../../exporter/catalogue.js';
 import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, ScrapeSamples, type ContentType, type Labels } from '../../exporter/exposition.js';
-import { repoRoot } from '../helpers/domstats-text.js';
+import { REPO_ROOT as repoRoot } from '../harness/repo.js';
 
 const require = createRequire(import.meta.url);
 const promClient = require('prom-client') as typeof PromClient;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { ALL_METRICS } from '../../exporter/catalogue.js';
-import { repoRoot } from '../helpers/domstats-text.js';
+import { REPO_ROOT as repoRoot } from '../harness/repo.js';
 
 const page = readFileSync(path.join(repoRoot, 'docs', 'exporter.md'), 'utf8');
 

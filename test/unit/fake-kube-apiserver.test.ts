@@ -1,8 +1,8 @@
 // The fake API server must behave like kube-apiserver where the agent depends on it; these tests pin
 // the semantics (status codes, Status bodies, resourceVersion, status subresource, RBAC, schema).
 import test from 'ava';
-import { FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
-import { evictionCrd, HYPERVISOR, hypervisorCrd, startFakeCluster } from '../helpers/kube-fixtures.js';
+import { FakeKubeApiServer } from '../harness/fakes/fake-kube-apiserver.js';
+import { evictionCrd, HYPERVISOR, hypervisorCrd, startFakeCluster } from '../harness/fakes/kube-fixtures.js';
 
 /** In the agent's namespace, where its Role lets it create Evictions. */
 const EVICTIONS = '/apis/hypervisor.c5c3.io/v1/namespaces/ha/evictions';

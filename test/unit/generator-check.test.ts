@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/generator-variants.js';
+import { REPO_ROOT } from '../harness/repo.js';
 
 const MAIN = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
 

@@ -9,11 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { MANIFEST_FILES } from '../../generator/files.js';
-import { metricDefinitions } from '../support/metric-definitions.js';
-import { scrapeTargets, type PodTemplate } from '../support/monitoring-coverage.js';
-import { dashboardExpressions, readDashboard, ruleExpressions } from '../support/observability-checks.js';
-import { restrictedViolations } from '../support/pod-security.js';
-import { readExpression } from '../support/promql.js';
+import { metricDefinitions } from '../harness/checks/metric-definitions.js';
+import { scrapeTargets, type PodTemplate } from '../harness/checks/monitoring-coverage.js';
+import { dashboardExpressions, readDashboard, ruleExpressions } from '../harness/checks/observability-checks.js';
+import { restrictedViolations } from '../harness/checks/pod-security.js';
+import { readExpression } from '../harness/readers/promql.js';
 
 type Obj = Record<string, any>;
 

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { GOLDEN_DIR, renderVariant, VARIANTS } from '../support/generator-variants.js';
+import { GOLDEN_DIR, renderVariant, VARIANTS } from '../harness/inputs/generator-variants.js';
 
 const update = process.env['UPDATE_GOLDEN'] === '1';
 

@@ -13,8 +13,8 @@ import { parseCommandLine } from '../../runtime/options.js';
 import { generateCommand } from '../../generator/command.js';
 import { eventsCommand } from '../../events/command.js';
 import { loadCommand } from '../../cli/commands.js';
-import { podOfPatch, validateManifest } from '../support/k8s-schemas.js';
-import { REPO_ROOT } from '../support/generator-variants.js';
+import { podOfPatch, validateManifest } from '../harness/checks/k8s-schemas.js';
+import { REPO_ROOT } from '../harness/repo.js';
 
 type Obj = Record<string, any>;
 

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { LOG_FORMATS } from '../../parsers/formats.js';
 import type { LogRecord } from '../../parsers/record.js';
 import { FILE_NAMES } from '../../generator/files.js';
-import { readClassic, readYaml, type NormalConfig, type Props } from '../support/fluent-bit-config.js';
-import { onigmoToJs, runMultiline, runParserChain, type Parsed } from '../support/fluent-bit-emulation.js';
-import { VARIANTS, writeVariant } from '../support/generator-variants.js';
-import { CRI_SAMPLES as CONTAINER_SAMPLES, QEMU_LOG_SAMPLES as QEMU_SAMPLES } from '../support/samples.js';
+import { readClassic, readYaml, type NormalConfig, type Props } from '../harness/readers/fluent-bit-config.js';
+import { onigmoToJs, runMultiline, runParserChain, type Parsed } from '../harness/checks/fluent-bit-emulation.js';
+import { VARIANTS, writeVariant } from '../harness/inputs/generator-variants.js';
+import { CRI_SAMPLES as CONTAINER_SAMPLES, QEMU_LOG_SAMPLES as QEMU_SAMPLES } from '../harness/inputs/samples.js';
 
 function lines(file: string): string[] {
   const text = readFileSync(file, 'utf8');

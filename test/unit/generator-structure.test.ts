@@ -5,8 +5,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BUILTIN_MULTILINE_PARSERS } from '../../generator/model.js';
 import { FILE_NAMES } from '../../generator/files.js';
-import { readClassic, readYaml, splitTokens, undefinedParsers, unknownProperties, type NormalConfig } from '../support/fluent-bit-config.js';
-import { VARIANTS, writeVariant } from '../support/generator-variants.js';
+import { readClassic, readYaml, splitTokens, undefinedParsers, unknownProperties, type NormalConfig } from '../harness/readers/fluent-bit-config.js';
+import { VARIANTS, writeVariant } from '../harness/inputs/generator-variants.js';
 
 /** The classic form minus what only classic has (the parsers file reference). */
 function withoutParsersFile(c: NormalConfig): NormalConfig {

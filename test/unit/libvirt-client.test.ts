@@ -5,9 +5,9 @@ import { connect } from '../../libvirt/client.js';
 import { AuthError, CallAbortedError, ConnectionClosedError, EventQueueOverflowError, LibvirtError, ProtocolError } from '../../libvirt/errors.js';
 import { AuthType, KeepaliveProc, Program, RemoteProc } from '../../libvirt/protocol.js';
 import type { CloseInfo, ConnectOptions, DomainEvent, LibvirtClient } from '../../libvirt/types.js';
-import { errorReply, ping, reply, validEvents } from '../helpers/server-packets.js';
-import { hex } from '../helpers/hex.js';
-import { scriptedDaemon, scriptedPeer } from '../helpers/scripted-peer.js';
+import { errorReply, ping, reply, validEvents } from '../harness/fakes/server-packets.js';
+import { hex } from '../harness/hex.js';
+import { scriptedDaemon, scriptedPeer } from '../harness/fakes/scripted-peer.js';
 
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 

@@ -6,7 +6,7 @@ import { LibvirtError, ProtocolError } from '../../libvirt/errors.js';
 import { FrameReader, type Header, decodePacket, encodePacket } from '../../libvirt/framing.js';
 import { KeepaliveProc, Limits, MessageStatus, MessageType, PROGRAM_VERSION, Program, RemoteProc } from '../../libvirt/protocol.js';
 import { readRemoteError } from '../../libvirt/structs.js';
-import { hex } from '../helpers/hex.js';
+import { hex } from '../harness/hex.js';
 
 const call = (proc: number, serial: number): Header => ({
   prog: Program.REMOTE, vers: PROGRAM_VERSION, proc, type: MessageType.CALL, serial, status: MessageStatus.OK,

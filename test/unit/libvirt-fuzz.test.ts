@@ -1,13 +1,13 @@
 // ≥100,000 random and mutated frames through the receive path (framing → classification → body decoders):
 // only ProtocolError may come out, nothing hangs, and nothing decoded is larger than the bytes it came from.
 import test from 'ava';
-import { prng } from '../helpers/prng.js';
+import { prng } from '../harness/prng.js';
 import { Calls, type CallSpec } from '../../libvirt/calls.js';
 import { classifyPacket, decodeReply } from '../../libvirt/dispatch.js';
 import { ProtocolError } from '../../libvirt/errors.js';
 import { FrameReader } from '../../libvirt/framing.js';
 import { Limits } from '../../libvirt/protocol.js';
-import { errorReply, validEvents, validReplies } from '../helpers/server-packets.js';
+import { errorReply, validEvents, validReplies } from '../harness/fakes/server-packets.js';
 
 const SEED = 0x5eed1e55;
 /** Streams of 1–3 frames each: about 200,000 frames. */

@@ -3,7 +3,7 @@ import { ProtocolError } from '../../libvirt/errors.js';
 import { Limits } from '../../libvirt/protocol.js';
 import { readDomain, readTypedParams, uuidToBytes, uuidToString, writeDomain } from '../../libvirt/structs.js';
 import { XdrReader, XdrWriter } from '../../libvirt/xdr.js';
-import { hex } from '../helpers/hex.js';
+import { hex } from '../harness/hex.js';
 
 const writer = (): XdrWriter => new XdrWriter(1 << 20, 8);
 

@@ -2,7 +2,7 @@
 // the sidecar and the HA agent define (read from their code), and the dashboard's layout is sound.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { metricDefinitions } from '../support/metric-definitions.js';
+import { metricDefinitions } from '../harness/checks/metric-definitions.js';
 import {
   dashboardExpressions,
   dashboardLayoutProblems,
@@ -10,8 +10,8 @@ import {
   readDashboard,
   ruleExpressions,
   RULES_FILE,
-} from '../support/observability-checks.js';
-import { readExpression } from '../support/promql.js';
+} from '../harness/checks/observability-checks.js';
+import { readExpression } from '../harness/readers/promql.js';
 
 const definitions = metricDefinitions();
 

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_MAX_LINE_BYTES } from '../../parsers/lines.js';
 import type { LogRecord } from '../../parsers/record.js';
-import { checkedRecords } from '../helpers/record-schema.js';
-import { CLI, sample } from '../support/samples.js';
+import { checkedRecords } from '../harness/checks/record-schema.js';
+import { CLI, sample } from '../harness/inputs/samples.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'parse-cli-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));

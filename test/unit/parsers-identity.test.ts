@@ -6,9 +6,9 @@ import { Readable, Writable } from 'node:stream';
 import { parseStream } from '../../parsers/command.js';
 import type { LogRecord } from '../../parsers/record.js';
 import { createQemuLogParser } from '../../parsers/textlog.js';
-import { checkedRecords } from '../helpers/record-schema.js';
-import { parseFile } from '../support/parse-file.js';
-import { linesOf, sample } from '../support/samples.js';
+import { checkedRecords } from '../harness/checks/record-schema.js';
+import { parseFile } from '../harness/roles/parse-file.js';
+import { linesOf, sample } from '../harness/inputs/samples.js';
 
 const TINY_UUID = '0b1c5e0a-7e57-4a11-9d6e-000000000001';
 const OTHER_UUID = '5d0e9f1c-2b3a-4c4d-8e5f-6a7b8c9d0e1f';

@@ -5,8 +5,8 @@ import { MultilineFolder } from '../../parsers/multiline.js';
 import { LINE_INVALID_UTF8, LINE_TRUNCATED } from '../../parsers/record.js';
 import { QEMU_MULTILINE } from '../../parsers/shapes.js';
 import { libvirtTimeToIso, qemuTimeToIso, rfc3339ToIso, epochMicrosToIso } from '../../parsers/time.js';
-import { parseBytes } from '../support/parse-file.js';
-import { sample } from '../support/samples.js';
+import { parseBytes } from '../harness/roles/parse-file.js';
+import { sample } from '../harness/inputs/samples.js';
 
 /** Splits `bytes` fed in chunks of `chunkSize`; returns [line, flags] pairs. */
 function split(bytes: Buffer, maxLineBytes?: number, chunkSize = 64 * 1024): [string, number][] {

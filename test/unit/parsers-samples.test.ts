@@ -13,9 +13,9 @@ import { MultilineFolder } from '../../parsers/multiline.js';
 import type { LogRecord } from '../../parsers/record.js';
 import { createCriParser } from '../../parsers/cri.js';
 import { createLibvirtdTextParser, createQemuLogParser } from '../../parsers/textlog.js';
-import { parseFile } from '../support/parse-file.js';
-import { CRI_SAMPLES, JOURNAL_SAMPLES, QEMU_LOG_SAMPLES, linesOf, sample } from '../support/samples.js';
-import { SYNTHETIC_QEMU_LINES as L } from '../support/qemu-lines.js';
+import { parseFile } from '../harness/roles/parse-file.js';
+import { CRI_SAMPLES, JOURNAL_SAMPLES, QEMU_LOG_SAMPLES, linesOf, sample } from '../harness/inputs/samples.js';
+import { SYNTHETIC_QEMU_LINES as L } from '../harness/inputs/qemu-lines.js';
 
 const kinds = (records: LogRecord[]) => records.map((r) => r.kind);
 

@@ -11,9 +11,9 @@ import { ShapeMatcher, toJsRegExpForLine } from '../../parsers/regex.js';
 import { ShapeChain, compileShape } from '../../parsers/chain.js';
 import { CRI_LINE, QEMU_CHARDEV, QEMU_SHUTDOWN } from '../../parsers/shapes.js';
 import { MultilineFolder } from '../../parsers/multiline.js';
-import { QEMU_LOG_SAMPLES, linesOf } from '../support/samples.js';
-import { capturesOf } from '../support/captures.js';
-import { SYNTHETIC_QEMU_LINES } from '../support/qemu-lines.js';
+import { QEMU_LOG_SAMPLES, linesOf } from '../harness/inputs/samples.js';
+import { capturesOf } from '../harness/readers/captures.js';
+import { SYNTHETIC_QEMU_LINES } from '../harness/inputs/qemu-lines.js';
 
 const ALL_SHAPES = [...FLUENT_BIT_PARSERS, CRI_LINE];
 const ALL_RULES = FLUENT_BIT_MULTILINE_PARSERS.flatMap((m) => m.rules);

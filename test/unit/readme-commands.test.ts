@@ -1,14 +1,14 @@
 // Every shell command of README.md is run by a test (issue 15): the ones that need no daemon here, as a
 // user types them, in an empty directory; the others are claimed by the integration test or CI that runs
-// them (test/support/readme-commands.ts).
+// them (test/harness/checks/readme-commands.ts).
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkedRecords } from '../helpers/record-schema.js';
-import { CLAIMS, claimsOf, commandsRunBy, readmeCommands } from '../support/readme-commands.js';
-import { CLI, REPO_ROOT, sample } from '../support/samples.js';
+import { checkedRecords } from '../harness/checks/record-schema.js';
+import { CLAIMS, claimsOf, commandsRunBy, readmeCommands } from '../harness/checks/readme-commands.js';
+import { CLI, REPO_ROOT, sample } from '../harness/inputs/samples.js';
 
 test('the README has shell commands, and each one is claimed by exactly one test or CI step', (t) => {
   const commands = readmeCommands();

@@ -1,8 +1,8 @@
 // docs/record.schema.json: in step with docs/records.md and docs/events.md, and strict enough to fail.
-// (Every record the tests produce is checked against it by test/helpers/record-schema.ts.)
+// (Every record the tests produce is checked against it by test/harness/checks/record-schema.ts.)
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { RECORD_SCHEMA_URL, recordSchemaErrors } from '../helpers/record-schema.js';
+import { RECORD_SCHEMA_URL, recordSchemaErrors } from '../harness/checks/record-schema.js';
 
 interface SchemaNode {
   properties?: Record<string, SchemaNode & { enum?: string[] }>;

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/repo.js';
+import { REPO_ROOT } from '../harness/repo.js';
 
 /** Set for the run inside the clone, so that run never clones again. */
 const INSIDE_CLONE = 'LT_SELF_CONTAINED_CLONE';

@@ -16,8 +16,8 @@ import { ByteQueue } from '../../../sidecar/queue.js';
 import { encodeJsonLines } from '../../../sidecar/sinks/sink.js';
 import { canHaveMoved } from '../../../sidecar/siblings.js';
 import { LOG_FORMATS } from '../../../parsers/formats.js';
-import { qemuLines, sequences } from '../../helpers/log-writer.js';
-import { checkedRecords } from '../../helpers/record-schema.js';
+import { qemuLines, sequences } from '../../harness/fakes/log-writer.js';
+import { checkedRecords } from '../../harness/checks/record-schema.js';
 import { DomainIdentities } from '../../../sidecar/domain-identities.js';
 
 /** Reads a start plan until `want` records came out, then a little longer to catch extra ones. */

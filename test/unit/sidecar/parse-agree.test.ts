@@ -4,7 +4,7 @@
 // FileStream follows it, and the records must equal what `parse` (its parseStream) makes of the
 // same bytes read in other random pieces. The seed is printed; PARSE_AGREE_SEED=<n> replays one.
 import test from 'ava';
-import { prng } from '../../helpers/prng.js';
+import { prng } from '../../harness/prng.js';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { parseStream } from '../../../parsers/command.js';
 import { createQemuLogParser } from '../../../parsers/textlog.js';
 import { planNew } from '../../../sidecar/siblings.js';
-import { checkedRecords } from '../../helpers/record-schema.js';
-import { StreamRun } from '../../helpers/stream-run.js';
+import { checkedRecords } from '../../harness/checks/record-schema.js';
+import { StreamRun } from '../../harness/roles/stream-run.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'test', 'fixtures', 'samples');
 const SAMPLE_LINES: string[][] = ['qemu', 'real']

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { planNew, planResume } from '../../../sidecar/siblings.js';
 import { createQemuLogParser } from '../../../parsers/textlog.js';
-import { sample } from '../../support/samples.js';
-import { checkedRecords } from '../../helpers/record-schema.js';
-import { StreamRun } from '../../helpers/stream-run.js';
+import { sample } from '../../harness/inputs/samples.js';
+import { checkedRecords } from '../../harness/checks/record-schema.js';
+import { StreamRun } from '../../harness/roles/stream-run.js';
 
 const DOMAIN = 'tinylinux';
 const FIRST_LOG = readFileSync(sample('real/qemu-tiny.log'), 'utf8');

@@ -1,0 +1,96 @@
+// A scripted libvirt daemon whose GET_ALL_DOMAIN_STATS reply is built to order: as many QEMU-like domains
+// (vCPUs, disks, NICs, balloon) as fit in a given message size, or only a length word announcing more than the
+// protocol allows. For what a test-driver libvirtd cannot produce: legal messages of tens of MiB.
+import { Limits, RemoteProc, TypedParamType } from '../../../libvirt/protocol.js';
+import { writeDomain } from '../../../libvirt/structs.js';
+import type { XdrWriter } from '../../../libvirt/xdr.js';
+import { scriptedDaemon } from './scripted-peer.js';
+import { reply, validReplies } from './server-packets.js';
+
+type Param = [string, number, number | bigint | string];
+
+/** The typed parameters of one running QEMU domain with `vcpus` vCPUs, `disks` disks and `nics` NICs. */
+function domainParams(index: number, vcpus: number, disks: number, nics: number): Param[] {
+  const id = String(index).padStart(5, '0'); // every record of a reply has the same size
+  const p: Param[] = [
+    ['state.state', TypedParamType.INT, 1],
+    ['state.reason', TypedParamType.INT, 1],
+    ['cpu.time', TypedParamType.ULLONG, 123456789000n + BigInt(index)],
+    ['cpu.user', TypedParamType.ULLONG, 23456789000n],
+    ['cpu.system', TypedParamType.ULLONG, 3456789000n],
+  ];
+  for (const f of ['current', 'maximum', 'rss', 'available', 'usable', 'unused', 'disk_caches', 'swap_in', 'swap_out', 'major_fault', 'minor_fault', 'last-update']) {
+    p.push([`balloon.${f}`, TypedParamType.ULLONG, 1048576n + BigInt(index)]);
+  }
+  p.push(['vcpu.current', TypedParamType.UINT, vcpus], ['vcpu.maximum', TypedParamType.UINT, vcpus]);
+  for (let v = 0; v < vcpus; v++) {
+    p.push([`vcpu.${v}.state`, TypedParamType.INT, 1], [`vcpu.${v}.time`, TypedParamType.ULLONG, 5000000000n], [`vcpu.${v}.wait`, TypedParamType.ULLONG, 1000n], [`vcpu.${v}.delay`, TypedParamType.ULLONG, 2000n]);
+  }
+  p.push(['net.count', TypedParamType.UINT, nics]);
+  for (let n = 0; n < nics; n++) {
+    p.push([`net.${n}.name`, TypedParamType.STRING, `vnet${id}-${n}`]);
+    for (const f of ['rx.bytes', 'rx.pkts', 'rx.errs', 'rx.drop', 'tx.bytes', 'tx.pkts', 'tx.errs', 'tx.drop']) p.push([`net.${n}.${f}`, TypedParamType.ULLONG, 4096n]);
+  }
+  p.push(['block.count', TypedParamType.UINT, disks]);
+  for (let d = 0; d < disks; d++) {
+    p.push([`block.${d}.name`, TypedParamType.STRING, `vd${String.fromCharCode(97 + d)}`], [`block.${d}.path`, TypedParamType.STRING, `/var/lib/libvirt/images/guest-${id}-${d}.qcow2`]);
+    for (const f of ['rd.reqs', 'rd.bytes', 'rd.times', 'wr.reqs', 'wr.bytes', 'wr.times', 'fl.reqs', 'fl.times', 'allocation', 'capacity', 'physical']) {
+      p.push([`block.${d}.${f}`, TypedParamType.ULLONG, 65536n]);
+    }
+  }
+  return p;
+}
+
+function writeParam(w: XdrWriter, [name, type, value]: Param): void {
+  w.string(name, Limits.STRING_MAX);
+  w.int(type);
+  if (type === TypedParamType.STRING) w.string(value as string, Limits.STRING_MAX);
+  else if (type === TypedParamType.ULLONG) w.uhyper(value as bigint);
+  else w.int(value as number);
+}
+
+/** Domains of a stats reply that fits in `messageBytes` (header + payload): 4 vCPUs, 2 disks, 2 NICs each. */
+export function statsReplyBody(messageBytes: number): { domains: number; write: (w: XdrWriter) => void } {
+  const uuidOf = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+  const record = (i: number) => ({ domain: { name: `guest-${String(i).padStart(5, '0')}`, uuid: uuidOf(i), id: i + 1 }, params: domainParams(i, 4, 2, 2) });
+  // The size of one record, measured by encoding it.
+  const probe = reply(RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS, 1, (w) => {
+    w.uint(1);
+    const r = record(0);
+    writeDomain(w, r.domain);
+    w.uint(r.params.length);
+    for (const p of r.params) writeParam(w, p);
+  });
+  const perRecord = probe.length - Limits.PACKET_MIN - 4;
+  const domains = Math.min(Limits.DOMAIN_LIST_MAX, Math.floor((messageBytes - Limits.HEADER - 4) / perRecord));
+  return {
+    domains,
+    write: (w) => {
+      w.uint(domains);
+      for (let i = 0; i < domains; i++) {
+        const r = record(i);
+        writeDomain(w, r.domain);
+        w.uint(r.params.length);
+        for (const p of r.params) writeParam(w, p);
+      }
+    },
+  };
+}
+
+/**
+ * A daemon that completes the handshake and answers GET_ALL_DOMAIN_STATS with `stats` (a whole packet, or only
+ * a length word announcing an oversized one); other calls get the valid replies of server-packets.ts.
+ */
+export async function statsDaemon(stats: (serial: number) => Buffer) {
+  return scriptedDaemon((h) => {
+    if (h.proc === RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS) return [stats(h.serial)];
+    const answer = validReplies(h.serial).get(h.proc);
+    return answer ? [answer] : [reply(h.proc, h.serial)];
+  });
+}
+
+/** A packet of `messageBytes` (header + payload) full of domain stats, as libvirtd would send it. */
+export function statsPacket(serial: number, messageBytes: number): { domains: number; packet: Buffer } {
+  const { domains, write } = statsReplyBody(messageBytes);
+  return { domains, packet: reply(RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS, serial, write) };
+}
