@@ -84,8 +84,7 @@ async function startKumina(uri: string): Promise<{ url: string; pid: number; sto
 
 /**
  * One GET timed by curl (time_total: connect to last byte), with the body kept in `bodyFile`: the figure is the
- * server's, not the overhead of a JavaScript HTTP client in this process (Node's fetch adds tens of ms to a
- * 100 KiB response here).
+ * server's, not the overhead of a JavaScript HTTP client in this process (bench/RESULTS.md#exporter).
  */
 async function timedGet(url: string, bodyFile: string): Promise<number> {
   const child = spawn('curl', ['-sS', '--max-time', '300', '-o', bodyFile, '-w', '%{http_code} %{time_total}', url], { stdio: ['ignore', 'pipe', 'pipe'] });

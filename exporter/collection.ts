@@ -34,7 +34,7 @@ const CONCURRENCY = 4;
 /**
  * libvirtd's time per domain from which a collection is split across CONCURRENCY calls. Domains whose stats it
  * holds in memory (inactive ones, the test driver's) cost microseconds; a running QEMU domain costs a monitor
- * round trip or more: about 1 ms under KVM, 15 ms under TCG.
+ * round trip or more (per-domain times: bench/RESULTS.md#exporter).
  */
 const SPLIT_PER_DOMAIN_MS = 0.25;
 /**

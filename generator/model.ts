@@ -59,15 +59,11 @@ export interface FluentBitConfig {
 export const BUILTIN_MULTILINE_PARSERS: readonly string[] = ['cri', 'docker', 'go', 'java', 'python', 'ruby'];
 
 /**
- * The domain name in a QEMU log path `<dir>/<domain>.log`: used both as in_tail's Tag_Regex
- * (tag `<qemu.tag>.<domain>`) and as a parser that puts `domain` into each record. Lines read
- * after virtlogd renamed the file (within Rotate_Wait) carry the rotated name `<domain>.log.N`.
+ * The domain name in a QEMU log path `<dir>/<domain>.log`, in_tail's Tag_Regex (tag
+ * `<qemu.tag>.<domain>`). Lines read after virtlogd renamed the file (within Rotate_Wait) carry
+ * the rotated name `<domain>.log.N`.
  */
 export const QEMU_LOG_PATH_REGEX = '^.*/(?<domain>[^/]+)\\.log(?:\\.[0-9]+)?$';
-/** Name of the generator's own parser for QEMU_LOG_PATH_REGEX. */
-export const QEMU_LOG_PATH_PARSER = 'libvirt_qemu_log_path';
-/** Record key in_tail writes the file path to (parsed into `domain`, then dropped). */
-const PATH_KEY = 'file';
 /**
  * The key holding a log line: in_tail's default Key, the key the cri multiline parser writes, and
  * the key_content of our multiline parsers. Without a key_content Fluent Bit appends `\n` to every
@@ -193,13 +189,16 @@ function journalFilter(o: GenerateOptions): Section {
 
 function qemuInput(o: GenerateOptions): Section {
   return {
-    comment: ['Per-domain QEMU logs written by libvirtd/virtlogd and QEMU; the tag names the domain.', 'The multiline parser folds the environment + command-line block into one record.'],
+    comment: [
+      'Per-domain QEMU logs written by libvirtd/virtlogd and QEMU; the tag names the domain (no record field: a',
+      'second parser pass over the file name would cost every record a re-encoding).',
+      'The multiline parser folds the environment + command-line block into one record.',
+    ],
     properties: properties({
       Name: 'tail',
       Tag: `${o['qemu.tag']}.<domain>`,
       Tag_Regex: QEMU_LOG_PATH_REGEX,
       Path: o['qemu.path'],
-      Path_Key: PATH_KEY,
       'multiline.parser': MULTILINE_NAMES.qemu,
       ...tailSettings(o, 'qemu-logs.db'),
       ...buffering(o),
@@ -288,10 +287,6 @@ function qemuFilters(o: GenerateOptions): Section[] {
     {
       comment: ['QEMU log lines into fields; the first parser that matches wins, unmatched lines keep their raw `log`.'],
       properties: properties({ Name: 'parser', Match: match, Key_Name: LOG_KEY, Parser: [...PARSER_CHAINS.qemu], Reserve_Data: true }),
-    },
-    {
-      comment: ['The domain name from the file name (<domain>.log).'],
-      properties: properties({ Name: 'parser', Match: match, Key_Name: PATH_KEY, Parser: [QEMU_LOG_PATH_PARSER], Reserve_Data: true }),
     },
     { comment: ['`source` tells QEMU records from libvirtd records.'], properties: properties({ Name: 'modify', Match: match, Add: 'source qemu' }) },
   ];
@@ -402,13 +397,6 @@ function output(kind: OutputKind, o: GenerateOptions): Section {
 
 /** Parsers of the generator's own, beside the line shapes. */
 const OWN_PARSERS = new Map<string, Section>([
-  [
-    QEMU_LOG_PATH_PARSER,
-    {
-      comment: ['The domain name from a QEMU log path (same regex as the Tag_Regex of the QEMU input).'],
-      properties: properties({ Name: QEMU_LOG_PATH_PARSER, Format: 'regex', Regex: `/${QEMU_LOG_PATH_REGEX}/` }),
-    },
-  ],
   [
     RECORD_JSON_PARSER,
     {

@@ -34,8 +34,11 @@ export const MULTILINE_NAMES: { readonly qemu: string; readonly libvirtd: string
 
 /**
  * The regex as Fluent Bit's `Regex` (and a multiline `Rule`) takes it: `/…/`, or `/…/m` where `.`
- * must match newlines (Onigmo's Ruby syntax calls that option `m`).
+ * must match newlines (Onigmo's Ruby syntax calls that option `m`). A leading `^` becomes `\A`:
+ * Ruby's `^` is a line anchor, so a failing regex would be tried again after every newline of a
+ * folded record; the shapes mean the start of the record.
  */
 export function renderOnigmoRegex(shape: Pattern): string {
-  return shape.dotAll ? `/${shape.pattern}/m` : `/${shape.pattern}/`;
+  const pattern = shape.pattern.startsWith('^') ? `\\A${shape.pattern.slice(1)}` : shape.pattern;
+  return shape.dotAll ? `/${pattern}/m` : `/${pattern}/`;
 }

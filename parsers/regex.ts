@@ -1,5 +1,8 @@
 // A shape's pattern (Onigmo, Ruby syntax, as Fluent Bit runs it) as JS RegExps that match the
-// same text with the same captures. Both engines are backtracking, leftmost-first; they differ in:
+// same text with the same captures. Both engines are backtracking, leftmost-first. A pattern's
+// leading `^` anchors at the start of the text: it is rendered `\A` for Onigmo (see
+// renderOnigmoRegex), so a record's regex is tried once, not again after every newline of a folded
+// record. Otherwise the engines differ in:
 //   - anchors: Ruby's `^`/`$` are line anchors (start of text or after `\n`; end of text or before
 //     `\n`), JS's (without flag m) are text anchors;
 //   - `.`: Onigmo's excludes only `\n`, JS's also `\r`, U+2028 and U+2029; with dotAll (Onigmo
@@ -11,7 +14,7 @@ export interface Pattern {
   readonly dotAll?: boolean;
 }
 
-/** JS RegExp matching what Onigmo matches, on any text (anchors become `(?:^|(?<=\n))` / `(?=\n|$)`). */
+/** JS RegExp matching what Onigmo matches, on any text (inner anchors become `(?:^|(?<=\n))` / `(?=\n|$)`). */
 export function toJsRegExp(shape: Pattern): RegExp {
   return new RegExp(translate(shape.pattern, shape.dotAll === true, true), shape.dotAll ? 's' : '');
 }
@@ -25,16 +28,14 @@ export function toJsRegExpForLine(shape: Pattern): RegExp {
 }
 
 /**
- * `exec` as Onigmo's search would find it, fast on single lines and on folded multi-line records:
- * a pattern opening with `^` is tried (sticky) at the start of each line only, instead of a
- * lookbehind at every position. Captures are numbered (`names[i]` is in `match[i + 1]`): a JS
- * regex with named groups builds a `groups` object on every match.
+ * `exec` as Onigmo's search would find it, with the plain anchors on single lines. Captures are
+ * numbered (`names[i]` is in `match[i + 1]`): a JS regex with named groups builds a `groups`
+ * object on every match.
  */
 export class ShapeMatcher {
   /** Capture names in the order of their opening parentheses. */
   readonly names: readonly string[];
   private readonly line: RegExp;
-  private readonly atLineStart: RegExp | null;
   private readonly anywhere: RegExp;
 
   constructor(shape: Pattern) {
@@ -42,24 +43,11 @@ export class ShapeMatcher {
     const flags = dotAll ? 's' : '';
     this.names = [...shape.pattern.matchAll(/\(\?<([A-Za-z0-9_]+)>/g)].map((m) => m[1]!);
     this.line = new RegExp(translate(shape.pattern, dotAll, false, true), flags);
-    this.atLineStart = shape.pattern.startsWith('^')
-      ? new RegExp(translate(shape.pattern.slice(1), dotAll, true, true), `${flags}y`)
-      : null;
     this.anywhere = new RegExp(translate(shape.pattern, dotAll, true, true), flags);
   }
 
   exec(text: string): RegExpExecArray | null {
-    if (text.indexOf('\n') === -1) return this.line.exec(text);
-    const sticky = this.atLineStart;
-    if (sticky === null) return this.anywhere.exec(text);
-    for (let start = 0; ; ) {
-      sticky.lastIndex = start;
-      const m = sticky.exec(text);
-      if (m !== null) return m;
-      const nl = text.indexOf('\n', start);
-      if (nl === -1) return null;
-      start = nl + 1;
-    }
+    return (text.indexOf('\n') === -1 ? this.line : this.anywhere).exec(text);
   }
 }
 
@@ -85,7 +73,7 @@ function translate(source: string, dotAll: boolean, lineAnchors: boolean, number
       i = source.indexOf('>', i);
     } else if (c === '.' && !dotAll) {
       out += '[^\\n]';
-    } else if (c === '^' && lineAnchors) {
+    } else if (c === '^' && lineAnchors && i > 0) {
       out += '(?:^|(?<=\\n))';
     } else if (c === '$' && lineAnchors) {
       out += '(?=\\n|$)';

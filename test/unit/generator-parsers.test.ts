@@ -167,14 +167,15 @@ for (const [format, config] of configs('host-qemu-tail')) {
     t.false('level' in error.fields, 'error_report() prints no level word');
   });
 
-  test(`${format}: the QEMU log path names the domain`, (t) => {
-    const parser = config.parsers.find((p) => first(p, 'name') === 'libvirt_qemu_log_path')!;
-    const domainOf = (p: string) => onigmoToJs(parser['regex']![0]!).exec(p)?.groups;
+  test(`${format}: the QEMU log path names the domain in the tag, with no second parser pass`, (t) => {
+    const tail = config.inputs.find((i) => first(i, 'tag')?.includes('<domain>'))!;
+    const domainOf = (p: string) => onigmoToJs(first(tail, 'tag_regex')!).exec(p)?.groups;
     t.deepEqual(domainOf('/var/log/libvirt/qemu/instance-00000a1b.log'), { domain: 'instance-00000a1b' });
     t.deepEqual(domainOf('/var/log/libvirt/qemu/instance-00000a1b.log.0'), { domain: 'instance-00000a1b' }, 'read after a virtlogd rotation');
     t.is(domainOf('/var/log/libvirt/qemu/notes.txt'), undefined);
-    const tail = config.inputs.find((i) => first(i, 'tag')?.includes('<domain>'))!;
-    t.deepEqual(onigmoToJs(first(tail, 'tag_regex')!).exec('/mnt/qemu-logs/vm.with.dots.log')?.groups, { domain: 'vm.with.dots' });
+    t.deepEqual(domainOf('/mnt/qemu-logs/vm.with.dots.log'), { domain: 'vm.with.dots' });
+    t.false('path_key' in tail);
+    t.is(config.filters.filter((f) => first(f, 'name') === 'parser').length, 1, 'one parser filter for the QEMU records');
   });
 }
 

@@ -237,7 +237,7 @@ const RENDERED = new Map(FLUENT_BIT_PARSERS.map((s) => [s.name, { shape: s, rege
 
 function fromRendered(text: string): { pattern: string; dotAll: boolean } {
   const m = /^\/(.*)\/(m?)$/s.exec(text)!;
-  return { pattern: m[1]!, dotAll: m[2] === 'm' };
+  return { pattern: m[1]!.replace(/^\\A/, '^'), dotAll: m[2] === 'm' };
 }
 
 /** Record texts as Fluent Bit's multiline parser hands them to the parser filter. */

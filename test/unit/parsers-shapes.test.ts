@@ -22,7 +22,7 @@ const ALL_RULES = FLUENT_BIT_MULTILINE_PARSERS.flatMap((m) => m.rules);
 function fromRendered(text: string): { pattern: string; dotAll: boolean } {
   const m = /^\/(.*)\/(m?)$/s.exec(text);
   if (!m) throw new Error(`not a /…/ regex: ${text}`);
-  return { pattern: m[1]!, dotAll: m[2] === 'm' };
+  return { pattern: m[1]!.replace(/^\\A/, '^'), dotAll: m[2] === 'm' };
 }
 
 function groupNames(pattern: string): string[] {
@@ -85,6 +85,8 @@ test('renderOnigmoRegex gives /…/ or /…/m, and the rendered text compiles in
     const rendered = renderOnigmoRegex(p);
     const back = fromRendered(rendered);
     t.is(back.pattern, p.pattern);
+    // A leading `^` is the start of the text, `\A` for Onigmo (Ruby's `^` is a line anchor).
+    t.is(rendered.startsWith('/\\A'), p.pattern.startsWith('^'), rendered);
     t.is(back.dotAll, 'dotAll' in p && p.dotAll === true);
     t.notThrows(() => toJsRegExp(back));
   }
@@ -95,15 +97,19 @@ test('outside dotAll `.` matches \\r and U+2028 as in Onigmo, never \\n', (t) =>
   t.is(toJsRegExp(QEMU_SHUTDOWN).exec(line)?.groups?.reason, 'odd\rreason\u2028here');
   t.is(toJsRegExpForLine(QEMU_SHUTDOWN).exec(line)?.groups?.reason, 'odd\rreason\u2028here');
   // Literal dots and dots inside classes are left alone.
-  t.is(toJsRegExp({ pattern: '^a\\.[.]$' }).source, '(?:^|(?<=\\n))a\\.[.](?=\\n|$)');
+  t.is(toJsRegExp({ pattern: '^a\\.[.]$' }).source, '^a\\.[.](?=\\n|$)');
+  t.is(toJsRegExp({ pattern: 'x^a' }).source, 'x(?:^|(?<=\\n))a');
 });
 
-test('Ruby line anchors: a non-dotAll shape matches a line inside a multi-line text, as Onigmo does', (t) => {
-  const text = 'first line\nchar device redirected to /dev/pts/7 (label charserial0)\nlast';
-  t.is(toJsRegExp(QEMU_CHARDEV).exec(text)?.groups?.pty, '/dev/pts/7');
+test('a shape anchors at the start of the record (`\\A`); its `$` stays a Ruby line anchor', (t) => {
   const chardev = new ShapeMatcher(QEMU_CHARDEV);
-  t.is(capturesOf(chardev, chardev.exec(text))?.pty, '/dev/pts/7');
-  t.is(toJsRegExpForLine(QEMU_CHARDEV).exec(text), null);
+  const inside = 'first line\nchar device redirected to /dev/pts/7 (label charserial0)\nlast';
+  t.is(toJsRegExp(QEMU_CHARDEV).exec(inside), null);
+  t.is(chardev.exec(inside), null);
+  const first = 'char device redirected to /dev/pts/7 (label charserial0)\nlast';
+  t.is(toJsRegExp(QEMU_CHARDEV).exec(first)?.groups?.pty, '/dev/pts/7');
+  t.is(capturesOf(chardev, chardev.exec(first))?.pty, '/dev/pts/7');
+  t.is(toJsRegExpForLine(QEMU_CHARDEV).exec(first), null);
 });
 
 /** Every QEMU-log record text: the samples folded by the QEMU multiline parser, plus synthetic lines. */

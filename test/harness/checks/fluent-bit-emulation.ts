@@ -12,7 +12,8 @@ export function onigmoToJs(text: string): RegExp {
   const delimited = /^\/(.*)\/([a-z]*)$/s.exec(text);
   const [pattern, flags] = delimited ? [delimited[1]!, delimited[2]!] : [text, ''];
   for (const f of flags) if (f !== 'm') throw new Error(`regex option '${f}' is not emulated`);
-  return new RegExp(pattern, flags.includes('m') ? 'ms' : 'm');
+  // `\A` (start of the text) is no JS escape; with flag m JS's `^` is a line anchor.
+  return new RegExp(pattern.replace(/^\\A/, '(?<![\\s\\S])'), flags.includes('m') ? 'ms' : 'm');
 }
 
 /**
