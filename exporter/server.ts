@@ -136,7 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 /**
- * Streams the exposition as it is made, one metric family per chunk (chunked transfer encoding), so the
+ * Streams the exposition as it is made, a run of samples per chunk (chunked transfer encoding), so the
  * whole text never exists at once; waits while the socket's buffer is full. A HEAD gets the headers only.
  */
 async function sendExposition(res: http.ServerResponse, write: (sink: TextSink) => Promise<void>, contentType: string): Promise<void> {
