@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { recordBatch, type BatchIntake, type JournalCheckpoint } from './batch.js';
 import type { CheckpointStore } from './checkpoint-store.js';
+import type { DomainIdentities } from './domain-identities.js';
 import { cursorOfLine, notAfter, parseCursor, type Cursor } from './journal-cursor.js';
 import type { InputState, Source } from './source.js';
 import { LineSplitter } from '../parsers/lines.js';
@@ -32,6 +33,8 @@ export interface JournalOptions {
   readonly log: Logger;
   readonly store: CheckpointStore;
   readonly newParser: () => RecordParser;
+  /** Gives records that name a domain its uuid (and Nova's fields). */
+  readonly identities: DomainIdentities;
 }
 
 type StartMode = { cursor: string } | { sinceMs: number } | { tail: true };
@@ -212,6 +215,8 @@ export class JournalSource implements Source {
     const at: JournalCheckpoint | undefined = this.outCursor ? { cursor: this.outCursor } : undefined;
     this.out = [];
     this.outCursor = undefined;
+    const asking = this.opts.identities.identify(records);
+    if (asking) await asking;
     await this.opts.intake.accept(recordBatch('journal', this.opts.tag, records, at ? [{ journal: at }] : []));
   }
 

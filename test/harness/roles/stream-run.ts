@@ -9,6 +9,7 @@ import { createLogger } from '../../../runtime/log.js';
 import { createMetrics, type Metrics } from '../../../sidecar/metrics.js';
 import { createQemuLogParser } from '../../../parsers/textlog.js';
 import { checkedRecords } from '../checks/record-schema.js';
+import { DomainIdentities } from '../../../sidecar/domain-identities.js';
 
 type Rec = Record<string, unknown>;
 
@@ -42,7 +43,8 @@ export class StreamRun {
         intake: { accept: async (batch) => this.confirm(batch) },
         metrics: this.metrics,
         log: createLogger({ write: () => undefined }),
-        newParser: () => createQemuLogParser({ domain }),
+        newParser: (uuid) => createQemuLogParser({ domain, uuid }),
+        identities: new DomainIdentities(),
       },
       Date.now(),
     );
