@@ -5,7 +5,7 @@ export type AnyCommand = CommandSpec<readonly OptionSpec[]>;
 /**
  * Every subcommand of the CLI, in the order `--help` and docs/cli.md list them. Each role's module is loaded
  * only when that command runs (or for the full help): a daemon carries its own role's code, not the others'
- * (the generator's and the parsers' specs alone pull in about 2 MiB of resident memory).
+ * (the generator's and the parsers' specs alone are resident memory a daemon does not need: bench/RESULTS.md#start-up-footprint).
  */
 const COMMAND_MODULES: readonly { readonly name: string; readonly load: () => Promise<AnyCommand> }[] = [
   { name: 'generate', load: async () => (await import('../generator/command.js')).generateCommand },

@@ -1,7 +1,7 @@
 // The two ActionSinks: the Kubernetes API through the bounded, retrying writer, and --dry-run, which
 // prints the objects it would write (one JSON line each, on stdout next to the records).
 import type { ActionSink } from './agent.js';
-import type { Eviction } from './eviction.js';
+import type { Eviction, EvictionCause } from './eviction.js';
 import type { KubeApi } from './kube-client.js';
 import { KubeWriter, type KubeWriterOptions, type WriteJob } from './kube-writer.js';
 import { errorText, type Logger } from '../runtime/log.js';
@@ -15,7 +15,7 @@ export class KubeActions implements ActionSink {
   constructor(
     private readonly api: KubeApi,
     options: KubeWriterOptions,
-    metrics: AgentMetrics,
+    private readonly metrics: AgentMetrics,
     log: Logger,
   ) {
     const what = (job: WriteJob) => (job.kind === 'eviction' ? { eviction: job.key, reason: job.summary } : { hypervisor: job.key.slice('status:'.length), patch: job.summary });
@@ -40,12 +40,16 @@ export class KubeActions implements ActionSink {
     metrics.watchKubeQueue(() => this.writer.size);
   }
 
-  evict(eviction: Eviction): void {
+  evict(eviction: Eviction, cause: EvictionCause): void {
     this.writer.enqueue({
       kind: 'eviction',
       key: eviction.metadata.name,
       summary: eviction.spec.reason,
-      run: (signal) => this.api.createEviction(eviction, signal),
+      run: async (signal) => {
+        const outcome = await this.api.createEviction(eviction, signal);
+        this.metrics.evictionStored(eviction.metadata.name, cause.domain, cause.at);
+        return outcome;
+      },
     });
   }
 

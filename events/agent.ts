@@ -2,7 +2,7 @@
 // acted on (Eviction / Hypervisor status, through an ActionSink that never blocks), counted and recorded.
 import type { CloseInfo, DomainEvent } from '../libvirt/types.js';
 import { DomainTracker, type DomainSnapshot } from './domains.js';
-import { buildEviction, rebootStatusPatch, type Eviction } from './eviction.js';
+import { buildEviction, rebootStatusPatch, type Eviction, type EvictionCause } from './eviction.js';
 import type { Logger } from '../runtime/log.js';
 import type { AgentMetrics } from './metrics.js';
 import { eventDetail, type ObservedEvent } from './observed.js';
@@ -13,7 +13,7 @@ import { buildRecord, type JsonLineSink } from './record.js';
 /** Where the agent's actions go: the Kubernetes API (kube-actions.ts) or stdout (--dry-run). */
 export interface ActionSink {
   readonly dryRun: boolean;
-  evict(eviction: Eviction): void;
+  evict(eviction: Eviction, cause: EvictionCause): void;
   patchHypervisorStatus(hypervisor: string, patch: object): void;
 }
 
@@ -88,7 +88,7 @@ export class EventAgent {
       case 'evict': {
         const eviction = buildEviction(this.options.hypervisor, this.options.namespace, decision.cause);
         evictionName = eviction.metadata.name;
-        actions.evict(eviction);
+        actions.evict(eviction, decision.cause);
         break;
       }
       case 'reboot-status':

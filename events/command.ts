@@ -20,7 +20,7 @@ async function run(o: EventsOptions): Promise<number> {
   if (o['libvirt.reconnect-min'] > o['libvirt.reconnect-max']) throw new UsageError('--libvirt.reconnect-min must not exceed --libvirt.reconnect-max');
   const [{ runAgent }, heap] = await Promise.all([import('./run.js'), import('../runtime/heap.js')]);
   // An event burst is short-lived garbage (records, Evictions, request bodies): the default young
-  // generation growth would keep tens of MiB resident for it.
+  // generation growth would keep far more of it resident than the burst needs (bench/RESULTS.md#events).
   heap.keepYoungGenerationSmall();
   heap.collectOldGenerationEarly();
   return await runAgent(o, hypervisor, listen);

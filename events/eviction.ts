@@ -28,7 +28,19 @@ export interface Eviction {
   apiVersion: string;
   kind: 'Eviction';
   metadata: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
-  spec: { hypervisor: string; reason: string };
+  spec: EvictionSpec;
+}
+
+/**
+ * `hypervisor` and `reason` are what the operator acts on. `domain` and `uuid` name the VM with the same names
+ * and values as the exporter's series labels and the log records' fields (docs/records.md, "Identity"), so one
+ * uuid finds the series, the records and the Evictions of a VM.
+ */
+export interface EvictionSpec {
+  hypervisor: string;
+  reason: string;
+  domain: string;
+  uuid: string;
 }
 
 /** Lower-case RFC 1123 characters only, no leading/trailing dash, at most `max` long. */
@@ -61,6 +73,8 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 export function buildEviction(hypervisor: string, namespace: string, cause: EvictionCause): Eviction {
   const labels: Record<string, string> = {
     'app.kubernetes.io/managed-by': MANAGED_BY,
+    // `uuid` is the name the series and records use; `domain-uuid` stays for selectors written before it.
+    [`${API_GROUP}/uuid`]: cause.domain.uuid,
     [`${API_GROUP}/domain-uuid`]: cause.domain.uuid,
     [`${API_GROUP}/event`]: slug(`${cause.event}-${cause.detail}`, 63),
   };
@@ -79,7 +93,7 @@ export function buildEviction(hypervisor: string, namespace: string, cause: Evic
         [`${API_GROUP}/event-origin`]: cause.origin,
       },
     },
-    spec: { hypervisor, reason: evictionReason(cause) },
+    spec: { hypervisor, reason: evictionReason(cause), domain: cause.domain.name, uuid: cause.domain.uuid },
   };
 }
 

@@ -1,10 +1,11 @@
 // The agent's Prometheus metrics (served on /metrics by web.ts), in their own registry.
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
+import type { DomainRef } from '../libvirt/types.js';
 
 // prom-client's entry point also loads what the agent never uses: Summary (tdigest), the Pushgateway and,
-// for the CPU metric's exemplars, the OpenTelemetry API — several MiB of resident code in a process whose
-// memory is bounded. The classes and the default collectors come from their own modules instead.
+// for the CPU metric's exemplars, the OpenTelemetry API — resident code in a process whose memory is bounded
+// (bench/RESULTS.md#start-up-footprint). The classes and the default collectors come from their own modules instead.
 const load = createRequire(import.meta.url);
 const Registry = load('prom-client/lib/registry') as typeof PromClient.Registry;
 const Counter = load('prom-client/lib/counter') as typeof PromClient.Counter;
@@ -29,6 +30,10 @@ function collectDefaultMetrics(registry: PromClient.Registry): void {
     },
   });
 }
+
+/** How long, and how many, stored Evictions keep their libvirt_events_eviction_timestamp_seconds series. */
+const STORED_EVICTIONS_FOR_MS = 24 * 3600_000;
+const MAX_STORED_EVICTIONS = 1000;
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -104,6 +109,19 @@ export class AgentMetrics {
     registers: [this.registry],
     collect: (): void => this.kubeQueue.set(this.kubeQueueSize()),
   });
+  /** Evictions stored lately (name → the VM and the event time), for the dashboard's Evictions of a VM. */
+  private readonly storedEvictions = new Map<string, { domain: string; uuid: string; at: number }>();
+  readonly evictionTimestamps: PromClient.Gauge<'eviction' | 'domain' | 'uuid'> = new Gauge({
+    name: 'libvirt_events_eviction_timestamp_seconds',
+    help: 'Evictions this agent stored in the last 24 hours (at most 1000), by name and the domain and uuid of the VM; the value is the time of the event (Unix seconds)',
+    labelNames: ['eviction', 'domain', 'uuid'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      this.forgetOldEvictions(Date.now());
+      this.evictionTimestamps.reset();
+      for (const [eviction, { domain, uuid, at }] of this.storedEvictions) this.evictionTimestamps.set({ eviction, domain, uuid }, at / 1000);
+    },
+  });
   readonly recordsDropped = new Counter({
     name: 'libvirt_events_records_dropped_total',
     help: 'Event records not written because stdout was not being read',
@@ -112,6 +130,22 @@ export class AgentMetrics {
 
   constructor() {
     collectDefaultMetrics(this.registry);
+  }
+
+  /** An Eviction is stored (created, or found created by an earlier attempt); `at`: its event time, epoch ms. */
+  evictionStored(eviction: string, domain: DomainRef, at: number): void {
+    this.storedEvictions.delete(eviction);
+    this.storedEvictions.set(eviction, { domain: domain.name, uuid: domain.uuid, at });
+    this.forgetOldEvictions(Date.now());
+  }
+
+  /** Keeps the series of stored Evictions bounded: a day of them, at most MAX_STORED_EVICTIONS (the newest stored). */
+  private forgetOldEvictions(now: number): void {
+    for (const [name, { at }] of this.storedEvictions) if (now - at > STORED_EVICTIONS_FOR_MS) this.storedEvictions.delete(name);
+    for (const name of this.storedEvictions.keys()) {
+      if (this.storedEvictions.size <= MAX_STORED_EVICTIONS) break;
+      this.storedEvictions.delete(name);
+    }
   }
 
   /** The queue length gauge reads this at scrape time. */

@@ -34,7 +34,7 @@ const CONCURRENCY = 4;
 /**
  * libvirtd's time per domain from which a collection is split across CONCURRENCY calls. Domains whose stats it
  * holds in memory (inactive ones, the test driver's) cost microseconds; a running QEMU domain costs a monitor
- * round trip or more: about 1 ms under KVM, 15 ms under TCG.
+ * round trip or more (per-domain times: bench/RESULTS.md#exporter).
  */
 const SPLIT_PER_DOMAIN_MS = 0.25;
 /**
@@ -392,20 +392,30 @@ function partition<T>(items: readonly T[], parts: number): T[][] {
 /** At most `size` pieces of work running at once, shared by whoever holds this pool. */
 class Lanes {
   private readonly waiting: (() => void)[] = [];
-  constructor(private free: number) {}
+  private free: number;
+  constructor(private readonly size: number) {
+    this.free = size;
+  }
 
-  /** Runs `work` over `items` in order within the pool, starting nothing new once `open()` says no. */
+  /**
+   * Runs `work` over `items` in order within the pool, starting nothing new once `open()` says no. At most
+   * `size` of them wait for a lane at a time: a first scrape reads thousands of domain XMLs, and a promise
+   * and a closure per domain made up front would all live until the last one.
+   */
   async forEach<T>(items: readonly T[], open: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
-    await Promise.all(
-      items.map(async (item) => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < items.length) {
+        const item = items[next++]!;
         await this.acquire();
         try {
           if (open()) await work(item);
         } finally {
           this.release();
         }
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.size, items.length) }, worker));
   }
 
   private async acquire(): Promise<void> {

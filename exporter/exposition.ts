@@ -1,7 +1,7 @@
-// Turns collected values into the exposition format with prom-client, one metric family at a time: a
-// scrape's samples are kept as compact per-family columns, and each family's text is made by prom-client's
+// Turns collected values into the exposition format with prom-client, a run of samples at a time: a
+// scrape's samples are kept as compact per-family columns, and each run's text is made by prom-client's
 // registry and handed on (to the HTTP response) before the next is made, so a scrape never holds its whole
-// text, nor more than one family's sample objects. Samples are collected fresh for each scrape: a gone
+// text, nor more than one run's sample objects. Samples are collected fresh for each scrape: a gone
 // domain leaves no series behind, and overlapping scrapes never share state.
 //
 // What is used of prom-client beyond its documented API, all pinned to the exact version in package.json
@@ -10,7 +10,8 @@
 // - Registry#getMetricsAsString(family): formats one family from anything with a get() → { name, help,
 //   type, values }; Registry#metrics() is exactly these joined (by '\n\n' and a final '\n' for the text
 //   format, by '\n' and a final '\n# EOF\n' for OpenMetrics, where a counter family is named without
-//   `_total` and its samples with it);
+//   `_total` and its samples with it); its text is the `# HELP` and `# TYPE` lines, then one line per
+//   sample, all joined by '\n', so the lines of a family formatted in runs are the runs' lines in order;
 // - a sample's `sharedLabels`: formatted once per object and cached (a WeakMap keyed by the object), after
 //   the sample's own `labels`;
 // - lib/registry.js and lib/validation.js loaded by path.
@@ -19,7 +20,7 @@ import type * as PromClient from 'prom-client';
 import type { MetricDef } from './catalogue.js';
 
 // Only the registry and the name checks, not prom-client's index: that one also loads the cluster aggregator,
-// the Pushgateway client and the default process metrics, ~9 MiB of resident memory for nothing.
+// the Pushgateway client and the default process metrics: resident memory for nothing (bench/RESULTS.md#start-up-footprint).
 const require = createRequire(import.meta.url);
 const Registry = require('prom-client/lib/registry.js') as typeof PromClient.Registry;
 const { validateMetricName, validateLabelName } = require('prom-client/lib/validation.js') as {
@@ -111,27 +112,46 @@ export class ScrapeSamples implements MetricWriter {
     family.values.push(value);
   }
 
-  /** Writes the exposition to `sink`, one family's text per call, then the format's ending. */
+  /**
+   * Writes the exposition to `sink`: each family in runs of at most BATCH samples, then the format's ending.
+   * prom-client formats a run as a family of its own (`# HELP`, `# TYPE`, then the sample lines joined by
+   * '\n'), so every run after a family's first is handed on without those two header lines.
+   */
   async writeTo(contentType: ContentType, sink: TextSink): Promise<void> {
     const registry = REGISTRIES[contentType];
     const separator = contentType === OPENMETRICS_TEXT ? '\n' : '\n\n';
     let first = true;
     for (const family of this.families.values()) {
-      const text = await registry.getMetricsAsString(familyOf(family, contentType));
-      await sink(first ? text : separator + text);
+      const count = family.values.length;
+      const header = await registry.getMetricsAsString(familyOf(family, contentType, 0, 0));
+      for (let start = 0; start < count; start += BATCH) {
+        const text = await registry.getMetricsAsString(familyOf(family, contentType, start, Math.min(count, start + BATCH)));
+        if (start > 0) await sink(text.slice(header.length));
+        else await sink(first ? text : separator + text);
+      }
       first = false;
     }
     await sink(contentType === OPENMETRICS_TEXT ? '\n# EOF\n' : '\n');
   }
 }
 
-/** What Registry#getMetricsAsString reads of a metric: its get(). The sample objects live only while it runs. */
-function familyOf(family: FamilySamples, contentType: ContentType): { get(): Promise<unknown> } {
+/**
+ * Samples per call of prom-client's formatter. A family of a big host has hundreds of thousands; formatted in
+ * one call, its sample objects, its line strings and their join all live at once and outgrow the young
+ * generation. In runs, each run's garbage dies young and the text goes to the socket before the next is made.
+ */
+const BATCH = 512;
+
+/**
+ * What Registry#getMetricsAsString reads of a metric: its get(). Samples [start, end) of the family; the sample
+ * objects live only while it runs.
+ */
+function familyOf(family: FamilySamples, contentType: ContentType, start: number, end: number): { get(): Promise<unknown> } {
   const { def, shared, own, values } = family;
   return {
     get: async () => {
-      const samples = new Array<Sample>(values.length);
-      for (let i = 0; i < values.length; i++) samples[i] = { labels: own[i]!, sharedLabels: shared[i]!, value: values[i]! };
+      const samples = new Array<Sample>(end - start);
+      for (let i = start; i < end; i++) samples[i - start] = { labels: own[i]!, sharedLabels: shared[i]!, value: values[i]! };
       return { name: familyName(def, contentType), help: def.help, type: def.type, aggregator: 'sum', values: samples };
     },
   };

@@ -96,7 +96,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   const tls = web.tls;
-  // node:https (and with it node:tls) is loaded only when serving TLS: about 3 MiB of resident memory otherwise.
+  // node:https (and with it node:tls) is loaded only when serving TLS: resident memory for nothing otherwise (bench/RESULTS.md#start-up-footprint).
   const server = tls
     ? (await import('node:https')).createServer(
         {
@@ -136,7 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 /**
- * Streams the exposition as it is made, one metric family per chunk (chunked transfer encoding), so the
+ * Streams the exposition as it is made, a run of samples per chunk (chunked transfer encoding), so the
  * whole text never exists at once; waits while the socket's buffer is full. A HEAD gets the headers only.
  */
 async function sendExposition(res: http.ServerResponse, write: (sink: TextSink) => Promise<void>, contentType: string): Promise<void> {
@@ -163,7 +163,7 @@ function drainedOrClosed(res: http.ServerResponse): Promise<void> {
 }
 
 function reply(res: http.ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
-  // Encoded once: for its length and for the socket (a 1000-domain exposition is over 100 KiB).
+  // Encoded once: for its length and for the socket (each would walk the whole exposition: bench/RESULTS.md#exporter).
   const bytes = Buffer.from(body, 'utf8');
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length });
   res.end(res.req.method === 'HEAD' ? undefined : bytes);

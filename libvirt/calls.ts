@@ -1,16 +1,24 @@
-// Argument encoders and reply decoders of the remote procedures this client calls (reference §5.2).
-// Each decoder consumes the whole payload: trailing bytes mean a layout mismatch and are a ProtocolError.
-import { Limits, RemoteProc } from './protocol.js';
+// The typed calls: each procedure this client calls (reference §5.2) as its argument encoder and reply
+// decoder over structs.ts and xdr.ts, and the LibvirtClient methods, each one encode-call-decode on the RPC
+// core (rpc.ts). Each decoder consumes the whole payload: trailing bytes mean a layout mismatch (ProtocolError).
+import type net from 'node:net';
+import { DOMAIN_EVENT_KINDS, DOMAIN_STATE_NAMES, DOMAIN_STATE_REASON_NAMES, type DomainEventKind, Limits, RemoteProc, nameOf } from './protocol.js';
+import { type CallSpec, RpcConnection, type RpcLimits } from './rpc.js';
 import { DOMAIN_MIN_BYTES, readDomain, readTypedParams, uuidToBytes, writeDomain } from './structs.js';
-import type { DomainInfo, DomainRef, DomainStatsRecord } from './types.js';
+import type {
+  CallOptions,
+  DomainInfo,
+  DomainRef,
+  DomainStateInfo,
+  DomainStatsRecord,
+  GetAllDomainStatsOptions,
+  LibvirtClient,
+  RegisterEventOptions,
+} from './types.js';
 import type { XdrReader, XdrWriter } from './xdr.js';
 
-export interface CallSpec<A, R> {
-  readonly proc: number;
-  readonly name: string;
-  readonly encode: ((w: XdrWriter, args: A) => void) | undefined;
-  readonly decode: (r: XdrReader) => R;
-}
+/** How long close() waits for CONNECT_CLOSE's reply before cutting the socket. */
+const CLOSE_TIMEOUT_MS = 2000;
 
 function spec<A, R>(
   proc: number,
@@ -107,3 +115,77 @@ export const Calls = {
     nothing,
   ),
 } as const;
+
+/** A connection to one daemon with its typed calls; made by connect() (client.ts). */
+export class RemoteClient extends RpcConnection implements LibvirtClient {
+  constructor(
+    readonly uri: string,
+    readonly readOnly: boolean,
+    socket: net.Socket,
+    limits?: RpcLimits,
+  ) {
+    super(socket, limits);
+  }
+
+  getLibVersion(options?: CallOptions): Promise<number> {
+    return this.call(Calls.getLibVersion, undefined, options);
+  }
+
+  getVersion(options?: CallOptions): Promise<number> {
+    return this.call(Calls.getVersion, undefined, options);
+  }
+
+  getHostname(options?: CallOptions): Promise<string> {
+    return this.call(Calls.getHostname, undefined, options);
+  }
+
+  supportsFeature(feature: number, options?: CallOptions): Promise<boolean> {
+    return this.call(Calls.supportsFeature, feature, options);
+  }
+
+  listAllDomains(flags = 0, options?: CallOptions): Promise<DomainRef[]> {
+    return this.call(Calls.listAllDomains, flags, options);
+  }
+
+  getAllDomainStats(options: GetAllDomainStatsOptions = {}): Promise<DomainStatsRecord[]> {
+    const { stats = 0, flags = 0, domains = [] } = options;
+    return this.call(Calls.getAllDomainStats, { domains, stats, flags }, options);
+  }
+
+  domainGetInfo(domain: DomainRef, options?: CallOptions): Promise<DomainInfo> {
+    return this.call(Calls.domainGetInfo, domain, options);
+  }
+
+  async domainGetState(domain: DomainRef, options?: CallOptions): Promise<DomainStateInfo> {
+    const { state, reason } = await this.call(Calls.domainGetState, domain, options);
+    return {
+      state,
+      stateName: nameOf(DOMAIN_STATE_NAMES, state),
+      reason,
+      reasonName: nameOf(DOMAIN_STATE_REASON_NAMES[state], reason),
+    };
+  }
+
+  domainGetXmlDesc(domain: DomainRef, flags = 0, options?: CallOptions): Promise<string> {
+    return this.call(Calls.domainGetXmlDesc, { domain, flags }, options);
+  }
+
+  domainLookupByUuid(uuid: string, options?: CallOptions): Promise<DomainRef> {
+    return this.call(Calls.domainLookupByUuid, uuid, options);
+  }
+
+  registerDomainEvent(kind: DomainEventKind, options: RegisterEventOptions = {}): Promise<number> {
+    const spec = DOMAIN_EVENT_KINDS[kind];
+    if (!spec) return Promise.reject(new TypeError(`unknown domain event kind '${String(kind)}'`));
+    return this.call(Calls.registerEvent, { eventId: spec.eventId, domain: options.domain }, options);
+  }
+
+  deregisterDomainEvent(callbackId: number, options?: CallOptions): Promise<void> {
+    return this.call(Calls.deregisterEvent, callbackId, options);
+  }
+
+  /** CONNECT_CLOSE, then the socket; pending calls reject with ConnectionClosedError('client'). Idempotent. */
+  close(): Promise<void> {
+    return this.closeAfter(() => this.call(Calls.connectClose, undefined, { signal: AbortSignal.timeout(CLOSE_TIMEOUT_MS) }));
+  }
+}

@@ -49,7 +49,7 @@ export function decodePacket(packet: Buffer): Packet {
 }
 
 /** Validates a length word: the total packet size, length word included. */
-export function checkLengthWord(length: number, maxPacket: number = Limits.PACKET_MAX): void {
+function checkLengthWord(length: number, maxPacket: number = Limits.PACKET_MAX): void {
   if (length < Limits.PACKET_MIN) {
     throw new ProtocolError(`length word ${length} is below the minimum packet size ${Limits.PACKET_MIN}`);
   }

@@ -33,7 +33,7 @@ export async function openTransport(target: ConnectTarget, tlsOptions: TlsOption
     const ca = await readPem(tlsOptions.caFile ?? target.tls.caFile, 'CA certificate');
     const cert = await readPem(tlsOptions.certFile ?? target.tls.certFile, 'client certificate');
     const key = await readPem(tlsOptions.keyFile ?? target.tls.keyFile, 'client key');
-    // Loaded on first use: node:tls costs about 2 MiB of resident memory in every process that never speaks TLS.
+    // Loaded on first use: node:tls is resident memory in every process that never speaks TLS (bench/RESULTS.md#start-up-footprint).
     const tls = await import('node:tls');
     if (signal?.aborted) throw new CallAbortedError('connect', signal.reason);
     socket = tls.connect({

@@ -17,7 +17,7 @@ export function keepYoungGenerationSmall(): void {
 /**
  * A full collection once the old generation grew by half over what the last one kept. By default V8 lets it
  * grow several-fold first, and promoted garbage of a busy sidecar stays resident until then. The collections
- * this adds take milliseconds each.
+ * this adds are short (bench/RESULTS.md#exporter).
  */
 export function collectOldGenerationEarly(): void {
   v8.setFlagsFromString('--heap-growing-percent=50');

@@ -7,11 +7,11 @@ import { closeFd, fstatFd } from './fd.js';
 import { FINGERPRINT_BYTES, fingerprintFd, startsWith } from './file-identity.js';
 import { LineSplitter, type LineHandler } from '../parsers/lines.js';
 
-/** Bytes read per call: large enough for throughput; small enough that the objects made of one chunk die young (a 256 KiB chunk doubled the V8 heap). */
+/** Bytes read per call: large enough for throughput; small enough that the objects made of one chunk die young (bench/RESULTS.md#sidecar). */
 const CHUNK_BYTES = 64 * 1024;
 /**
  * One read buffer for every reader: reads are synchronous and the splitter consumes a chunk
- * before anything else runs (a buffer per file held 64 MiB for a thousand idle files).
+ * before anything else runs (a buffer per file would cost memory per idle file).
  */
 const readBuffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
 
@@ -68,7 +68,7 @@ export class FileReader {
   /**
    * Reads the next chunk and hands its complete lines to `onLine`; returns the bytes read (0 at
    * the end). Synchronous: a regular file's data is in the page cache as a rule (just written),
-   * and a round trip through the thread pool cost a fifth of the sidecar's CPU time.
+   * and a round trip through the thread pool costs more than the read (bench/RESULTS.md#sidecar).
    */
   read(onLine: LineHandler): number {
     const n = readSync(this.fd, readBuffer, 0, CHUNK_BYTES, this.readOffset);

@@ -1,10 +1,11 @@
 // Encoded payloads are copied into reused fixed-size slabs, packed one after another. A fresh
 // Buffer per batch is freed only when the garbage collector finds its small JS wrapper, which let
-// the external memory of a busy sidecar grow past 100 MiB; a slab goes back to a free list as soon
-// as the output confirmed every payload in it. Packing keeps a small payload (a quiet file's few
-// lines) from taking a slab of its own: a thousand files read at start took a thousand slabs.
+// the external memory of a busy sidecar grow far past its queue limit (bench/RESULTS.md#sidecar); a
+// slab goes back to a free list as soon as the output confirmed every payload in it. Packing keeps a
+// small payload (a quiet file's few lines) from taking a slab of its own, or a start with many files
+// would take a slab per file.
 
-/** Several read chunks' worth of JSON lines (one 64 KiB chunk encodes to about 1.5 x). */
+/** Several read chunks' worth of JSON lines (JSON is larger than the lines it encodes: bench/RESULTS.md#sidecar). */
 const SLAB_BYTES = 512 * 1024;
 /** Free slabs kept; more are dropped to the GC (the queue limit bounds how many are in use). */
 const MAX_FREE = 16;

@@ -26,7 +26,7 @@ export const COLLECTORS: readonly Collector[] = [
 /** The last scrape's snapshot and samples, kept alive until the next scrape (runtime/heap.ts says why). */
 const lastScrape = new HeldUntilNext<{ snapshot: Snapshot; samples: ScrapeSamples }>();
 
-/** Writes the exposition of one snapshot in the negotiated format to `sink`, one metric family at a time. */
+/** Writes the exposition of one snapshot in the negotiated format to `sink`, a run of samples at a time. */
 export async function writeSnapshot(snapshot: Snapshot, contentType: ContentType, sink: TextSink): Promise<void> {
   const samples = new ScrapeSamples();
   for (const collect of COLLECTORS) collect(snapshot, samples);

@@ -148,7 +148,7 @@ export async function libvirtdAnswers(): Promise<boolean> {
   );
 }
 
-/** Waits until libvirtd answers; the first start probes QEMU's capabilities (about 4.5 s), later ones use the cache. */
+/** Waits until libvirtd answers; the first start probes QEMU's capabilities (slow: bench/RESULTS.md#test-environment), later ones use the cache. */
 async function waitForLibvirtd(ref: ProcessRef): Promise<void> {
   await waitFor('libvirtd to answer on ' + URIS.qemuTcp, LIBVIRTD_ANSWER_TIMEOUT_MS, async () => {
     if (!isAlive(ref)) throw new Error(`libvirtd (pid ${ref.pid}) exited before answering; see journalctl -u libvirtd.service`);

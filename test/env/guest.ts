@@ -97,7 +97,7 @@ export function guestArtefacts(): GuestArtefacts {
   return { kernel: artefacts.kernel, initrd: artefacts.initrd, cmdline: GUEST_KERNEL_CMDLINE };
 }
 
-/** Builds kernel and initramfs unless the cache is current (about 7 s, 70 MB download). */
+/** Builds kernel and initramfs unless the cache is current (a download: once per machine, bench/RESULTS.md#test-environment). */
 export async function ensureGuestArtefacts(): Promise<void> {
   if (cachedManifest()) return;
   say('building the tiny guest (kernel and busybox initramfs from apt-get download)');

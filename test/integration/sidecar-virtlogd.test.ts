@@ -12,7 +12,8 @@ import { parseWithCli, startSidecar, tempDir } from '../harness/roles/sidecar.js
 import { DEFAULT_VIRTLOGD_MAX_SIZE, setVirtlogdMaxSize, virsh } from '../harness/env/testenv.js';
 import { HOST_PATHS } from '../env/layout.js';
 
-// One start/destroy of a tiny domain logs ~3.7 KiB, less than this: a cycle rotates at most once.
+// One start/destroy of a tiny domain logs a little less than this (bench/RESULTS.md#test-environment): a cycle
+// rotates at most once.
 const MAX_SIZE = 4096;
 // virtlogd's max_backups: a fourth rotation would delete the oldest copy, so stop at two.
 const ROTATIONS = 2;

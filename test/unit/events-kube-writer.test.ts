@@ -69,6 +69,23 @@ test('createEviction: 201 then 409 AlreadyExists counts as done; the stored obje
   t.is(server.connections, 1, 'one kept-alive connection');
 });
 
+test('the stored Eviction names the VM as the series and records do (spec.domain, spec.uuid), and a label selector on the uuid finds it', async (t) => {
+  const server = await startFakeCluster();
+  t.teardown(() => server.stop());
+  const client = await clientFor(server, t);
+  const other = { name: 'vm2', uuid: '0b1c2d3e-0000-4000-8000-000000000002', id: 4 };
+  for (const [i, d] of [domain, other].entries()) t.is(await client.createEviction(buildEviction(HYPERVISOR, 'ha', { ...cause(3_000 + i), domain: d }), AbortSignal.timeout(5000)), 'created');
+  // As `kubectl get evictions -l hypervisor.c5c3.io/uuid=<uuid>` asks it, with an operator's credentials.
+  const res = await fetch(`${server.url}/apis/hypervisor.c5c3.io/v1/namespaces/ha/evictions?labelSelector=${encodeURIComponent(`hypervisor.c5c3.io/uuid=${domain.uuid}`)}`, {
+    headers: { authorization: `Bearer ${server.adminToken}` },
+  });
+  const list = (await res.json()) as { items: { spec: Record<string, string>; metadata: { labels: Record<string, string> } }[] };
+  t.is(res.status, 200);
+  t.is(list.items.length, 1);
+  t.deepEqual(list.items[0]!.spec, { hypervisor: HYPERVISOR, reason: `domain vm1 (uuid ${domain.uuid}): lifecycle stopped/failed — the QEMU process ended unexpectedly`, domain: 'vm1', uuid: domain.uuid });
+  t.is(list.items[0]!.metadata.labels['hypervisor.c5c3.io/domain-uuid'], domain.uuid, 'the older label stays');
+});
+
 test('createEviction: outside the namespace of its Role, 403 Forbidden with the API server\'s Status', async (t) => {
   const server = await startFakeCluster();
   t.teardown(() => server.stop());

@@ -31,16 +31,16 @@ const PUTS: Put[] = [
   [COUNTER, odd, 1.5e-7, { device: 'sda' }],
 ];
 
-async function ours(contentType: ContentType): Promise<{ text: string; parts: number }> {
+async function ours(contentType: ContentType, puts: readonly Put[] = PUTS): Promise<{ text: string; parts: number }> {
   const samples = new ScrapeSamples();
-  for (const [def, shared, value, own] of PUTS) samples.put(def, shared, value, own);
+  for (const [def, shared, value, own] of puts) samples.put(def, shared, value, own);
   const parts: string[] = [];
   await samples.writeTo(contentType, (text) => void parts.push(text));
   return { text: parts.join(''), parts: parts.length };
 }
 
 /** The same samples through prom-client's documented API: a series' labels in the order own, shared. */
-async function documented(contentType: ContentType): Promise<string> {
+async function documented(contentType: ContentType, puts: readonly Put[] = PUTS): Promise<string> {
   const registry = new promClient.Registry<ContentType>();
   registry.setContentType(contentType);
   const metrics = new Map<MetricDef, PromClient.Counter | PromClient.Gauge>();
@@ -48,7 +48,7 @@ async function documented(contentType: ContentType): Promise<string> {
     const config = { name: def.name, help: def.help, labelNames: def.labels, registers: [registry] };
     metrics.set(def, def.type === 'counter' ? new promClient.Counter(config) : new promClient.Gauge(config));
   }
-  for (const [def, shared, value, own] of PUTS) {
+  for (const [def, shared, value, own] of puts) {
     const labels = { ...own, ...shared };
     const metric = metrics.get(def)!;
     if (metric instanceof promClient.Counter) metric.inc(labels, value);
@@ -62,6 +62,21 @@ for (const contentType of [PROMETHEUS_TEXT, OPENMETRICS_TEXT] as const) {
     const { text, parts } = await ours(contentType);
     t.is(text, await documented(contentType));
     t.is(parts, 4, 'one piece per family, then the ending');
+  });
+}
+
+// A big host's family is formatted in runs of samples; the runs' text joined must still be prom-client's.
+const MANY: Put[] = [
+  ...PUTS,
+  ...Array.from({ length: 1300 }, (_, i): Put => [COUNTER, i % 2 ? vm1 : odd, i * 1.5, { device: `vd${i}` }]),
+  ...Array.from({ length: 1025 }, (_, i): Put => [GAUGE, Object.freeze({ domain: `vm${i}`, uuid: `u${i}` }), i]),
+];
+
+for (const contentType of [PROMETHEUS_TEXT, OPENMETRICS_TEXT] as const) {
+  test(`families of thousands of samples, streamed in runs, are prom-client's own text (${contentType.split(';')[0]})`, async (t) => {
+    const { text, parts } = await ours(contentType, MANY);
+    t.is(text, await documented(contentType, MANY));
+    t.true(parts > 4, 'a big family is handed on in several pieces');
   });
 }
 

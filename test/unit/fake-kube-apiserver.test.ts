@@ -81,6 +81,7 @@ test('authentication and the shipped RBAC: no token 401; outside the Role\'s nam
   t.is((await call(server, 'PATCH', HV_STATUS, { status: {} }, 'application/merge-patch+json')).status, 200);
   t.is((await call(server, 'PATCH', `${EVICTIONS}/x/status`, {}, 'application/merge-patch+json')).status, 403);
   t.is((await call(server, 'DELETE', `${EVICTIONS}/x`)).status, 403);
+  t.is((await call(server, 'GET', EVICTIONS, undefined, undefined, server.adminToken)).status, 200, 'an administrator may list');
   server.acceptTokens('rotated');
   t.is((await call(server, 'POST', EVICTIONS, eviction('a3'))).status, 401, 'a token no longer accepted');
   t.is((await call(server, 'POST', EVICTIONS, eviction('a3'), undefined, 'rotated')).status, 201);

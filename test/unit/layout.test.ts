@@ -8,9 +8,8 @@
 import test from 'ava';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../harness/repo.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const LAYERS: Record<string, { rank: number; may: string[] }> = {
   cli: { rank: 3, may: ['generator', 'sidecar', 'exporter', 'events', 'parsers', 'libvirt', 'runtime'] },

@@ -1,10 +1,11 @@
 // The byte-level worked examples of the reference (§9), encoded and decoded by our code.
 import test from 'ava';
-import { Calls, type CallSpec } from '../../libvirt/calls.js';
-import { decodeDomainEvent } from '../../libvirt/domain-events.js';
+import { Calls } from '../../libvirt/calls.js';
+import { decodeDomainEvent } from '../../libvirt/event-stream.js';
 import { LibvirtError, ProtocolError } from '../../libvirt/errors.js';
 import { FrameReader, type Header, decodePacket, encodePacket } from '../../libvirt/framing.js';
 import { KeepaliveProc, Limits, MessageStatus, MessageType, PROGRAM_VERSION, Program, RemoteProc } from '../../libvirt/protocol.js';
+import type { CallSpec } from '../../libvirt/rpc.js';
 import { readRemoteError } from '../../libvirt/structs.js';
 import { hex } from '../harness/hex.js';
 

@@ -1,12 +1,13 @@
-// ≥100,000 random and mutated frames through the receive path (framing → classification → body decoders):
+// ≥100,000 random and mutated frames through the receive path (framing → route → body decoders):
 // only ProtocolError may come out, nothing hangs, and nothing decoded is larger than the bytes it came from.
 import test from 'ava';
 import { prng } from '../harness/prng.js';
-import { Calls, type CallSpec } from '../../libvirt/calls.js';
-import { classifyPacket, decodeReply } from '../../libvirt/dispatch.js';
+import { Calls } from '../../libvirt/calls.js';
 import { ProtocolError } from '../../libvirt/errors.js';
-import { FrameReader } from '../../libvirt/framing.js';
+import { decodeDomainEvent } from '../../libvirt/event-stream.js';
+import { FrameReader, decodePacket } from '../../libvirt/framing.js';
 import { Limits } from '../../libvirt/protocol.js';
+import { type CallSpec, decodeReply, routeOf } from '../../libvirt/rpc.js';
 import { errorReply, validEvents, validReplies } from '../harness/fakes/server-packets.js';
 
 const SEED = 0x5eed1e55;
@@ -47,15 +48,16 @@ function feed(stream: Buffer, rand: () => number, tally: Tally): void {
       const n = 1 + Math.floor(rand() * Math.min(stream.length - at, rand() < 0.5 ? 8 : 4096));
       for (const packet of reader.push(stream.subarray(at, at + n))) {
         tally.frames++;
-        const incoming = classifyPacket(packet);
-        if (incoming.kind !== 'reply') {
-          if (incoming.kind === 'event' && !bounded(incoming.event, packet)) throw new Error('event larger than its packet');
+        const { header, body } = decodePacket(packet);
+        const route = routeOf(header);
+        if (route !== 'reply') {
+          if (route === 'event' && !bounded(decodeDomainEvent(header.proc, body), packet)) throw new Error('event larger than its packet');
           tally.decoded++;
           continue;
         }
         // A reply is decoded with its procedure's decoder if it has one, else with a random one.
-        const spec = specByProc.get(incoming.proc) ?? specs[Math.floor(rand() * specs.length)]!;
-        const outcome = decodeReply(spec, incoming.status, incoming.body);
+        const spec = specByProc.get(header.proc) ?? specs[Math.floor(rand() * specs.length)]!;
+        const outcome = decodeReply(spec, header.status, body);
         if (outcome.ok) {
           if (!bounded(outcome.value, packet)) throw new Error(`${spec.name} decoded larger than its packet`);
           tally.decoded++;

@@ -4,12 +4,15 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { metricDefinitions } from '../harness/checks/metric-definitions.js';
 import {
+  alertsTestedWithIdentity,
   dashboardExpressions,
   dashboardLayoutProblems,
   expressionProblems,
+  perDomainAlerts,
   readDashboard,
   ruleExpressions,
   RULES_FILE,
+  RULES_TEST_FILE,
 } from '../harness/checks/observability-checks.js';
 import { readExpression } from '../harness/readers/promql.js';
 
@@ -30,6 +33,18 @@ test('alert rules: every metric, label and label value exists', (t) => {
 test('alert rules cover libvirt down, crashed domains, I/O errors and sidecar drops', (t) => {
   const used = new Set(ruleExpressions().flatMap((e) => readExpression(e.expr).selectors.map((s) => s.metric)));
   for (const m of ['libvirt_up', 'libvirt_domain_state', 'libvirt_events_total', 'libvirt_telemetry_sidecar_dropped_total']) t.true(used.has(m), m);
+});
+
+test('alert rules: every per-domain alert has a promtool test that expects its domain and uuid labels', (t) => {
+  const perDomain = perDomainAlerts(definitions);
+  t.deepEqual(perDomain, ['LibvirtDomainCrashed', 'LibvirtDomainPausedByIOError', 'LibvirtDomainNetworkErrors']);
+  const tested = alertsTestedWithIdentity();
+  t.deepEqual(perDomain.filter((a) => !tested.has(a)), []);
+});
+
+test('the identity check catches a per-domain alert whose test does not expect the uuid', (t) => {
+  const withoutUuid = readFileSync(RULES_TEST_FILE, 'utf8').replace('domain: vm1, uuid: u1, interface: vnet0', 'domain: vm1, interface: vnet0');
+  t.false(alertsTestedWithIdentity(withoutUuid).has('LibvirtDomainNetworkErrors'));
 });
 
 test('dashboard: every metric, label and label value exists', (t) => {

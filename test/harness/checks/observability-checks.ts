@@ -65,19 +65,59 @@ export function ruleExpressions(text = readFileSync(RULES_FILE, 'utf8')): NamedE
   return rules.groups.flatMap((g) => g.rules.map((r) => ({ where: `rule ${r.alert ?? r.record}`, expr: r.expr })));
 }
 
+/** The labels that name a VM on every signal (docs/records.md, "Identity"). */
+export const IDENTITY_LABELS = ['domain', 'uuid'] as const;
+
+/** Alerts about one domain: their expression selects a series that carries the domain's identity. */
+export function perDomainAlerts(definitions: ReadonlyMap<string, MetricDefinition>, text = readFileSync(RULES_FILE, 'utf8')): string[] {
+  const rules = YAML.parse(text) as RuleGroups;
+  const bySeries = new Map([...definitions.values()].flatMap((d) => seriesNames(d).map((s) => [s, d] as const)));
+  return rules.groups.flatMap((g) =>
+    g.rules.filter((r) => r.alert && readExpression(r.expr).selectors.some((s) => IDENTITY_LABELS.every((l) => bySeries.get(s.metric)?.labels.includes(l)))).map((r) => r.alert!),
+  );
+}
+
+interface RuleTests {
+  tests: { alert_rule_test?: { alertname: string; exp_alerts: { exp_labels?: Record<string, string> }[] }[] }[];
+}
+
+/**
+ * Alerts the promtool tests expect to fire with the identity labels. promtool compares the labels exactly,
+ * so for these the test proves the labels survive the rule's expression (aggregations included).
+ */
+export function alertsTestedWithIdentity(text = readFileSync(RULES_TEST_FILE, 'utf8')): Set<string> {
+  const tests = YAML.parse(text) as RuleTests;
+  return new Set(
+    tests.tests.flatMap((t) => (t.alert_rule_test ?? []).filter((a) => a.exp_alerts.some((e) => IDENTITY_LABELS.every((l) => e.exp_labels?.[l]))).map((a) => a.alertname)),
+  );
+}
+
+export interface DataLink {
+  title: string;
+  url: string;
+  targetBlank?: boolean;
+}
+
 interface Panel {
   id: number;
   type: string;
   title: string;
   gridPos: { x: number; y: number; w: number; h: number };
   targets?: { refId: string; expr: string }[];
+  fieldConfig?: { defaults?: { links?: DataLink[] } };
+}
+
+export interface Variable {
+  name: string;
+  type: string;
+  query?: string | { query: string };
 }
 
 export interface Dashboard {
   uid: string;
   title: string;
   panels: Panel[];
-  templating: { list: { name: string; query?: string | { query: string } }[] };
+  templating: { list: Variable[] };
 }
 
 export function readDashboard(): Dashboard {

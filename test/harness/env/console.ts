@@ -35,7 +35,7 @@ export interface GuestConsole {
   close(): Promise<void>;
 }
 
-/** Default time for the guest to become ready: 8 s on an idle host, up to 20 s on a loaded one. */
+/** Default time for the guest to become ready: well above its boot time on a loaded machine (bench/RESULTS.md#test-environment). */
 export const GUEST_READY_TIMEOUT_MS = 60_000;
 
 /** Attaches to the serial console of a running domain. Close it (or register `close` with t.teardown). */

@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RemoteClient } from '../../../libvirt/client.js';
+import { RemoteClient } from '../../../libvirt/calls.js';
 import { FrameReader, type Header, decodePacket } from '../../../libvirt/framing.js';
+import type { RpcLimits } from '../../../libvirt/rpc.js';
 
 export interface ScriptedPeer {
   readonly client: RemoteClient;
@@ -19,7 +20,7 @@ export interface ScriptedPeer {
   dispose(): void;
 }
 
-export async function scriptedPeer(): Promise<ScriptedPeer> {
+export async function scriptedPeer(limits?: RpcLimits): Promise<ScriptedPeer> {
   const dir = mkdtempSync(join(tmpdir(), 'libvirt-peer-'));
   const path = join(dir, 'sock');
   const server = net.createServer();
@@ -40,7 +41,7 @@ export async function scriptedPeer(): Promise<ScriptedPeer> {
   });
   peer.on('error', () => undefined);
   return {
-    client: new RemoteClient('test+unix:///default', false, socket),
+    client: new RemoteClient('test+unix:///default', false, socket, limits),
     peer,
     received,
     nextPacket: () => (taken < received.length ? Promise.resolve(received[taken++]!) : new Promise((resolve) => waiting.push(resolve))),

@@ -2,8 +2,9 @@
 // (vCPUs, disks, NICs, balloon) as fit in a given message size, or only a length word announcing more than the
 // protocol allows. For what a test-driver libvirtd cannot produce: legal messages of tens of MiB.
 import { Limits, RemoteProc, TypedParamType } from '../../../libvirt/protocol.js';
-import { writeDomain } from '../../../libvirt/structs.js';
-import type { XdrWriter } from '../../../libvirt/xdr.js';
+import type { DomainRef } from '../../../libvirt/types.js';
+import { readDomain, writeDomain } from '../../../libvirt/structs.js';
+import { XdrReader, type XdrWriter } from '../../../libvirt/xdr.js';
 import { scriptedDaemon } from './scripted-peer.js';
 import { reply, validReplies } from './server-packets.js';
 
@@ -49,17 +50,24 @@ function writeParam(w: XdrWriter, [name, type, value]: Param): void {
   else w.int(value as number);
 }
 
+/** The `i`-th domain of a stats reply: its name, uuid and id, and 4 vCPUs, 2 disks and 2 NICs. */
+function statsRecord(i: number): { domain: DomainRef; params: Param[] } {
+  const uuid = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+  return { domain: { name: `guest-${String(i).padStart(5, '0')}`, uuid, id: i + 1 }, params: domainParams(i, 4, 2, 2) };
+}
+
+function writeRecord(w: XdrWriter, { domain, params }: { domain: DomainRef; params: Param[] }): void {
+  writeDomain(w, domain);
+  w.uint(params.length);
+  for (const p of params) writeParam(w, p);
+}
+
 /** Domains of a stats reply that fits in `messageBytes` (header + payload): 4 vCPUs, 2 disks, 2 NICs each. */
 export function statsReplyBody(messageBytes: number): { domains: number; write: (w: XdrWriter) => void } {
-  const uuidOf = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
-  const record = (i: number) => ({ domain: { name: `guest-${String(i).padStart(5, '0')}`, uuid: uuidOf(i), id: i + 1 }, params: domainParams(i, 4, 2, 2) });
   // The size of one record, measured by encoding it.
   const probe = reply(RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS, 1, (w) => {
     w.uint(1);
-    const r = record(0);
-    writeDomain(w, r.domain);
-    w.uint(r.params.length);
-    for (const p of r.params) writeParam(w, p);
+    writeRecord(w, statsRecord(0));
   });
   const perRecord = probe.length - Limits.PACKET_MIN - 4;
   const domains = Math.min(Limits.DOMAIN_LIST_MAX, Math.floor((messageBytes - Limits.HEADER - 4) / perRecord));
@@ -67,12 +75,7 @@ export function statsReplyBody(messageBytes: number): { domains: number; write: 
     domains,
     write: (w) => {
       w.uint(domains);
-      for (let i = 0; i < domains; i++) {
-        const r = record(i);
-        writeDomain(w, r.domain);
-        w.uint(r.params.length);
-        for (const p of r.params) writeParam(w, p);
-      }
+      for (let i = 0; i < domains; i++) writeRecord(w, statsRecord(i));
     },
   };
 }
@@ -93,4 +96,41 @@ export async function statsDaemon(stats: (serial: number) => Buffer) {
 export function statsPacket(serial: number, messageBytes: number): { domains: number; packet: Buffer } {
   const { domains, write } = statsReplyBody(messageBytes);
   return { domains, packet: reply(RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS, serial, write) };
+}
+
+/**
+ * A daemon of a host with as many QEMU-like domains as fit in one stats reply of `messageBytes`, answering as
+ * libvirtd does: the listing names every domain, GET_ALL_DOMAIN_STATS without a domain list answers with all
+ * of them in that one message, and with a list (the exporter's per-domain fallback) with the listed ones only.
+ */
+export async function bigHostDaemon(messageBytes: number) {
+  const { domains, write } = statsReplyBody(messageBytes);
+  const all = Array.from({ length: domains }, (_, i) => statsRecord(i).domain);
+  const indexOf = new Map(all.map((d, i) => [d.uuid, i]));
+  const whole = reply(RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS, 0, write);
+  const daemon = await scriptedDaemon((h, body) => {
+    if (h.proc === RemoteProc.CONNECT_LIST_ALL_DOMAINS) {
+      return [reply(h.proc, h.serial, (w) => {
+        w.uint(all.length);
+        for (const d of all) writeDomain(w, d);
+        w.uint(all.length);
+      })];
+    }
+    if (h.proc !== RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS) {
+      const answer = validReplies(h.serial).get(h.proc);
+      return answer ? [answer] : [reply(h.proc, h.serial)];
+    }
+    const r = new XdrReader(body);
+    const listed = r.array(Limits.DOMAIN_LIST_MAX, 24, readDomain, 'domains');
+    if (listed.length === 0) {
+      whole.writeUInt32BE(h.serial, Limits.LENGTH_WORD + 16); // the header's serial: after prog, vers, proc, type
+      return [whole];
+    }
+    const indices = listed.flatMap((d) => indexOf.get(d.uuid) ?? []);
+    return [reply(h.proc, h.serial, (w) => {
+      w.uint(indices.length);
+      for (const i of indices) writeRecord(w, statsRecord(i));
+    })];
+  });
+  return { domains, messageBytes: whole.length, daemon };
 }
