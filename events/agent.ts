@@ -2,7 +2,8 @@
 // acted on (Eviction / Hypervisor status, through an ActionSink that never blocks), counted and recorded.
 import type { CloseInfo, DomainEvent } from '../libvirt/types.js';
 import { DomainTracker, type DomainSnapshot } from './domains.js';
-import { buildEviction, rebootStatusPatch, type Eviction, type EvictionCause } from './eviction.js';
+import { buildEviction, evictionName as evictionNameOf, rebootStatusPatch, type Eviction, type EvictionCause } from './eviction.js';
+import type { NovaNameCache } from './nova-names.js';
 import type { Logger } from '../runtime/log.js';
 import type { AgentMetrics } from './metrics.js';
 import { eventDetail, type ObservedEvent } from './observed.js';
@@ -30,6 +31,8 @@ export interface AgentDeps {
   readonly log: Logger;
   readonly timers?: Timers;
   readonly now?: () => number;
+  /** The Nova names Evictions carry, where known. */
+  readonly novaNames?: NovaNameCache;
 }
 
 export class EventAgent {
@@ -86,9 +89,14 @@ export class EventAgent {
     let evictionName: string | undefined;
     switch (decision.action) {
       case 'evict': {
-        const eviction = buildEviction(this.options.hypervisor, this.options.namespace, decision.cause);
-        evictionName = eviction.metadata.name;
-        actions.evict(eviction, decision.cause);
+        const { cause } = decision;
+        const { hypervisor, namespace } = this.options;
+        const evict = () => actions.evict(buildEviction(hypervisor, namespace, cause, this.deps.novaNames?.get(cause.domain.uuid)), cause);
+        evictionName = evictionNameOf(hypervisor, cause);
+        // A domain started a moment ago may still have its XML read: its Eviction waits for the Nova names.
+        const reading = this.deps.novaNames?.pending(cause.domain.uuid);
+        if (reading) void reading.then(evict);
+        else evict();
         break;
       }
       case 'reboot-status':

@@ -2,6 +2,7 @@
 // merge patch of the Hypervisor resource's status after a guest reboot.
 import { createHash } from 'node:crypto';
 import type { DomainRef } from '../libvirt/types.js';
+import type { NovaNames } from './nova-names.js';
 import type { EventOrigin } from './observed.js';
 
 export const API_GROUP = 'hypervisor.c5c3.io';
@@ -36,7 +37,7 @@ export interface Eviction {
  * and values as the exporter's series labels and the log records' fields (docs/records.md, "Identity"), so one
  * uuid finds the series, the records and the Evictions of a VM.
  */
-export interface EvictionSpec {
+export interface EvictionSpec extends Partial<NovaNames> {
   hypervisor: string;
   reason: string;
   domain: string;
@@ -70,7 +71,8 @@ export function evictionReason(cause: EvictionCause): string {
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
-export function buildEviction(hypervisor: string, namespace: string, cause: EvictionCause): Eviction {
+/** `nova`: the domain's Nova names, where its XML has them (libvirt_domain_openstack_info's labels of the same names). */
+export function buildEviction(hypervisor: string, namespace: string, cause: EvictionCause, nova?: NovaNames): Eviction {
   const labels: Record<string, string> = {
     'app.kubernetes.io/managed-by': MANAGED_BY,
     // `uuid` is the name the series and records use; `domain-uuid` stays for selectors written before it.
@@ -93,7 +95,7 @@ export function buildEviction(hypervisor: string, namespace: string, cause: Evic
         [`${API_GROUP}/event-origin`]: cause.origin,
       },
     },
-    spec: { hypervisor, reason: evictionReason(cause), domain: cause.domain.name, uuid: cause.domain.uuid },
+    spec: { hypervisor, reason: evictionReason(cause), domain: cause.domain.name, uuid: cause.domain.uuid, ...nova },
   };
 }
 

@@ -6,6 +6,7 @@ import { DOMAIN_STATE_NAMES, StatsGroup } from '../libvirt/protocol.js';
 import { ConnectionSupervisor, type ConnectionHealth } from '../libvirt/supervisor.js';
 import type { CloseInfo, Connect, DomainEvent, DomainEventKind, LibvirtClient } from '../libvirt/types.js';
 import type { DomainSnapshot } from './domains.js';
+import type { NovaNameCache } from './nova-names.js';
 import type { Logger } from '../runtime/log.js';
 
 /** The callbacks the agent registers (the design document's list plus control-error). */
@@ -21,6 +22,8 @@ export interface ListenerOptions {
   readonly backoffMinMs: number;
   readonly backoffMaxMs: number;
   readonly log: Logger;
+  /** Learns the Nova names of each domain listed, started or (re)defined. */
+  readonly novaNames?: NovaNameCache;
 }
 
 export interface ListenerHandlers {
@@ -70,7 +73,12 @@ export class LibvirtListener {
     let held: DomainEvent[] | undefined = [];
     let overflow = 0;
     // Listen before registering: an event may arrive before the registration's reply (reference §8.3).
+    const { novaNames } = this.options;
     client.on('event', (event) => {
+      if (novaNames && event.kind === 'lifecycle') {
+        if (event.eventName === 'started' || event.eventName === 'defined') novaNames.learn(client, [event.domain]);
+        else if (event.eventName === 'undefined') novaNames.forget(event.domain.uuid);
+      }
       if (!held) this.handlers.event(event);
       else if (held.length < MAX_HELD_EVENTS) held.push(event);
       else overflow += 1;
@@ -82,6 +90,7 @@ export class LibvirtListener {
       state: Number(r.params.get('state.state') ?? 0),
       reason: Number(r.params.get('state.reason') ?? 0),
     }));
+    novaNames?.learn(client, listing.map((d) => d.domain));
     this.handlers.connected(listing, first);
     const backlog = held;
     held = undefined;

@@ -8,6 +8,7 @@ import type { EventsOptions } from './options.js';
 import { KubeClient } from './kube-client.js';
 import { loadKubeConfig } from './kube-config.js';
 import { LibvirtListener } from './listener.js';
+import { NovaNameCache } from './nova-names.js';
 import { errorText } from '../runtime/log.js';
 import { loggerFrom } from '../runtime/shared-options.js';
 import { stopSignal } from '../runtime/signals.js';
@@ -60,6 +61,7 @@ export async function runAgent(o: EventsOptions, hypervisor: string, listen: Lis
     actions = kube;
   }
 
+  const novaNames = new NovaNameCache(o['libvirt.timeout'], log);
   const agent = new EventAgent(
     {
       hypervisor,
@@ -71,7 +73,7 @@ export async function runAgent(o: EventsOptions, hypervisor: string, listen: Lis
         ioErrorWindowMs: o['dedupe.io-error-window'],
       },
     },
-    { actions, records: stdout, metrics, log },
+    { actions, records: stdout, metrics, log, novaNames },
   );
   const listener = new LibvirtListener(
     {
@@ -81,6 +83,7 @@ export async function runAgent(o: EventsOptions, hypervisor: string, listen: Lis
       backoffMinMs: o['libvirt.reconnect-min'],
       backoffMaxMs: o['libvirt.reconnect-max'],
       log,
+      novaNames,
     },
     {
       connected: (listing, first) => agent.onConnected(listing, first),

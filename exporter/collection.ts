@@ -22,7 +22,7 @@ import {
 import type { ConnectionSupervisor } from '../libvirt/supervisor.js';
 import { labelsOf, viewOf, type DomainLabels } from './domain-view.js';
 import { errorText, type Logger } from '../runtime/log.js';
-import { readNovaMetadata, type NovaInstance } from './nova.js';
+import { readNovaMetadata, type NovaInstance } from '../libvirt/nova-metadata.js';
 import type { DomainFailures, Snapshot } from './snapshot.js';
 
 /** The groups the collectors read. */

@@ -1,6 +1,6 @@
 // What one collection from libvirtd produced: the input of every collector.
 import type { DomainLabels, DomainView } from './domain-view.js';
-import type { NovaInstance } from './nova.js';
+import type { NovaInstance } from '../libvirt/nova-metadata.js';
 
 export interface DomainFailures {
   readonly domain: string;

@@ -94,6 +94,9 @@ export const Calls = {
     writeDomain(w, a.domain);
     w.uint(a.flags);
   }, (r) => r.string(Limits.STRING_MAX, 'xml')),
+  domainLookupByName: spec(RemoteProc.DOMAIN_LOOKUP_BY_NAME, 'DOMAIN_LOOKUP_BY_NAME', (w, name: string) => {
+    w.string(name, Limits.STRING_MAX);
+  }, readDomain),
   domainLookupByUuid: spec(RemoteProc.DOMAIN_LOOKUP_BY_UUID, 'DOMAIN_LOOKUP_BY_UUID', (w, uuid: string) => {
     w.opaqueFixed(uuidToBytes(uuid), Limits.UUID_BYTES);
   }, readDomain),
@@ -168,6 +171,10 @@ export class RemoteClient extends RpcConnection implements LibvirtClient {
 
   domainGetXmlDesc(domain: DomainRef, flags = 0, options?: CallOptions): Promise<string> {
     return this.call(Calls.domainGetXmlDesc, { domain, flags }, options);
+  }
+
+  domainLookupByName(name: string, options?: CallOptions): Promise<DomainRef> {
+    return this.call(Calls.domainLookupByName, name, options);
   }
 
   domainLookupByUuid(uuid: string, options?: CallOptions): Promise<DomainRef> {

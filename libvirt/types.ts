@@ -226,6 +226,8 @@ export interface LibvirtClient {
   domainGetState(domain: DomainRef, options?: CallOptions): Promise<DomainStateInfo>;
   /** flags: OR of DomainXmlFlag (SECURE and MIGRATABLE are refused on a read-only connection). */
   domainGetXmlDesc(domain: DomainRef, flags?: number, options?: CallOptions): Promise<string>;
+  /** Rejects with LibvirtError VIR_ERR_NO_DOMAIN when no domain has that name. */
+  domainLookupByName(name: string, options?: CallOptions): Promise<DomainRef>;
   domainLookupByUuid(uuid: string, options?: CallOptions): Promise<DomainRef>;
 
   /** Registers one event kind; resolves to the callbackId the daemon stamps on these events. */

@@ -3,20 +3,21 @@
 import { UriError } from './errors.js';
 import { parseUri } from './uri.js';
 
+function validateUri(uri: string): string | undefined {
+  try {
+    parseUri(uri);
+    return undefined;
+  } catch (err) {
+    if (err instanceof UriError) return err.message;
+    throw err;
+  }
+}
+
 export function libvirtUriOption<const D extends string>(description: D) {
-  return {
-    name: 'libvirt.uri',
-    type: 'string',
-    default: 'qemu:///system',
-    description,
-    validate: (uri: string): string | undefined => {
-      try {
-        parseUri(uri);
-        return undefined;
-      } catch (err) {
-        if (err instanceof UriError) return err.message;
-        throw err;
-      }
-    },
-  } as const;
+  return { name: 'libvirt.uri', type: 'string', default: 'qemu:///system', description, validate: validateUri } as const;
+}
+
+/** The same flag for a role that works without libvirtd and only asks it when given one (the sidecar). */
+export function optionalLibvirtUriOption<const D extends string>(description: D) {
+  return { name: 'libvirt.uri', type: 'string', description, validate: validateUri } as const;
 }

@@ -8,6 +8,8 @@ import { createLibvirtdTextParser, createQemuLogParser } from './textlog.js';
 export interface FormatOptions {
   /** Domain of a QEMU log (ignored by the other formats: their lines name no single domain). */
   readonly domain: string | null;
+  /** The QEMU log's domain uuid known before the log names it (where a sidecar restart resumes). */
+  readonly uuid?: string | null;
   readonly maxRecordChars?: number;
 }
 
@@ -19,7 +21,7 @@ export interface LogFormat {
 export const LOG_FORMATS = {
   qemu: {
     description: 'per-domain QEMU log /var/log/libvirt/qemu/<domain>.log',
-    create: (o: FormatOptions) => createQemuLogParser({ domain: o.domain, maxRecordChars: o.maxRecordChars }),
+    create: (o: FormatOptions) => createQemuLogParser({ domain: o.domain, uuid: o.uuid ?? null, maxRecordChars: o.maxRecordChars }),
   },
   libvirtd: {
     description: 'libvirtd text output (stderr or log file)',

@@ -5,6 +5,7 @@
 // field) or null (a field of 4096 bytes and more without `--all`).
 
 import { isUtf8 } from 'node:buffer';
+import { nameDomain } from './domain-mention.js';
 import { LINE_INVALID_UTF8, NO_RECORDS, applyLineFlags, type LogLevel, type LogRecord, type RecordParser } from './record.js';
 import { epochMicrosToIso } from './time.js';
 
@@ -77,6 +78,7 @@ export function parseJournalEntry(entry: unknown): LogRecord {
   ];
   const target = record as unknown as Record<string, unknown>;
   for (const [key, value] of optional) if (value !== undefined) target[key] = value;
+  nameDomain(record);
   return message?.invalidUtf8 ? applyLineFlags(record, LINE_INVALID_UTF8) : record;
 }
 

@@ -56,6 +56,9 @@ export interface LogRecord {
   // Identity (docs/records.md#identity): the same names as the exporter's labels.
   /** The domain's libvirt UUID (canonical, lower-case); in OpenStack also the Nova instance's id. */
   uuid?: string;
+  /** Nova's metadata of the domain (sidecar with --libvirt.uri): the instance's display name and its project. */
+  instance_name?: string;
+  project_id?: string;
 
   /** `time` was taken from the preceding record: the line itself carries no timestamp. */
   time_inferred?: true;
@@ -137,6 +140,11 @@ export interface RecordParser {
   flush(): readonly LogRecord[];
   /** True while lines are held for a record that is not complete yet (what `flush` would emit). */
   readonly pending: boolean;
+  /**
+   * A parser of one domain's log (QEMU): the domain's uuid as of the records emitted so far, null while
+   * unknown; settable when it was learnt elsewhere. Absent on parsers of logs that name many domains.
+   */
+  uuid?: string | null;
 }
 
 /** Returned when a line completes no record, so the hot path allocates nothing. */

@@ -166,14 +166,14 @@ export const QEMU_CHARDEV: LineShape = {
   level: 'info',
 };
 
-/** libvirt's `virUUIDFormat()`: the canonical form, lower-case hex, as it writes `-uuid`. */
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+/** libvirt's `virUUIDFormat()`: the canonical form, lower-case hex, as it writes `-uuid` and its messages. */
+export const DOMAIN_UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
 /**
  * The `-uuid <uuid>` option line anywhere after the binary (qemuBuildCommandLine() writes it a few
  * options after `-name`), captured as `uuid`; optional, so a command line without one still folds.
  */
-const UUID_OPTION = `(?:(?:[^\\n]*\\n)*?-uuid (?<uuid>${UUID})${COMMAND_LINE_CONTINUATION}\\n)?`;
+const UUID_OPTION = `(?:(?:[^\\n]*\\n)*?-uuid (?<uuid>${DOMAIN_UUID})${COMMAND_LINE_CONTINUATION}\\n)?`;
 
 export const QEMU_COMMAND_LINE: LineShape = {
   name: 'libvirt_qemu_command_line',

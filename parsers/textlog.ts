@@ -4,6 +4,7 @@
 
 import { ShapeChain } from './chain.js';
 import { MultilineFolder } from './multiline.js';
+import { nameDomain } from './domain-mention.js';
 import { QemuLogIdentity } from './qemu-identity.js';
 import type { MultilineShape } from './shape.js';
 import { LIBVIRTD_CHAIN, LIBVIRTD_MULTILINE, QEMU_CHAIN, QEMU_MULTILINE } from './shapes.js';
@@ -79,8 +80,9 @@ class FoldingParser implements TextLogParser {
       record.time_inferred = true;
     }
     if (flags !== 0) applyLineFlags(record, flags);
+    // One domain's log is stamped with its uuid; libvirtd's log names a domain per message, if any.
     if (this.identity !== null) this.identity.add(record, (this.out ??= []));
-    else (this.out ??= []).push(record);
+    else (this.out ??= []).push(nameDomain(record));
   }
 }
 

@@ -20,6 +20,11 @@ export interface StreamCheckpoint {
   readonly skip: number;
   /** When the sidecar began following the path (ms since epoch). */
   readonly since: number;
+  /**
+   * The domain's uuid at `file` (QEMU logs): what records read from there get until the log's next
+   * command line. Absent when unknown, and in state files written before it existed.
+   */
+  readonly uuid?: string;
 }
 
 export interface JournalCheckpoint {

@@ -20,6 +20,8 @@ export interface ParserState {
 export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
   /** Where the parser was last empty (at a line start): a restart reads again from here. */
   private clean: FilePosition | null = null;
+  /** The parser's uuid when it was last empty: a restart's parser starts with it. */
+  private cleanUuid: string | null = null;
   /** Records produced since `clean`. */
   private sinceClean = 0;
   /**
@@ -34,13 +36,24 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
   /** The file in which the last complete line ended: its `lineEnd` is where an open line began. */
   private lastLine: F | undefined;
 
-  constructor(since: number) {
+  constructor(
+    since: number,
+    /** The parser's domain uuid (QEMU logs), asked whenever the parser is empty; null while unknown. */
+    private readonly uuidNow: () => string | null = () => null,
+  ) {
     this.floor = since;
   }
 
   /** The checkpoint as of the records produced so far. */
   checkpoint(): StreamCheckpoint {
-    return { file: this.clean, skip: this.sinceClean, since: this.floor };
+    const at = { file: this.clean, skip: this.sinceClean, since: this.floor };
+    return this.cleanUuid === null ? at : { ...at, uuid: this.cleanUuid };
+  }
+
+  /** The parser is empty here: what it knows holds for what is read from here on. */
+  private cleanAt(position: FilePosition | null): void {
+    this.clean = position;
+    this.cleanUuid = this.uuidNow();
   }
 
   /** Reading starts at `first`'s line end, where the parser is empty; the first `skip` records were confirmed before. */
@@ -48,7 +61,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
     this.toSkip = skip;
     this.sinceClean = 0;
     if (!first) return;
-    this.clean = first.positionAt(first.lineEnd);
+    this.cleanAt(first.positionAt(first.lineEnd));
     this.lastLine = first;
   }
 
@@ -65,7 +78,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
     this.lastLine = file;
     if (this.carried && !parser.pending) {
       // The carried record is complete (its records are out with this batch): resume after this line.
-      this.clean = file.positionAt(end);
+      this.cleanAt(file.positionAt(end));
       this.sinceClean = 0;
       this.carried = false;
     }
@@ -81,7 +94,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
    * moves here. `inFinishedFile`: `file` is done and an open line carries over into its successor.
    */
   emptied(file: F, offset: number, inFinishedFile: boolean): void {
-    this.clean = file.positionAt(offset);
+    this.cleanAt(file.positionAt(offset));
     this.carried = inFinishedFile;
     this.sinceClean = 0;
     this.toSkip = 0;
@@ -97,7 +110,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
       this.carried = true;
       return false;
     }
-    this.clean = next.positionAt(next.lineEnd);
+    this.cleanAt(next.positionAt(next.lineEnd));
     this.lastLine = next;
     this.restarted();
     return true;
@@ -108,7 +121,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
    * than this one (last modified at `mtimeMs`) are unread.
    */
   ended(mtimeMs: number): void {
-    this.clean = null;
+    this.cleanAt(null);
     this.floor = mtimeMs;
     this.restarted();
   }
@@ -117,7 +130,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
   attached(file: F): void {
     this.lastLine = file;
     if (this.clean !== null) return;
-    this.clean = file.positionAt(0);
+    this.cleanAt(file.positionAt(0));
     this.sinceClean = 0;
   }
 

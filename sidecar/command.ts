@@ -2,6 +2,7 @@
 // and the process around the Sidecar: signals, exit codes.
 import { DEFAULT_PORTS, SIDECAR_PATHS } from '../runtime/role-defaults.js';
 import { resolve } from 'node:path';
+import { optionalLibvirtUriOption } from '../libvirt/uri-option.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../parsers/lines.js';
 import { QEMU_MULTILINE } from '../parsers/shapes.js';
 import { UsageError, type CommandSpec, type OptionValues } from '../runtime/options.js';
@@ -22,6 +23,9 @@ const options = [
   { name: 'journalctl', type: 'path', default: 'journalctl', description: 'the journalctl binary' },
   { name: 'journal.fallback-age', deprecatedNames: ['journal-fallback-age'], type: 'duration', default: '7h', description: 'how far back to read the journal when there is no usable cursor (first start with --read-from head, a cursor from another boot or a vanished journal, a malformed cursor)', min: 1000 },
   { name: 'read-from', type: 'enum', choices: ['head', 'tail'], default: 'head', description: 'where inputs that exist at the very first start begin (journal: head = the fallback age window); files appearing later are always read from their head' },
+  optionalLibvirtUriOption(
+    "libvirtd to ask, read-only, for what the logs do not say (docs/records.md#identity): the uuid of a domain named before its log's command line was read, Nova's instance name and project; none by default",
+  ),
   { name: 'state-dir', type: 'path', default: SIDECAR_PATHS.stateDir, description: 'directory of the checkpoints (file positions, journal cursor); one sidecar per directory' },
   { name: 'output', type: 'enum', choices: ['stdout', 'file', 'forward'], default: 'stdout', description: 'where records go: JSON lines on stdout, JSON lines appended to --output.file, or Fluent Forward to --forward.host' },
   { name: 'output.file', deprecatedNames: ['output-file'], type: 'path', description: 'the file for --output file' },
@@ -79,6 +83,7 @@ export function configFrom(o: Options): SidecarConfig {
       fallbackAgeMs: o['journal.fallback-age'],
     },
     startAt: o['read-from'] as 'head' | 'tail',
+    libvirtUri: o['libvirt.uri'],
     stateDir: resolve(o['state-dir']),
     output: o.output as SidecarConfig['output'],
     outputFile: o['output.file'] && resolve(o['output.file']),

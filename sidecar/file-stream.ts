@@ -5,6 +5,7 @@
 // one, exactly as `parse` reads the copies concatenated.
 import { makeBatch, type Batch, type RecordEncoder, type SourceName, type StreamCheckpoint } from './batch.js';
 import { CheckpointTracker } from './checkpoint-tracker.js';
+import type { DomainIdentities } from './domain-identities.js';
 import type { FileReader } from './file-reader.js';
 import type { Logger } from '../runtime/log.js';
 import type { Metrics } from './metrics.js';
@@ -30,13 +31,16 @@ export interface StreamOptions {
   readonly encode: RecordEncoder;
   readonly metrics: Metrics;
   readonly log: Logger;
-  readonly newParser: () => RecordParser;
+  /** The stream's parser; `uuid`: the domain's uuid where reading resumes (QEMU logs, from the checkpoint). */
+  readonly newParser: (uuid: string | null) => RecordParser;
+  /** Gives the records what is known of their domain's identity (and learns from them). */
+  readonly identities: DomainIdentities;
 }
 
 export class FileStream {
   private readonly chain: RotationChain;
   private readonly tracker: CheckpointTracker<FileReader>;
-  private readonly parser: RecordParser;
+  private parser: RecordParser;
   private pumping: Promise<void> | undefined;
   private wanted = false;
   private flushWanted = false;
@@ -63,8 +67,8 @@ export class FileStream {
     since: number,
   ) {
     this.chain = new RotationChain(path, opts);
-    this.tracker = new CheckpointTracker<FileReader>(since);
-    this.parser = opts.newParser();
+    this.tracker = new CheckpointTracker<FileReader>(since, () => this.parser.uuid ?? null);
+    this.parser = opts.newParser(null);
   }
 
   get openFiles(): number {
@@ -79,6 +83,8 @@ export class FileStream {
   /** Opens the files of a start plan (in reading order) and begins reading. */
   async begin(plan: StartPlan): Promise<void> {
     await this.chain.open(plan.files);
+    // What the checkpoint knew of the domain holds until the log says otherwise.
+    if (plan.uuid !== undefined) this.parser = this.opts.newParser(plan.uuid);
     // Re-reading from the clean point produces the confirmed records again: drop that many.
     this.tracker.begin(this.chain.head, plan.skip);
     this.begun = true;
@@ -198,6 +204,13 @@ export class FileStream {
     const records = this.out;
     if (records.length === 0 && !force) return;
     this.out = [];
+    const asking = this.opts.identities.identify(records);
+    if (asking) {
+      await asking;
+      // libvirt named the domain the log has not named yet: the records that follow are the same domain's.
+      const learnt = records.at(-1)?.uuid;
+      if (this.parser.uuid === null && learnt !== undefined) this.parser.uuid = learnt;
+    }
     await this.opts.queue.put(makeBatch(source, this.opts.tag, records, this.opts.encode, [{ stream: this.path, at: this.checkpoint() }]));
   }
 

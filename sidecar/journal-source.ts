@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { makeBatch, type Batch, type JournalCheckpoint, type RecordEncoder } from './batch.js';
 import type { CheckpointStore } from './checkpoint-store.js';
+import type { DomainIdentities } from './domain-identities.js';
 import { cursorOfLine, notAfter, parseCursor, type Cursor } from './journal-cursor.js';
 import type { InputState, Source } from './source.js';
 import { LineSplitter } from '../parsers/lines.js';
@@ -34,6 +35,8 @@ export interface JournalOptions {
   readonly log: Logger;
   readonly store: CheckpointStore;
   readonly newParser: () => RecordParser;
+  /** Gives records that name a domain its uuid (and Nova's fields). */
+  readonly identities: DomainIdentities;
 }
 
 type StartMode = { cursor: string } | { sinceMs: number } | { tail: true };
@@ -214,6 +217,8 @@ export class JournalSource implements Source {
     const at: JournalCheckpoint | undefined = this.outCursor ? { cursor: this.outCursor } : undefined;
     this.out = [];
     this.outCursor = undefined;
+    const asking = this.opts.identities.identify(records);
+    if (asking) await asking;
     await this.opts.queue.put(makeBatch('journal', this.opts.tag, records, this.opts.encode, at ? [{ journal: at }] : []));
   }
 

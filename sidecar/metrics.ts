@@ -23,6 +23,7 @@ export function createMetrics() {
     rotations: new Counter({ name: `${P}rotations_total`, help: 'Detected rotations: rename (new file at the path), truncate (copytruncate or truncation), delete (file removed while open).', labelNames: ['type'], registers: [registry] }),
     journalctlRestarts: new Counter({ name: `${P}journalctl_restarts_total`, help: 'Times journalctl exited and was started again.', registers: [registry] }),
     cursorResets: new Counter({ name: `${P}cursor_resets_total`, help: 'Stored journal cursors that could not be used, by reason (malformed, other_boot, vanished); reading fell back to --journal-fallback-age.', labelNames: ['reason'], registers: [registry] }),
+    identityLookups: new Counter({ name: `${P}identity_lookups_total`, help: 'Questions to libvirtd (--libvirt.uri) about a domain\'s identity, by result (found, unknown: no such domain, error: no answer).', labelNames: ['result'], registers: [registry] }),
     pendingAcks: new Gauge({ name: `${P}pending_acks`, help: 'Forward chunks sent and not yet acknowledged.', registers: [registry] }),
     queueBytes: new Gauge({ name: `${P}queue_bytes`, help: 'Input bytes held in the queue and in flight to the output.', registers: [registry] }),
     queueLimit: new Gauge({ name: `${P}queue_limit_bytes`, help: 'The --queue-limit.', registers: [registry] }),

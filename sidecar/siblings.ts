@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import type { StreamCheckpoint } from './batch.js';
 import { closeFd, openRegular, preadInto } from './fd.js';
 import { bornMsOf, startsWith } from './file-identity.js';
+import { DOMAIN_UUID } from '../parsers/shapes.js';
 
 /** A file of the chain as a listing saw it; `bornMs` (when known, see bornMsOf) tells it from a later file with its inode number. */
 export interface PlannedFile {
@@ -19,6 +20,8 @@ export interface PlannedFile {
 export interface StartPlan {
   readonly files: readonly PlannedFile[];
   readonly skip: number;
+  /** The domain's uuid known where the plan begins (from the checkpoint): the parser starts with it. */
+  readonly uuid?: string;
 }
 
 export interface Sibling {
@@ -129,7 +132,16 @@ export interface ReplacedFile {
  * inode is there, shorter than the checkpoint's offset or with other first bytes (truncated and
  * written again, or a new file that took the inode number): it is read again from its head.
  */
+const CANONICAL_UUID = new RegExp(`^${DOMAIN_UUID}$`);
+
 export async function planResume(path: string, cp: StreamCheckpoint): Promise<StartPlan & { lost: boolean; replaced?: ReplacedFile }> {
+  const plan = await resumeFiles(path, cp);
+  // The uuid known at the checkpoint holds for whatever is read next, as the running parser would have carried it.
+  // A state file edited by hand may hold anything there: only a uuid is one.
+  return typeof cp.uuid === 'string' && CANONICAL_UUID.test(cp.uuid) ? { ...plan, uuid: cp.uuid } : plan;
+}
+
+async function resumeFiles(path: string, cp: StreamCheckpoint): Promise<StartPlan & { lost: boolean; replaced?: ReplacedFile }> {
   const sibs = await siblingsOf(path);
   const at = cp.file;
   if (!at) return { files: sibs.filter((s) => s.mtimeMs > cp.since).map(fromHead), skip: 0, lost: false };

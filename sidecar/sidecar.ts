@@ -5,10 +5,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Batch } from './batch.js';
 import { CheckpointStore } from './checkpoint-store.js';
+import { DomainIdentities } from './domain-identities.js';
 import { FileSource, globToRegExp } from './file-source.js';
 import { GlobSource } from './glob-source.js';
 import { serveHttp } from '../runtime/http.js';
 import { JournalSource, type JournalOptions } from './journal-source.js';
+import { LibvirtLookup } from './libvirt-lookup.js';
 import { createLogger, type Logger } from '../runtime/log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { domainFromFileName, LOG_FORMATS } from '../parsers/formats.js';
@@ -27,6 +29,8 @@ export interface SidecarConfig {
   readonly criLog?: string | undefined;
   readonly journal: Pick<JournalOptions, 'journalctl' | 'matches' | 'directory' | 'files' | 'namespace' | 'fallbackAgeMs'>;
   readonly startAt: 'head' | 'tail';
+  /** libvirtd to ask for identities (read-only); undefined: none. */
+  readonly libvirtUri?: string | undefined;
   readonly stateDir: string;
   readonly output: 'stdout' | 'file' | 'forward';
   readonly outputFile?: string | undefined;
@@ -58,6 +62,7 @@ export class Sidecar {
   private running: Promise<void> | undefined;
   private fatal: Error | undefined;
   private journal: JournalSource | undefined;
+  private lookup: LibvirtLookup | undefined;
 
   private constructor(
     readonly config: SidecarConfig,
@@ -118,7 +123,10 @@ export class Sidecar {
   private async begin(): Promise<void> {
     const { config, metrics, log, store, queue } = this;
     if (config.listen) this.server = await serveHttp(config.listen, metrics.registry, () => this.health());
+    if (config.libvirtUri !== undefined) this.lookup = new LibvirtLookup(config.libvirtUri, log);
+    const identities = new DomainIdentities(this.lookup ?? null, (result) => metrics.identityLookups.inc({ result }));
     const common = {
+      identities,
       maxLineBytes: config.maxLineBytes,
       rotateWaitMs: config.rotateWaitMs,
       flushIdleMs: config.flushIdleMs,
@@ -137,7 +145,7 @@ export class Sidecar {
         dir: config.qemuLogDir,
         pattern: globToRegExp(config.qemuLogGlob),
         tagFor: (name) => `${config.tagPrefix}.qemu.${domainOf(name)}`,
-        parserFor: (name) => () => LOG_FORMATS.qemu.create({ domain: domainOf(name) }),
+        parserFor: (name) => (uuid) => LOG_FORMATS.qemu.create({ domain: domainOf(name), uuid }),
       });
       this.inputs.push({ source: 'qemu', input: config.qemuLogDir, reader: qemu });
       await qemu.start();
@@ -163,6 +171,7 @@ export class Sidecar {
         metrics,
         log,
         store,
+        identities,
         newParser: () => LOG_FORMATS.journal.create(),
       });
       this.journal = journal;
@@ -222,6 +231,7 @@ export class Sidecar {
     clearInterval(this.gaugeTimer);
     this.queue.close();
     await Promise.all(this.inputs.map((i) => i.reader.stop()));
+    await this.lookup?.stop();
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       (this.running ?? Promise.resolve()).then(() => true),

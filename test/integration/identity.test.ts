@@ -1,8 +1,9 @@
 // One identity across the signals (issue 17), end to end with the real libvirtd and QEMU: the exporter, the
 // HA agent (writing to the fake Kubernetes API server with the shipped CRD and RBAC) and the sidecar run with
-// their default flags plus what the generated manifests pass. A guest is started, killed (a crash: Stopped
-// Failed) and started again; its one uuid then finds its series, its Eviction, the agent's records and
-// series of it, and its log records. A domain deleted and re-created with the same name gets a new uuid
+// their default flags plus what the generated manifests pass. A guest (an OpenStack instance: Nova's metadata
+// in its XML) is started, killed (a crash: Stopped Failed) and started again; its one uuid then finds its
+// series, its Eviction (with Nova's instance name and project as the exporter's info series has them), the
+// agent's records and series of it, and its log records. A domain deleted and re-created with the same name gets a new uuid
 // on every signal, so nothing of the old VM is mixed into the new one.
 import test from 'ava';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import type { FakeKubeApiServer } from '../harness/fakes/fake-kube-apiserver.js'
 import { HYPERVISOR, startFakeCluster } from '../harness/fakes/kube-fixtures.js';
 import { startSidecar, tempDir, type RunningSidecar } from '../harness/roles/sidecar.js';
 import { virsh } from '../harness/env/testenv.js';
+import { NOVA_INSTANCE, novaInstanceXml } from '../harness/inputs/nova.js';
 import { waitFor } from '../env/proc.js';
 
 const URI = 'qemu+tcp://127.0.0.1:16509/system';
@@ -83,13 +85,17 @@ async function waitForRecords(what: string, predicate: (records: Record<string, 
 }
 
 test.serial('a crashed and restarted guest: its uuid finds its series, its Eviction, the agent\'s records and series of it, and its QEMU log records', async (t) => {
-  const domain = await defineTinyDomain(testDomainName('identity'), { nic: false, enospcDisk: false, cleanup: t });
+  // An OpenStack instance: Nova's metadata in the domain XML.
+  const domain = await defineTinyDomain(testDomainName('identity'), { nic: false, enospcDisk: false, metadata: novaInstanceXml(), cleanup: t });
   const uuid = await start(domain);
   await waitFor('the running domain\'s series', 30_000, async () => (await series('libvirt_domain_state', domain.name)).find((s) => s.labels.state === 'running'));
   await crash(domain);
 
   const eviction = await waitForEviction(uuid);
-  t.like(eviction.spec, { hypervisor: HYPERVISOR, domain: domain.name, uuid });
+  t.like(eviction.spec, { hypervisor: HYPERVISOR, domain: domain.name, uuid, instance_name: NOVA_INSTANCE.name, project_id: NOVA_INSTANCE.projectId });
+  // The exporter's Nova info series names the instance with the same labels and values.
+  const [info] = await series('libvirt_domain_openstack_info', domain.name);
+  t.like(info?.labels, { uuid, instance_name: eviction.spec.instance_name, project_id: eviction.spec.project_id });
   t.is(eviction.metadata.labels['hypervisor.c5c3.io/domain-uuid'], uuid);
   const [failed] = await agent.waitForRecords((r) => r.uuid === uuid && r.detail === 'stopped/failed');
   t.like(failed, { domain: domain.name, action: 'eviction', eviction: eviction.metadata.name });

@@ -55,6 +55,7 @@ test('lists, looks up and describes a QEMU domain as virsh does', async (t) => {
   t.is(ref!.uuid, (await virsh(['domuuid', domain.name])).trim());
   t.false((await c.listAllDomains(ListDomainsFlag.ACTIVE)).some((d) => d.name === domain.name));
   t.deepEqual(await c.domainLookupByUuid(ref!.uuid.toUpperCase()), ref);
+  t.deepEqual(await c.domainLookupByName(domain.name), ref);
   t.like(await c.domainGetState(ref!), { state: 5, stateName: 'shutoff', reasonName: 'unknown' });
   const info = await c.domainGetInfo(ref!);
   t.like(info, { state: 5, maxMemoryKiB: 131072n, vcpus: 1, cpuTimeNs: 0n });
@@ -69,6 +70,8 @@ test('daemon errors arrive as LibvirtError; a read-only connection is refused se
   const missing = await t.throwsAsync(ro.domainLookupByUuid(randomUUID()), { instanceOf: LibvirtError });
   t.is(missing?.code, ErrorCode.NO_DOMAIN);
   t.regex(missing!.message, /Domain not found/i);
+  const noName = await t.throwsAsync(ro.domainLookupByName(`${domain.name}-missing`), { instanceOf: LibvirtError });
+  t.is(noName?.code, ErrorCode.NO_DOMAIN);
   const ref = (await ro.listAllDomains()).find((d) => d.name === domain.name)!;
   const denied = await t.throwsAsync(ro.domainGetXmlDesc(ref, DomainXmlFlag.SECURE), { instanceOf: LibvirtError });
   t.is(denied?.code, ErrorCode.OPERATION_DENIED);

@@ -3,7 +3,7 @@ import { ALL_METRICS, Metrics } from '../../exporter/catalogue.js';
 import { renderSnapshot } from '../../exporter/collectors/index.js';
 import { viewOf, type DomainLabels } from '../../exporter/domain-view.js';
 import { OPENMETRICS_TEXT, PROMETHEUS_TEXT } from '../../exporter/exposition.js';
-import type { NovaInstance } from '../../exporter/nova.js';
+import type { NovaInstance } from '../../libvirt/nova-metadata.js';
 import type { Snapshot } from '../../exporter/snapshot.js';
 import type { DomainStatsRecord } from '../../libvirt/types.js';
 import { sampleRecords, uuidFor } from '../harness/readers/domstats-text.js';

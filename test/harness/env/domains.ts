@@ -28,6 +28,8 @@ export interface TinyDomainOptions {
   onCrash?: 'destroy' | 'restart' | 'preserve' | 'rename-restart' | 'coredump-destroy' | 'coredump-restart';
   /** Balloon statistics period in seconds (0 = off). Default 1: the guest's memory stats refresh. */
   balloonPeriod?: number;
+  /** XML elements for the domain's `<metadata>` (e.g. Nova's instance metadata). */
+  metadata?: string;
   /** Register the domain's removal with the test's teardown (pass ava's `t`). */
   cleanup?: Teardown;
 }
@@ -83,7 +85,10 @@ function domainXml(domain: Omit<TinyDomain, 'xml'>, options: TinyDomainOptions):
     </interface>`;
   const balloonPeriod = options.balloonPeriod ?? 1;
   return `<domain type='qemu'>
-  <name>${xmlText(domain.name)}</name>
+  <name>${xmlText(domain.name)}</name>${options.metadata ? `
+  <metadata>
+    ${options.metadata}
+  </metadata>` : ''}
   <memory unit='MiB'>${options.memoryMiB ?? 128}</memory>
   <vcpu>${options.vcpus ?? 1}</vcpu>
   <os>

@@ -9,6 +9,7 @@ import { ByteQueue } from '../../../sidecar/queue.js';
 import { encodeJsonLines } from '../../../sidecar/sinks/sink.js';
 import { createQemuLogParser } from '../../../parsers/textlog.js';
 import { checkedRecords } from '../checks/record-schema.js';
+import { DomainIdentities } from '../../../sidecar/domain-identities.js';
 
 type Rec = Record<string, unknown>;
 
@@ -45,7 +46,8 @@ export class StreamRun {
         encode: encodeJsonLines,
         metrics: this.metrics,
         log: createLogger({ write: () => undefined }),
-        newParser: () => createQemuLogParser({ domain }),
+        newParser: (uuid) => createQemuLogParser({ domain, uuid }),
+        identities: new DomainIdentities(),
       },
       Date.now(),
     );

@@ -18,6 +18,7 @@ import { canHaveMoved } from '../../../sidecar/siblings.js';
 import { LOG_FORMATS } from '../../../parsers/formats.js';
 import { qemuLines, sequences } from '../../harness/fakes/log-writer.js';
 import { checkedRecords } from '../../harness/checks/record-schema.js';
+import { DomainIdentities } from '../../../sidecar/domain-identities.js';
 
 /** Reads a start plan until `want` records came out, then a little longer to catch extra ones. */
 async function readPlan(dir: string, files: (base: string) => PlannedFile[], want: number) {
@@ -38,6 +39,7 @@ async function readPlan(dir: string, files: (base: string) => PlannedFile[], wan
       metrics,
       log: createLogger({ write: (line) => (logged += line) }),
       newParser: () => LOG_FORMATS.qemu.create({ domain: 'dom' }),
+      identities: new DomainIdentities(),
     },
     Date.now(),
   );

@@ -1,4 +1,4 @@
-// The namespace-aware XML reading behind readNovaMetadata (nova.ts), kept apart so that saxes is loaded
+// The namespace-aware XML reading behind readNovaMetadata (nova-metadata.ts), kept apart so that saxes is loaded
 // only on hosts whose domains carry Nova metadata.
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { NOVA_NAMESPACE, type NovaInstance } from './nova-instance.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { readNovaMetadata } from '../../exporter/nova.js';
+import { readNovaMetadata } from '../../libvirt/nova-metadata.js';
 
 // Shaped like the domain XML Nova's libvirt driver writes (nova/virt/libvirt/config.py).
 const novaDomain = (prefix: string) => `<domain type='kvm' id='3'>
