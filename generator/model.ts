@@ -64,6 +64,8 @@ export const BUILTIN_MULTILINE_PARSERS: readonly string[] = ['cri', 'docker', 'g
  * the rotated name `<domain>.log.N`.
  */
 export const QEMU_LOG_PATH_REGEX = '^.*/(?<domain>[^/]+)\\.log(?:\\.[0-9]+)?$';
+/** Record key of the QEMU log path on the Fluent Bit-only path: the one place a record there names its domain. */
+export const QEMU_LOG_PATH_KEY = 'log_file';
 /**
  * The key holding a log line: in_tail's default Key, the key the cri multiline parser writes, and
  * the key_content of our multiline parsers. Without a key_content Fluent Bit appends `\n` to every
@@ -190,8 +192,9 @@ function journalFilter(o: GenerateOptions): Section {
 function qemuInput(o: GenerateOptions): Section {
   return {
     comment: [
-      'Per-domain QEMU logs written by libvirtd/virtlogd and QEMU; the tag names the domain (no record field: a',
-      'second parser pass over the file name would cost every record a re-encoding).',
+      'Per-domain QEMU logs written by libvirtd/virtlogd and QEMU; the tag names the domain, and the record keeps',
+      `the file's path in \`${QEMU_LOG_PATH_KEY}\` (in_tail adds it as it builds the record; a parser pass copying the`,
+      'domain out of it would cost every record a re-encoding).',
       'The multiline parser folds the environment + command-line block into one record.',
     ],
     properties: properties({
@@ -199,6 +202,7 @@ function qemuInput(o: GenerateOptions): Section {
       Tag: `${o['qemu.tag']}.<domain>`,
       Tag_Regex: QEMU_LOG_PATH_REGEX,
       Path: o['qemu.path'],
+      Path_Key: QEMU_LOG_PATH_KEY,
       'multiline.parser': MULTILINE_NAMES.qemu,
       ...tailSettings(o, 'qemu-logs.db'),
       ...buffering(o),

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { LOG_FORMATS } from '../../parsers/formats.js';
 import type { LogRecord } from '../../parsers/record.js';
 import { FILE_NAMES } from '../../generator/files.js';
+import { QEMU_LOG_PATH_KEY } from '../../generator/model.js';
 import { readClassic, readYaml, type NormalConfig, type Props } from '../harness/readers/fluent-bit-config.js';
 import { onigmoToJs, runMultiline, runParserChain, type Parsed } from '../harness/checks/fluent-bit-emulation.js';
 import { VARIANTS, writeVariant } from '../harness/inputs/generator-variants.js';
@@ -167,14 +168,15 @@ for (const [format, config] of configs('host-qemu-tail')) {
     t.false('level' in error.fields, 'error_report() prints no level word');
   });
 
-  test(`${format}: the QEMU log path names the domain in the tag, with no second parser pass`, (t) => {
+  test(`${format}: the QEMU log path names the domain in the tag and stays in the record, with no second parser pass`, (t) => {
     const tail = config.inputs.find((i) => first(i, 'tag')?.includes('<domain>'))!;
     const domainOf = (p: string) => onigmoToJs(first(tail, 'tag_regex')!).exec(p)?.groups;
     t.deepEqual(domainOf('/var/log/libvirt/qemu/instance-00000a1b.log'), { domain: 'instance-00000a1b' });
     t.deepEqual(domainOf('/var/log/libvirt/qemu/instance-00000a1b.log.0'), { domain: 'instance-00000a1b' }, 'read after a virtlogd rotation');
     t.is(domainOf('/var/log/libvirt/qemu/notes.txt'), undefined);
     t.deepEqual(domainOf('/mnt/qemu-logs/vm.with.dots.log'), { domain: 'vm.with.dots' });
-    t.false('path_key' in tail);
+    t.is(first(tail, 'path_key'), QEMU_LOG_PATH_KEY, 'the record keeps the path, so a store can tell the domain without the tag');
+    t.false(config.filters.some((f) => first(f, 'key_name') === QEMU_LOG_PATH_KEY), 'no parser pass over the path');
     t.is(config.filters.filter((f) => first(f, 'name') === 'parser').length, 1, 'one parser filter for the QEMU records');
   });
 }
