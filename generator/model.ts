@@ -123,7 +123,7 @@ function multilineParser(shape: MultilineShape): MultilineParser {
     name: shape.name,
     type: 'regex',
     keyContent: LOG_KEY,
-    flushTimeoutMs: shape.flushTimeoutMs,
+    flushTimeoutMs: shape.fluentBitFlushPeriodMs ?? shape.flushTimeoutMs,
     rules: shape.rules.map((r) => ({ state: r.state, regex: renderOnigmoRegex(r), next: r.next })),
   };
 }

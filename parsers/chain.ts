@@ -7,14 +7,14 @@
 import type { LineShape } from './shape.js';
 import { ShapeMatcher } from './regex.js';
 import type { LogLevel, LogRecord, LogSource } from './record.js';
-import { LIBVIRT_TIME, QEMU_TIME } from './shapes.js';
+import { LIBVIRT_TIME_FIELD, QEMU_TIME_FIELD } from './shapes.js';
 import { libvirtTimeToIso, qemuTimeToIso } from './time.js';
 
 type TimeClass = 'libvirt' | 'qemu' | 'none';
 
 const TIME_PREFIX: readonly [TimeClass, string, (text: string) => string | null][] = [
-  ['libvirt', `^(?<time>${LIBVIRT_TIME})`, libvirtTimeToIso],
-  ['qemu', `^(?<time>${QEMU_TIME})`, qemuTimeToIso],
+  ['libvirt', `^${LIBVIRT_TIME_FIELD}`, libvirtTimeToIso],
+  ['qemu', `^${QEMU_TIME_FIELD}`, qemuTimeToIso],
 ];
 
 interface Field {

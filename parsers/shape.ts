@@ -49,6 +49,13 @@ export interface MultilineRule {
 export interface MultilineShape {
   readonly name: string;
   readonly description: string;
+  /** How long a group waits for its next line before it is emitted (the sidecar's idle timeout). */
   readonly flushTimeoutMs: number;
+  /**
+   * Fluent Bit's Flush_Timeout when it must differ: Fluent Bit's is a period, not an idle time. It
+   * flushes every open group at each tick however recent its last line (cb_ml_flush_timer() in
+   * src/multiline/flb_ml.c), so a tick between two reads of one group cuts it.
+   */
+  readonly fluentBitFlushPeriodMs?: number;
   readonly rules: readonly MultilineRule[];
 }

@@ -18,6 +18,23 @@ export const LIBVIRT_TIME = `${DATE} ${CLOCK}\\.[0-9]{3}[+-][0-9]{4}`;
 /** QEMU's `-msg timestamp=on` prefix: ISO 8601 UTC, microseconds, fraction omitted when µs = 0. */
 export const QEMU_TIME = `${DATE}T${CLOCK}(?:\\.[0-9]+)?Z`;
 
+/** Fields in range (month 01–12, day 01–31, hour 00–23, minute and second 00–59). */
+const IN_RANGE_DATE = '[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])';
+const IN_RANGE_CLOCK = '(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]';
+
+/**
+ * A record's timestamp: `time` when its fields are in range, else the text as `invalid_time` (the
+ * record keeps its fields). Fluent Bit parses only `time` (Time_Key), so a timestamp out of range
+ * gives the record the read time and keeps the text instead of a wrong or failed time; the
+ * TypeScript parsers also reject days past the month's end (time.ts).
+ */
+function timestampField(shapeOnly: string, inRange: string): string {
+  return `(?:(?<time>${inRange})|(?<invalid_time>${shapeOnly}))`;
+}
+
+export const LIBVIRT_TIME_FIELD = timestampField(LIBVIRT_TIME, `${IN_RANGE_DATE} ${IN_RANGE_CLOCK}\\.[0-9]{3}[+-][0-9]{4}`);
+export const QEMU_TIME_FIELD = timestampField(QEMU_TIME, `${IN_RANGE_DATE}T${IN_RANGE_CLOCK}(?:\\.[0-9]+)?Z`);
+
 /** `virLogPriorityString()`. */
 const LIBVIRT_LEVELS = 'debug|info|warning|error|unknown';
 
@@ -47,12 +64,12 @@ const CRI_TIME_SPEC: TimeSpec = { key: 'time', format: '%Y-%m-%dT%H:%M:%S.%L%z',
 
 /** A line libvirtd writes into the domain log: `<LIBVIRT_TIME>: <body>`. */
 function libvirtWritten(name: string, description: string, body: string, extra: Partial<LineShape> = {}): LineShape {
-  return { name, description, pattern: `^(?<time>${LIBVIRT_TIME}): ${body}$`, time: LIBVIRT_TIME_SPEC, ...extra };
+  return { name, description, pattern: `^${LIBVIRT_TIME_FIELD}: ${body}$`, time: LIBVIRT_TIME_SPEC, ...extra };
 }
 
 /** A line QEMU reports through `error_report()`/`warn_report()`/`info_report()`. */
 function qemuReported(name: string, description: string, body: string, extra: Partial<LineShape> = {}): LineShape {
-  return { name, description, pattern: `^(?<time>${QEMU_TIME}) ${QEMU_PROGRAM}: ${body}$`, time: QEMU_TIME_SPEC, ...extra };
+  return { name, description, pattern: `^${QEMU_TIME_FIELD} ${QEMU_PROGRAM}: ${body}$`, time: QEMU_TIME_SPEC, ...extra };
 }
 
 // --- libvirtd's text line (stderr, file output; also forked children's lines in a domain log) ---
@@ -62,7 +79,7 @@ export const LIBVIRTD_LINE: LineShape = {
   description:
     'libvirtd text line `<time>: <thread>: <level> : [<function>:<line> : ]<message>`; `.` spans the joined continuation lines',
   pattern:
-    `^(?<time>${LIBVIRT_TIME}): (?<thread>[0-9]+): (?<level>${LIBVIRT_LEVELS}) : ` +
+    `^${LIBVIRT_TIME_FIELD}: (?<thread>[0-9]+): (?<level>${LIBVIRT_LEVELS}) : ` +
     `(?:(?<function>[A-Za-z_][A-Za-z0-9_]*):(?<line>[0-9]+) : )?${MESSAGE_TO_END}$`,
   dotAll: true,
   time: LIBVIRT_TIME_SPEC,
@@ -112,7 +129,7 @@ export const QEMU_PANIC: LineShape = libvirtWritten(
 export const QEMU_EXTERNAL_DEVICE: LineShape = {
   name: 'libvirt_qemu_external_device',
   description: '`qemuExtDeviceLogCommand()`: `Starting external device: <name>`, the helper command on the next line',
-  pattern: `^(?<time>${LIBVIRT_TIME}): (?<message>${EXTERNAL_DEVICE}(?<device>[^\\n]*))(?:\\n(?<command>[^\\n]+))?\\n?$`,
+  pattern: `^${LIBVIRT_TIME_FIELD}: (?<message>${EXTERNAL_DEVICE}(?<device>[^\\n]*))(?:\\n(?<command>[^\\n]+))?\\n?$`,
   time: LIBVIRT_TIME_SPEC,
   kind: 'external_device',
   level: 'info',
@@ -209,6 +226,9 @@ export const QEMU_MULTILINE: MultilineShape = {
   description:
     'folds the environment + command-line block (lines ending ` \\` plus the final option line) and an external device line with its command',
   flushTimeoutMs: 1000,
+  // Blocks end themselves (their last option line), so only a block cut by a tick or left open at
+  // the end of a file waits for one; a long period makes cuts rarer.
+  fluentBitFlushPeriodMs: 10_000,
   rules: [
     { state: 'start_state', pattern: `${COMMAND_LINE_CONTINUATION}$`, next: 'command_line' },
     { state: 'start_state', pattern: `^${LIBVIRT_TIME}: ${EXTERNAL_DEVICE}`, next: 'external_device' },

@@ -154,3 +154,27 @@ test('the first-character dispatch of a chain picks what trying every shape in o
     if (first) t.is(record.message, toJsRegExp(first.shape).exec(text)!.groups!.message ?? '');
   }
 });
+
+test('a timestamp out of range is captured as invalid_time, not time, by the rendered Fluent Bit parser and the TypeScript chain alike', (t) => {
+  const shapes = PARSER_CHAINS.qemu.map((n) => FLUENT_BIT_PARSERS.find((s) => s.name === n)!);
+  const chain = new ShapeChain(shapes, 'qemu');
+  const cases: { line: string; shape: string; time?: string; invalid?: string }[] = [
+    { line: '2024-13-45 99:99:99.999+0000: shutting down, reason=crashed', shape: 'libvirt_qemu_shutdown', invalid: '2024-13-45 99:99:99.999+0000' },
+    { line: '2024-05-01 24:00:00.000+0000: 12: error : f:1 : hour 24', shape: 'libvirt_daemon_line', invalid: '2024-05-01 24:00:00.000+0000' },
+    { line: '2024-00-01T10:00:00Z qemu-system-x86_64: terminating on signal 15', shape: 'libvirt_qemu_signal', invalid: '2024-00-01T10:00:00Z' },
+    { line: '2024-05-01T10:60:00.5Z qemu-system-x86_64: warning: minute 60', shape: 'libvirt_qemu_message', invalid: '2024-05-01T10:60:00.5Z' },
+    { line: '2024-05-01 10:00:00.000+0000: shutting down, reason=in range', shape: 'libvirt_qemu_shutdown', time: '2024-05-01 10:00:00.000+0000' },
+  ];
+  for (const c of cases) {
+    const rendered = shapes.map((s) => ({ s, regex: toJsRegExp(fromRendered(renderOnigmoRegex(s))) })).find((r) => r.regex.test(c.line))!;
+    t.is(rendered.s.name, c.shape, c.line);
+    const groups = rendered.regex.exec(c.line)!.groups!;
+    t.is<string | undefined, string | undefined>(groups['invalid_time'], c.invalid, c.line);
+    t.is<string | undefined, string | undefined>(groups['time'], c.time, c.line);
+    const record = chain.parse(c.line, null);
+    t.is(record.invalid_time, c.invalid, c.line);
+    t.is(record.time === null, c.invalid !== undefined, c.line);
+  }
+  // In range but past the month's end: Fluent Bit takes it as a time (rolled over into March), the TypeScript parsers do not.
+  t.is(chain.parse('2024-02-30 10:00:00.000+0000: shutting down, reason=x', null).invalid_time, '2024-02-30 10:00:00.000+0000');
+});
