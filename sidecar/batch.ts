@@ -1,5 +1,6 @@
 // What flows from a source through the queue to a sink: records plus the checkpoint marks
 // that become true once the sink confirmed them.
+import type { RecordEncoder } from './encodings.js';
 import type { FileIdentity } from './file-identity.js';
 import type { LogRecord } from '../parsers/record.js';
 
@@ -39,9 +40,26 @@ export type Mark =
 /** Label of the source a batch came from, for metrics. */
 export type SourceName = 'qemu' | 'journal' | 'cri';
 
-/** Encodes records for the sink (JSON lines, or Forward entries) as soon as they are parsed. */
-export type RecordEncoder = (records: readonly LogRecord[]) => Buffer;
+/** What a source hands on: the records of one read, and the marks that hold once they are delivered. */
+export interface RecordBatch {
+  readonly source: SourceName;
+  readonly tag: string;
+  readonly records: readonly LogRecord[];
+  readonly marks: readonly Mark[];
+  /** When the source read it (ms), for the lag gauge. */
+  readonly readAt: number;
+}
 
+/** Where a source hands its batches (the pipeline); resolves once there is room, rejects once the sidecar stops. */
+export interface BatchIntake {
+  accept(batch: RecordBatch): Promise<void>;
+}
+
+export function recordBatch(source: SourceName, tag: string, records: readonly LogRecord[], marks: readonly Mark[]): RecordBatch {
+  return { source, tag, records, marks, readAt: Date.now() };
+}
+
+/** A batch in the queue: its records encoded for the sink. */
 export interface Batch {
   readonly source: SourceName;
   /** Fluent Forward tag (the stdout and file outputs ignore it). */
@@ -60,11 +78,11 @@ export interface Batch {
   readonly readAt: number;
 }
 
-export function makeBatch(source: SourceName, tag: string, records: readonly LogRecord[], encode: RecordEncoder, marks: readonly Mark[]): Batch {
+export function encodeBatch({ source, tag, records, marks, readAt }: RecordBatch, encode: RecordEncoder): Batch {
   const kinds = new Map<string, number>();
   for (const r of records) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
   const payload = records.length ? encode(records) : EMPTY;
-  return { source, tag, payload, count: records.length, kinds, bytes: payload.length, marks, readAt: Date.now() };
+  return { source, tag, payload, count: records.length, kinds, bytes: payload.length, marks, readAt };
 }
 
 const EMPTY = Buffer.alloc(0);

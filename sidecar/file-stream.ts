@@ -3,14 +3,13 @@
 // queues the records with the checkpoint of the tracker (checkpoint-tracker.ts). The files of a
 // path are one byte stream: a line or a multi-line record that a rotation cut in two is read as
 // one, exactly as `parse` reads the copies concatenated.
-import { makeBatch, type Batch, type RecordEncoder, type SourceName, type StreamCheckpoint } from './batch.js';
+import { recordBatch, type BatchIntake, type SourceName, type StreamCheckpoint } from './batch.js';
 import { CheckpointTracker } from './checkpoint-tracker.js';
 import type { DomainIdentities } from './domain-identities.js';
 import type { FileReader } from './file-reader.js';
 import type { Logger } from '../runtime/log.js';
 import type { Metrics } from './metrics.js';
 import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from '../parsers/record.js';
-import type { ByteQueue } from './queue.js';
 import { RotationChain } from './rotation-chain.js';
 import type { StartPlan } from './siblings.js';
 
@@ -27,8 +26,8 @@ export interface StreamOptions {
   readonly rotateWaitMs: number;
   /** Idle time after which records held by the parser (multi-line folding) are emitted. */
   readonly flushIdleMs: number;
-  readonly queue: ByteQueue<Batch>;
-  readonly encode: RecordEncoder;
+  /** The pipeline: it encodes the records for the sink and queues them. */
+  readonly intake: BatchIntake;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** The stream's parser; `uuid`: the domain's uuid where reading resumes (QEMU logs, from the checkpoint). */
@@ -189,7 +188,7 @@ export class FileStream {
     for (let i = this.tracker.produced(produced.length); i < produced.length; i++) this.out.push(produced[i]!);
   }
 
-  /** Queues what the last read produced, with the stream's checkpoint; waits while the queue is full. */
+  /** Hands on what the last read produced, with the stream's checkpoint; waits while the queue is full. */
   private async emit(force = false): Promise<void> {
     const { metrics, source } = this.opts;
     if (this.chunkLines) {
@@ -211,7 +210,7 @@ export class FileStream {
       const learnt = records.at(-1)?.uuid;
       if (this.parser.uuid === null && learnt !== undefined) this.parser.uuid = learnt;
     }
-    await this.opts.queue.put(makeBatch(source, this.opts.tag, records, this.opts.encode, [{ stream: this.path, at: this.checkpoint() }]));
+    await this.opts.intake.accept(recordBatch(source, this.opts.tag, records, [{ stream: this.path, at: this.checkpoint() }]));
   }
 
   private armFlush(): void {

@@ -5,7 +5,7 @@
 import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { makeBatch, type Batch, type JournalCheckpoint, type RecordEncoder } from './batch.js';
+import { recordBatch, type BatchIntake, type JournalCheckpoint } from './batch.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { DomainIdentities } from './domain-identities.js';
 import { cursorOfLine, notAfter, parseCursor, type Cursor } from './journal-cursor.js';
@@ -14,7 +14,6 @@ import { LineSplitter } from '../parsers/lines.js';
 import type { Logger } from '../runtime/log.js';
 import type { Metrics } from './metrics.js';
 import { LINE_INVALID_UTF8, LINE_TRUNCATED, type LogRecord, type RecordParser } from '../parsers/record.js';
-import type { ByteQueue } from './queue.js';
 
 export interface JournalOptions {
   readonly journalctl: string;
@@ -29,8 +28,7 @@ export interface JournalOptions {
   readonly startAt: 'head' | 'tail';
   readonly maxLineBytes: number;
   readonly tag: string;
-  readonly queue: ByteQueue<Batch>;
-  readonly encode: RecordEncoder;
+  readonly intake: BatchIntake;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly store: CheckpointStore;
@@ -219,7 +217,7 @@ export class JournalSource implements Source {
     this.outCursor = undefined;
     const asking = this.opts.identities.identify(records);
     if (asking) await asking;
-    await this.opts.queue.put(makeBatch('journal', this.opts.tag, records, this.opts.encode, at ? [{ journal: at }] : []));
+    await this.opts.intake.accept(recordBatch('journal', this.opts.tag, records, at ? [{ journal: at }] : []));
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,15 @@
-// Moves batches from the queue to the sink, one delivery at a time and in order, and advances
-// the checkpoints only after the sink confirmed. A failed delivery is retried with backoff for
-// as long as it takes: the queue fills and the sources pause, nothing is dropped.
-import type { Batch, Mark } from './batch.js';
+// Between the sources and the sink. Takes the sources' record batches, encodes them with the
+// encoding the sink names and queues them; moves batches from the queue to the sink, one delivery
+// at a time and in order, and advances the checkpoints only after the sink confirmed. A failed
+// delivery is retried with backoff for as long as it takes: the queue fills and the sources
+// pause, nothing is dropped.
+//
+// Records are encoded as they enter the queue, not after it: the queue then holds Buffers off the
+// JS heap, counted exactly. Records waiting in the queue would outlive V8's small young generation
+// (runtime/heap.ts), and moving them to the old generation costs CPU and peak memory
+// (bench/RESULTS.md, sidecar).
+import { encodeBatch, type Batch, type BatchIntake, type Mark, type RecordBatch } from './batch.js';
+import { ENCODINGS, type RecordEncoder } from './encodings.js';
 import { recycle } from './payload-slabs.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { Logger } from '../runtime/log.js';
@@ -27,10 +35,11 @@ export function latestMarks(batches: readonly Batch[]): Mark[] {
   return [...byKey.values()];
 }
 
-export class Pipeline {
+export class Pipeline implements BatchIntake {
   private lastSnapshot = Date.now();
   private inFlightSince: number | undefined;
   private failingSince: number | undefined;
+  private readonly encode: RecordEncoder;
   private readonly abort = new AbortController();
   private readonly abortedPromise = new Promise<void>((resolve) =>
     this.abort.signal.addEventListener('abort', () => resolve(), { once: true }),
@@ -43,7 +52,14 @@ export class Pipeline {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly opts: PipelineOptions,
-  ) {}
+  ) {
+    this.encode = ENCODINGS[sink.encoding];
+  }
+
+  /** A source's batch: encoded for the sink and queued; waits while the queue is full. */
+  accept(batch: RecordBatch): Promise<void> {
+    return this.queue.put(encodeBatch(batch, this.encode));
+  }
 
   /** Read time of the oldest batch not yet confirmed, if any. */
   oldestPending(): number | undefined {

@@ -6,7 +6,7 @@ interface Sized {
 }
 
 export class ByteQueue<T extends Sized> {
-  private items: T[] = [];
+  private items: (T | undefined)[] = [];
   private head = 0;
   private total = 0;
   private closed = false;
@@ -56,7 +56,10 @@ export class ByteQueue<T extends Sized> {
     const out: T[] = [];
     let bytes = 0;
     while (this.length > 0 && (out.length === 0 || bytes + this.items[this.head]!.bytes <= maxBytes)) {
-      const item = this.items[this.head++]!;
+      const item = this.items[this.head]!;
+      // The slot lets go of the item at once: a taken batch's records are garbage once delivered,
+      // while the array is compacted only now and then.
+      this.items[this.head++] = undefined;
       bytes += item.bytes;
       out.push(item);
     }

@@ -1,4 +1,4 @@
-// Wires sources -> bounded queue -> sink, checkpoints after confirmation, /metrics and /healthz,
+// Wires sources -> pipeline (encoding, bounded queue) -> sink, checkpoints after confirmation, /metrics and /healthz,
 // and the shutdown: stop reading, drain, checkpoint, all within a deadline.
 import type { ListenAddress } from '../runtime/listen-address.js';
 import type { Server } from 'node:http';
@@ -121,7 +121,7 @@ export class Sidecar {
   }
 
   private async begin(): Promise<void> {
-    const { config, metrics, log, store, queue } = this;
+    const { config, metrics, log, store, pipeline } = this;
     if (config.listen) this.server = await serveHttp(config.listen, metrics.registry, () => this.health());
     if (config.libvirtUri !== undefined) this.lookup = new LibvirtLookup(config.libvirtUri, log);
     const identities = new DomainIdentities(this.lookup ?? null, (result) => metrics.identityLookups.inc({ result }));
@@ -130,8 +130,7 @@ export class Sidecar {
       maxLineBytes: config.maxLineBytes,
       rotateWaitMs: config.rotateWaitMs,
       flushIdleMs: config.flushIdleMs,
-      queue,
-      encode: this.sink.encode,
+      intake: pipeline,
       metrics,
       log,
       startAt: config.startAt,
@@ -166,8 +165,7 @@ export class Sidecar {
         startAt: config.startAt,
         maxLineBytes: config.maxLineBytes,
         tag: `${config.tagPrefix}.libvirtd`,
-        queue,
-        encode: this.sink.encode,
+        intake: pipeline,
         metrics,
         log,
         store,

@@ -9,7 +9,7 @@ import type { Batch, Mark } from '../batch.js';
 import type { CheckpointStore } from '../checkpoint-store.js';
 import { closeFd, fstatFd } from '../fd.js';
 import { writevAll } from './fd-writer.js';
-import { encodeJsonLines, type Sink } from './sink.js';
+import type { Sink } from './sink.js';
 
 function openAppend(path: string): Promise<number> {
   return new Promise((resolve, reject) =>
@@ -20,7 +20,7 @@ function openAppend(path: string): Promise<number> {
 export class FileSink implements Sink {
   readonly name = 'file';
   readonly recordsIntents = true;
-  readonly encode = encodeJsonLines;
+  readonly encoding = 'json_lines';
   private fd = -1;
   private dev = 0;
   private ino = 0;

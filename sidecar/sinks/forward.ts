@@ -9,8 +9,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { decodeMultiStream } from '@msgpack/msgpack';
 import type { Batch } from '../batch.js';
 import type { Metrics } from '../metrics.js';
-import type { LogRecord } from '../../parsers/record.js';
-import { ackOf, checkPong, forwardEntries, newChunkId, packedForward, parseHelo, ping, type Credentials } from './forward-protocol.js';
+import { ackOf, checkPong, newChunkId, packedForward, parseHelo, ping, type Credentials } from './forward-protocol.js';
 import type { Sink } from './sink.js';
 
 export interface ForwardOptions {
@@ -107,7 +106,7 @@ class Connection {
 export class ForwardSink implements Sink {
   readonly name = 'forward';
   readonly recordsIntents = false;
-  readonly encode = (records: readonly LogRecord[]): Buffer => forwardEntries(records);
+  readonly encoding = 'forward_entries';
   private conn: Connection | undefined;
   private readonly creds: Credentials | undefined;
 

@@ -9,12 +9,12 @@ import { fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Batch } from '../batch.js';
 import { writevAll } from './fd-writer.js';
-import { encodeJsonLines, FatalOutputError, type Sink } from './sink.js';
+import { FatalOutputError, type Sink } from './sink.js';
 
 export class StdoutSink implements Sink {
   readonly name = 'stdout';
   readonly recordsIntents = false;
-  readonly encode = encodeJsonLines;
+  readonly encoding = 'json_lines';
   private readonly stream: Socket | undefined;
   private broken: Error | undefined;
 

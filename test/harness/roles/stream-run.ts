@@ -1,12 +1,12 @@
 // One FileStream of the sidecar run in-process on a real file, with an output that confirms every
 // batch at once: `confirmed` are its records (as the JSON the sinks write), `marks` its checkpoints,
 // so the last mark is what a kill -9 leaves in the state directory.
-import type { Batch, StreamCheckpoint } from '../../../sidecar/batch.js';
+import type { RecordBatch, StreamCheckpoint } from '../../../sidecar/batch.js';
+import { ENCODINGS } from '../../../sidecar/encodings.js';
 import { FileStream } from '../../../sidecar/file-stream.js';
+import { recycle } from '../../../sidecar/payload-slabs.js';
 import { createLogger } from '../../../runtime/log.js';
 import { createMetrics, type Metrics } from '../../../sidecar/metrics.js';
-import { ByteQueue } from '../../../sidecar/queue.js';
-import { encodeJsonLines } from '../../../sidecar/sinks/sink.js';
 import { createQemuLogParser } from '../../../parsers/textlog.js';
 import { checkedRecords } from '../checks/record-schema.js';
 import { DomainIdentities } from '../../../sidecar/domain-identities.js';
@@ -23,11 +23,9 @@ export interface StreamRunOptions {
 
 export class StreamRun {
   readonly metrics: Metrics = createMetrics();
-  readonly queue = new ByteQueue<Batch>(8 * 1024 * 1024);
   readonly confirmed: Rec[] = [];
   readonly marks: StreamCheckpoint[] = [];
   readonly stream: FileStream;
-  private readonly consumer: Promise<void>;
 
   constructor(
     readonly file: string,
@@ -42,8 +40,7 @@ export class StreamRun {
         maxLineBytes: options.maxLineBytes ?? 256 * 1024,
         rotateWaitMs: options.rotateWaitMs ?? 60_000,
         flushIdleMs: options.flushIdleMs ?? 60_000,
-        queue: this.queue,
-        encode: encodeJsonLines,
+        intake: { accept: async (batch) => this.confirm(batch) },
         metrics: this.metrics,
         log: createLogger({ write: () => undefined }),
         newParser: (uuid) => createQemuLogParser({ domain, uuid }),
@@ -51,19 +48,13 @@ export class StreamRun {
       },
       Date.now(),
     );
-    this.consumer = this.consume();
   }
 
-  private async consume(): Promise<void> {
-    for (;;) {
-      const batches = await this.queue.take(1024 * 1024);
-      if (batches.length === 0) return;
-      for (const b of batches) {
-        for (const l of b.payload.toString('utf8').split('\n')) if (l) this.confirmed.push(...checkedRecords([JSON.parse(l) as Rec]));
-        for (const m of b.marks) if ('stream' in m) this.marks.push(m.at);
-      }
-      this.queue.release(batches);
-    }
+  private confirm(batch: RecordBatch): void {
+    const payload = ENCODINGS.json_lines(batch.records);
+    for (const l of payload.toString('utf8').split('\n')) if (l) this.confirmed.push(...checkedRecords([JSON.parse(l) as Rec]));
+    recycle(payload);
+    for (const m of batch.marks) if ('stream' in m) this.marks.push(m.at);
   }
 
   async linesRead(): Promise<number> {
@@ -99,8 +90,6 @@ export class StreamRun {
   /** Like kill -9: reading stops; what the stream holds was never confirmed. */
   async kill(): Promise<void> {
     await this.stream.stop();
-    this.queue.close();
-    await this.consumer;
   }
 
   get checkpoint(): StreamCheckpoint {

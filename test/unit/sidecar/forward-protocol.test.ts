@@ -1,6 +1,7 @@
 import test from 'ava';
 import { decode, encode } from '@msgpack/msgpack';
-import { eventTime, packedForward } from '../../../sidecar/sinks/forward-protocol.js';
+import { eventTime } from '../../../sidecar/encodings.js';
+import { packedForward } from '../../../sidecar/sinks/forward-protocol.js';
 
 test('a PackedForward message written in parts is byte for byte the message encoded whole, for every bin header size', (t) => {
   for (const total of [1, 255, 256, 65_535, 65_536, 300_000]) {

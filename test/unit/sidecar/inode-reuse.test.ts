@@ -7,13 +7,10 @@ import test from 'ava';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Batch } from '../../../sidecar/batch.js';
 import { FileStream } from '../../../sidecar/file-stream.js';
 import type { PlannedFile } from '../../../sidecar/siblings.js';
 import { createLogger } from '../../../runtime/log.js';
 import { createMetrics } from '../../../sidecar/metrics.js';
-import { ByteQueue } from '../../../sidecar/queue.js';
-import { encodeJsonLines } from '../../../sidecar/sinks/sink.js';
 import { canHaveMoved } from '../../../sidecar/siblings.js';
 import { LOG_FORMATS } from '../../../parsers/formats.js';
 import { qemuLines, sequences } from '../../harness/fakes/log-writer.js';
@@ -23,9 +20,9 @@ import { DomainIdentities } from '../../../sidecar/domain-identities.js';
 /** Reads a start plan until `want` records came out, then a little longer to catch extra ones. */
 async function readPlan(dir: string, files: (base: string) => PlannedFile[], want: number) {
   const base = path.join(dir, 'dom.log');
-  const queue = new ByteQueue<Batch>(1 << 20);
   const metrics = createMetrics();
   let logged = '';
+  const records: Record<string, unknown>[] = [];
   const stream = new FileStream(
     base,
     {
@@ -34,8 +31,7 @@ async function readPlan(dir: string, files: (base: string) => PlannedFile[], wan
       maxLineBytes: 16 * 1024,
       rotateWaitMs: 50,
       flushIdleMs: 50,
-      queue,
-      encode: encodeJsonLines,
+      intake: { accept: async (b) => void records.push(...checkedRecords(JSON.parse(JSON.stringify(b.records)) as Record<string, unknown>[])) },
       metrics,
       log: createLogger({ write: (line) => (logged += line) }),
       newParser: () => LOG_FORMATS.qemu.create({ domain: 'dom' }),
@@ -43,21 +39,10 @@ async function readPlan(dir: string, files: (base: string) => PlannedFile[], wan
     },
     Date.now(),
   );
-  const records: Record<string, unknown>[] = [];
-  const collect = (async () => {
-    for (;;) {
-      const batches = await queue.take(1 << 20);
-      if (batches.length === 0) return;
-      for (const b of batches) for (const line of b.payload.toString().split('\n')) if (line) records.push(...checkedRecords([JSON.parse(line) as Record<string, unknown>]));
-      queue.release(batches);
-    }
-  })();
   await stream.begin({ files: files(base), skip: 0 });
   for (const until = Date.now() + 3000; sequences(records).length < want && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 200));
   await stream.stop();
-  queue.close();
-  await collect;
   const drops = (await metrics.drops.get()).values.find((v) => v.labels['reason'] === 'rotation_overrun')?.value ?? 0;
   return { seen: sequences(records), drops, logged };
 }
