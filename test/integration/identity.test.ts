@@ -3,7 +3,7 @@
 // their default flags plus what the generated manifests pass. A guest (an OpenStack instance: Nova's metadata
 // in its XML) is started, killed (a crash: Stopped Failed) and started again; its one uuid then finds its
 // series, its Eviction (with Nova's instance name and project as the exporter's info series has them), the
-// agent's records and series of it, and its log records. A domain deleted and re-created with the same name gets a new uuid
+// agent's records and series of it, its QEMU log records and libvirtd's records about it. A domain deleted and re-created with the same name gets a new uuid
 // on every signal, so nothing of the old VM is mixed into the new one.
 import test from 'ava';
 import path from 'node:path';
@@ -84,7 +84,7 @@ async function waitForRecords(what: string, predicate: (records: Record<string, 
   }, 500);
 }
 
-test.serial('a crashed and restarted guest: its uuid finds its series, its Eviction, the agent\'s records and series of it, and its QEMU log records', async (t) => {
+test.serial('a crashed and restarted guest: its uuid finds its series, its Eviction, the agent\'s records and series of it, its QEMU log records and libvirtd\'s records about it', async (t) => {
   // An OpenStack instance: Nova's metadata in the domain XML.
   const domain = await defineTinyDomain(testDomainName('identity'), { nic: false, enospcDisk: false, metadata: novaInstanceXml(), cleanup: t });
   const uuid = await start(domain);
@@ -119,6 +119,11 @@ test.serial('a crashed and restarted guest: its uuid finds its series, its Evict
   const mine = records.filter((r) => r.source === 'qemu' && r.domain === domain.name);
   t.true(mine.some((r) => r.kind === 'domain_shutdown' && r.reason === 'crashed'), 'the kill -9 is in the log');
   t.deepEqual([...new Set(mine.map((r) => r.uuid))], [uuid], 'every QEMU record of both runs carries the uuid');
+
+  // libvirtd's own records about it (from the journal: the taint warning of each start names it).
+  const daemon = await waitForRecords('libvirtd\'s records of both starts', (all) => all.filter((r) => r.source === 'libvirtd' && r.domain === domain.name).length >= 2);
+  const aboutIt = daemon.filter((r) => r.source === 'libvirtd' && r.domain === domain.name);
+  t.deepEqual([...new Set(aboutIt.map((r) => r.uuid))], [uuid], 'libvirtd\'s records about the domain carry its uuid');
 });
 
 test.serial('a domain deleted and re-created with the same name: a new uuid on every signal, the old one finds only the old VM', async (t) => {
@@ -155,4 +160,9 @@ test.serial('a domain deleted and re-created with the same name: a new uuid on e
   const switchAt = runs.indexOf(`${newUuid} domain_start`);
   t.true(runs.slice(0, switchAt).every((r) => r.startsWith(oldUuid)), 'the first VM\'s records carry the old uuid');
   t.true(runs.slice(switchAt).every((r) => r.startsWith(newUuid)), 'the re-created VM\'s records carry the new uuid');
+
+  // libvirtd's records about the name: the old uuid for the first VM, the new one for the second.
+  const daemon = await waitForRecords('libvirtd\'s records of both VMs', (all) => new Set(all.filter((r) => r.source === 'libvirtd' && r.domain === name).map((r) => r.uuid)).size >= 2);
+  const uuids = daemon.filter((r) => r.source === 'libvirtd' && r.domain === name).map((r) => r.uuid);
+  t.deepEqual([...new Set(uuids)], [oldUuid, newUuid]);
 });
