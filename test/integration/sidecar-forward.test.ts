@@ -1,110 +1,11 @@
-// The Forward output against an in-test Fluent Forward server that speaks the protocol as
-// Fluent Bit's in_forward does: shared-key handshake, PackedForward with EventTime, chunk acks.
-// It can also misbehave: close the connection in the middle of a chunk, or never ack.
+// The Forward output against the in-test Fluent Forward server (test/harness/fakes/forward-server.ts):
+// shared-key handshake, PackedForward with EventTime, chunk acks, and a server that misbehaves.
 import test from 'ava';
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
-import { decodeMulti, decodeMultiStream, encode, ExtensionCodec } from '@msgpack/msgpack';
+import { ForwardServer } from '../harness/fakes/forward-server.js';
 import { qemuLine, sequences, tally } from '../harness/fakes/log-writer.js';
 import { metricValue, startSidecar, tempDir, until } from '../harness/roles/sidecar.js';
-import { checkedRecords } from '../harness/checks/record-schema.js';
-
-type Behaviour = 'ack' | 'never-ack' | 'close-mid-chunk';
-
-interface Received {
-  tag: string;
-  seconds: number;
-  nanos: number;
-  record: Record<string, unknown>;
-}
-
-const codec = new ExtensionCodec();
-codec.register({
-  type: 0,
-  encode: () => null,
-  decode: (data) => {
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    return { seconds: view.getUint32(0), nanos: view.getUint32(4) };
-  },
-});
-
-const sha512 = (...parts: (string | Uint8Array)[]): string => {
-  const h = createHash('sha512');
-  for (const p of parts) h.update(p);
-  return h.digest('hex');
-};
-
-class ForwardServer {
-  readonly received: Received[] = [];
-  /** The records received so far, checked against the record schema. */
-  records(): Record<string, unknown>[] {
-    return checkedRecords(this.received.map((r) => r.record));
-  }
-  connections = 0;
-  chunks = 0;
-  behaviour: Behaviour = 'ack';
-  private server!: Server;
-  private readonly sockets = new Set<Socket>();
-  constructor(readonly sharedKey?: string) {}
-
-  async listen(): Promise<number> {
-    this.server = createServer((socket) => void this.serve(socket));
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    return (this.server.address() as { port: number }).port;
-  }
-
-  private async serve(socket: Socket): Promise<void> {
-    this.connections++;
-    this.sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.sockets.delete(socket));
-    const nonce = randomBytes(16);
-    let authenticated = this.sharedKey === undefined;
-    if (!authenticated) socket.write(encode(['HELO', { nonce, auth: '', keepalive: true }]));
-    if (this.behaviour === 'close-mid-chunk') {
-      // Take a part of the first chunk, then hang up; the next connection behaves.
-      this.behaviour = 'ack';
-      let seen = 0;
-      socket.on('data', (d: Buffer) => {
-        seen += d.length;
-        if (seen > 2000) socket.destroy();
-      });
-      return;
-    }
-    try {
-      for await (const message of decodeMultiStream(socket, { extensionCodec: codec })) {
-        const m = message as unknown[];
-        if (!authenticated) {
-          const [kind, hostname, salt, digest] = m as [string, string, Uint8Array, string];
-          const ok = kind === 'PING' && digest === sha512(salt, hostname, nonce, this.sharedKey!);
-          socket.write(encode(['PONG', ok, ok ? '' : 'shared key mismatch', 'test-server', sha512(salt, 'test-server', nonce, this.sharedKey!)]));
-          if (!ok) return void socket.end();
-          authenticated = true;
-          continue;
-        }
-        const [tag, entries, options] = m as [string, Uint8Array, { size: number; chunk: string }];
-        this.chunks++;
-        let count = 0;
-        for (const entry of decodeMulti(entries, { extensionCodec: codec })) {
-          const [time, record] = entry as [{ seconds: number; nanos: number }, Record<string, unknown>];
-          this.received.push({ tag, ...time, record });
-          count++;
-        }
-        if (count !== options.size) throw new Error(`size ${options.size} but ${count} entries`);
-        if (this.behaviour === 'ack') socket.write(encode({ ack: options.chunk }));
-      }
-    } catch {
-      socket.destroy();
-    }
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise((r) => this.server.close(r));
-  }
-}
 
 function setup(prefix: string, lines: number) {
   const root = tempDir(prefix);

@@ -26,7 +26,8 @@ test('every claim still matches a README command, and CI and the benches run wha
     }
   }
   const scripts = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-  for (const command of commandsRunBy('bench')) t.truthy(scripts[command.replace('npm run ', '')], command);
+  // The bench scripts named in the README exist; a bench that runs another README command says so by its evidence.
+  for (const command of commandsRunBy('bench').filter((c) => c.startsWith('npm run '))) t.truthy(scripts[command.replace('npm run ', '')], command);
 });
 
 test('the extraction finds commands as a reader sees them', (t) => {

@@ -35,6 +35,9 @@ export const CLAIMS: readonly Claim[] = [
   { command: /^alias libvirt-telemetry=/, runner: { by: 'integration' } },
   { command: /^libvirt-telemetry (exporter|sidecar|events) /, runner: { by: 'integration' } },
   { command: /^curl /, runner: { by: 'integration' } },
+  // Fluent Bit is not packaged for the test machine: the bench runs the generated configuration with a real one;
+  // test/integration/readme-quickstart.test.ts runs this command too when $FLUENT_BIT or PATH has one.
+  { command: /^fluent-bit -c \S+ &$/, runner: { by: 'bench', evidence: { file: 'bench/fluent-bit.ts', contains: "['-c', conf]" } } },
 ];
 
 /**
