@@ -7,14 +7,20 @@
 import type { LineShape } from './shape.js';
 import { ShapeMatcher } from './regex.js';
 import type { LogLevel, LogRecord, LogSource } from './record.js';
-import { LIBVIRT_TIME_FIELD, QEMU_TIME_FIELD } from './shapes.js';
+import { LIBVIRT_TIME, LIBVIRT_TIME_FIELD, QEMU_TIME, QEMU_TIME_FIELD } from './shapes.js';
 import { libvirtTimeToIso, qemuTimeToIso } from './time.js';
 
 type TimeClass = 'libvirt' | 'qemu' | 'none';
 
-const TIME_PREFIX: readonly [TimeClass, string, (text: string) => string | null][] = [
-  ['libvirt', `^${LIBVIRT_TIME_FIELD}`, libvirtTimeToIso],
-  ['qemu', `^${QEMU_TIME_FIELD}`, qemuTimeToIso],
+/**
+ * Per class: the timestamp field a shape opens with, the plain capture that replaces it here, and
+ * the range check. The field is `(?:(?<time>in range)|(?<invalid_time>shape))` so that Fluent Bit
+ * keeps an out-of-range text; here `toIso` checks the range (and days past the month's end), so
+ * one capture of the shape gives the same record, and a shape that fails is not tried twice.
+ */
+const TIME_PREFIX: readonly [TimeClass, string, string, (text: string) => string | null][] = [
+  ['libvirt', `^${LIBVIRT_TIME_FIELD}`, `^(?<time>${LIBVIRT_TIME})`, libvirtTimeToIso],
+  ['qemu', `^${QEMU_TIME_FIELD}`, `^(?<time>${QEMU_TIME})`, qemuTimeToIso],
 ];
 
 interface Field {
@@ -49,7 +55,7 @@ const CONVERTERS = {
 
 export function compileShape(shape: LineShape): CompiledShape {
   const prefix = TIME_PREFIX.find(([, p]) => shape.pattern.startsWith(p));
-  const matcher = new ShapeMatcher(shape);
+  const matcher = new ShapeMatcher(prefix === undefined ? shape : { ...shape, pattern: prefix[2] + shape.pattern.slice(prefix[1].length) });
   const index = (name: string) => {
     const i = matcher.names.indexOf(name);
     return i === -1 ? -1 : i + 1;
@@ -58,7 +64,7 @@ export function compileShape(shape: LineShape): CompiledShape {
     shape,
     matcher,
     timeClass: prefix?.[0] ?? 'none',
-    toIso: prefix?.[2] ?? keepTime,
+    toIso: prefix?.[3] ?? keepTime,
     time: index('time'),
     level: index('level'),
     message: index('message'),
