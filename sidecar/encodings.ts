@@ -1,6 +1,6 @@
 // How records become the bytes an output writes, by name: each sink names the encoding it takes,
-// and the pipeline encodes a delivery's records with it after taking them from the queue, so
-// no output's code runs inside a source. Encoded payloads go into reused slabs
+// and the pipeline encodes a source's batch with it as the batch enters the queue (pipeline.ts says
+// why not after), so no output's code runs inside a source. Encoded payloads go into reused slabs
 // (payload-slabs.ts), given back once the output confirmed them.
 import { Encoder, ExtData } from '@msgpack/msgpack';
 import type { LogRecord } from '../parsers/record.js';
