@@ -1,7 +1,6 @@
 // Per-disk I/O counters and latency (the block group), labelled with the disk's target name.
 import { Metrics } from '../catalogue.js';
-import { text } from '../domain-view.js';
-import { putFields, type FieldMetric } from './fields.js';
+import { perDeviceCollector, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const PER_DISK: readonly FieldMetric[] = [
@@ -15,11 +14,4 @@ const PER_DISK: readonly FieldMetric[] = [
   { metric: Metrics.blockFlushTime, field: 'fl.times', unit: 'ns' },
 ];
 
-export const collectBlock: Collector = (snapshot, out) => {
-  for (const view of snapshot.domains) {
-    for (const fields of view.blocks.values()) {
-      const device = text(fields.get('name'));
-      if (device !== undefined) putFields(out, fields, PER_DISK, view.labels, { device });
-    }
-  }
-};
+export const collectBlock: Collector = perDeviceCollector((view) => view.blocks, 'device', PER_DISK);

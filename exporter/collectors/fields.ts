@@ -1,7 +1,8 @@
 // Shared plumbing of the collectors: copy libvirt fields into metrics, converting to base units.
 import type { MetricDef } from '../catalogue.js';
-import { numeric, type Fields } from '../domain-view.js';
+import { numeric, text, type DomainView, type Fields } from '../domain-view.js';
 import type { Labels, MetricWriter } from '../exposition.js';
+import type { Collector } from './types.js';
 
 /** libvirt's units that are not Prometheus base units (seconds, bytes). */
 export type Unit = 'ns' | 'KiB';
@@ -26,4 +27,19 @@ export function putFields(out: MetricWriter, fields: Fields, mappings: readonly 
     const value = numeric(fields.get(field));
     if (value !== undefined) out.put(metric, shared, toBaseUnit(value, unit), own);
   }
+}
+
+/**
+ * A collector of an indexed device group (block, net): each entry's mapped fields, labelled `label` with
+ * the entry's `name` field; an entry without a name cannot be told apart and is left out.
+ */
+export function perDeviceCollector(devices: (view: DomainView) => ReadonlyMap<string, Fields>, label: string, mappings: readonly FieldMetric[]): Collector {
+  return (snapshot, out) => {
+    for (const view of snapshot.domains) {
+      for (const fields of devices(view).values()) {
+        const name = text(fields.get('name'));
+        if (name !== undefined) putFields(out, fields, mappings, view.labels, { [label]: name });
+      }
+    }
+  };
 }

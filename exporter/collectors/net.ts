@@ -1,8 +1,7 @@
 // Per-interface traffic counters (the interface group), labelled with the host-side device name.
 // libvirt reports them from the guest's point of view (rx = received by the guest).
 import { Metrics } from '../catalogue.js';
-import { text } from '../domain-view.js';
-import { putFields, type FieldMetric } from './fields.js';
+import { perDeviceCollector, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const PER_INTERFACE: readonly FieldMetric[] = [
@@ -16,11 +15,4 @@ const PER_INTERFACE: readonly FieldMetric[] = [
   { metric: Metrics.netTransmitDrops, field: 'tx.drop' },
 ];
 
-export const collectNet: Collector = (snapshot, out) => {
-  for (const view of snapshot.domains) {
-    for (const fields of view.nets.values()) {
-      const iface = text(fields.get('name'));
-      if (iface !== undefined) putFields(out, fields, PER_INTERFACE, view.labels, { interface: iface });
-    }
-  }
-};
+export const collectNet: Collector = perDeviceCollector((view) => view.nets, 'interface', PER_INTERFACE);
