@@ -46,7 +46,12 @@ async function startRole(t: ExecutionContext, command: string, extra: string[], 
 
 test.serial('README: the test environment comes up (idempotent) and the alias names the built CLI', (t) => {
   const up = readme('node dist/test/env/main.js up');
+  const verb = (args: string[]) => execFileSync(process.execPath, [up.split(' ')[1]!, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  // `up` keeps the environment after this test run; drop that hold again unless somebody had it before
+  // (`down` then leaves the teardown to the last `run`, this test run's own).
+  const keptBefore = (JSON.parse(verb(['status', '--json'])) as { keep: boolean }).keep;
   execFileSync(process.execPath, up.split(' ').slice(1), { cwd: REPO_ROOT, stdio: 'ignore' });
+  if (!keptBefore) t.teardown(() => void verb(['down']));
   const alias = readme('alias libvirt-telemetry=');
   const target = /^alias libvirt-telemetry="node \$PWD\/(\S+)"$/.exec(alias)?.[1];
   t.is(target && path.join(REPO_ROOT, target), CLI);
