@@ -6,9 +6,9 @@ import type { DomainRef } from '../../../libvirt/types.js';
 import { readDomain, writeDomain } from '../../../libvirt/structs.js';
 import { XdrReader, type XdrWriter } from '../../../libvirt/xdr.js';
 import { scriptedDaemon } from './scripted-peer.js';
+import { writeStatsRecord, type Param } from './stats-records.js';
 import { reply, validReplies } from './server-packets.js';
 
-type Param = [string, number, number | bigint | string];
 
 /** The typed parameters of one running QEMU domain with `vcpus` vCPUs, `disks` disks and `nics` NICs. */
 function domainParams(index: number, vcpus: number, disks: number, nics: number): Param[] {
@@ -42,24 +42,10 @@ function domainParams(index: number, vcpus: number, disks: number, nics: number)
   return p;
 }
 
-function writeParam(w: XdrWriter, [name, type, value]: Param): void {
-  w.string(name, Limits.STRING_MAX);
-  w.int(type);
-  if (type === TypedParamType.STRING) w.string(value as string, Limits.STRING_MAX);
-  else if (type === TypedParamType.ULLONG) w.uhyper(value as bigint);
-  else w.int(value as number);
-}
-
 /** The `i`-th domain of a stats reply: its name, uuid and id, and 4 vCPUs, 2 disks and 2 NICs. */
-function statsRecord(i: number): { domain: DomainRef; params: Param[] } {
+function statsRecord(i: number): [domain: DomainRef, params: Param[]] {
   const uuid = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
-  return { domain: { name: `guest-${String(i).padStart(5, '0')}`, uuid, id: i + 1 }, params: domainParams(i, 4, 2, 2) };
-}
-
-function writeRecord(w: XdrWriter, { domain, params }: { domain: DomainRef; params: Param[] }): void {
-  writeDomain(w, domain);
-  w.uint(params.length);
-  for (const p of params) writeParam(w, p);
+  return [{ name: `guest-${String(i).padStart(5, '0')}`, uuid, id: i + 1 }, domainParams(i, 4, 2, 2)];
 }
 
 /** Domains of a stats reply that fits in `messageBytes` (header + payload): 4 vCPUs, 2 disks, 2 NICs each. */
@@ -67,7 +53,7 @@ export function statsReplyBody(messageBytes: number): { domains: number; write: 
   // The size of one record, measured by encoding it.
   const probe = reply(RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS, 1, (w) => {
     w.uint(1);
-    writeRecord(w, statsRecord(0));
+    writeStatsRecord(w, ...statsRecord(0));
   });
   const perRecord = probe.length - Limits.PACKET_MIN - 4;
   const domains = Math.min(Limits.DOMAIN_LIST_MAX, Math.floor((messageBytes - Limits.HEADER - 4) / perRecord));
@@ -75,7 +61,7 @@ export function statsReplyBody(messageBytes: number): { domains: number; write: 
     domains,
     write: (w) => {
       w.uint(domains);
-      for (let i = 0; i < domains; i++) writeRecord(w, statsRecord(i));
+      for (let i = 0; i < domains; i++) writeStatsRecord(w, ...statsRecord(i));
     },
   };
 }
@@ -105,7 +91,7 @@ export function statsPacket(serial: number, messageBytes: number): { domains: nu
  */
 export async function bigHostDaemon(messageBytes: number) {
   const { domains, write } = statsReplyBody(messageBytes);
-  const all = Array.from({ length: domains }, (_, i) => statsRecord(i).domain);
+  const all = Array.from({ length: domains }, (_, i) => statsRecord(i)[0]);
   const indexOf = new Map(all.map((d, i) => [d.uuid, i]));
   const whole = reply(RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS, 0, write);
   const daemon = await scriptedDaemon((h, body) => {
@@ -129,7 +115,7 @@ export async function bigHostDaemon(messageBytes: number) {
     const indices = listed.flatMap((d) => indexOf.get(d.uuid) ?? []);
     return [reply(h.proc, h.serial, (w) => {
       w.uint(indices.length);
-      for (const i of indices) writeRecord(w, statsRecord(i));
+      for (const i of indices) writeStatsRecord(w, ...statsRecord(i));
     })];
   });
   return { domains, messageBytes: whole.length, daemon };
