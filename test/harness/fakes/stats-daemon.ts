@@ -1,13 +1,13 @@
 // A scripted libvirt daemon whose GET_ALL_DOMAIN_STATS reply is built to order: as many QEMU-like domains
 // (vCPUs, disks, NICs, balloon) as fit in a given message size, or only a length word announcing more than the
 // protocol allows. For what a test-driver libvirtd cannot produce: legal messages of tens of MiB.
-import { Limits, RemoteProc, TypedParamType } from '../../../libvirt/protocol.js';
+import { Limits, Program, RemoteProc, TypedParamType } from '../../../libvirt/protocol.js';
 import type { DomainRef } from '../../../libvirt/types.js';
 import { readDomain, writeDomain } from '../../../libvirt/structs.js';
 import { XdrReader, type XdrWriter } from '../../../libvirt/xdr.js';
 import { scriptedDaemon } from './scripted-peer.js';
 import { writeStatsRecord, type Param } from './stats-records.js';
-import { reply, validReplies } from './server-packets.js';
+import { healthyAnswer, reply } from './server-packets.js';
 
 
 /** The typed parameters of one running QEMU domain with `vcpus` vCPUs, `disks` disks and `nics` NICs. */
@@ -68,13 +68,12 @@ export function statsReplyBody(messageBytes: number): { domains: number; write: 
 
 /**
  * A daemon that completes the handshake and answers GET_ALL_DOMAIN_STATS with `stats` (a whole packet, or only
- * a length word announcing an oversized one); other calls get the valid replies of server-packets.ts.
+ * a length word announcing an oversized one); other calls and keepalive pings get a healthy daemon's answers.
  */
 export async function statsDaemon(stats: (serial: number) => Buffer) {
   return scriptedDaemon((h) => {
-    if (h.proc === RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS) return [stats(h.serial)];
-    const answer = validReplies(h.serial).get(h.proc);
-    return answer ? [answer] : [reply(h.proc, h.serial)];
+    if (h.prog === Program.REMOTE && h.proc === RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS) return [stats(h.serial)];
+    return healthyAnswer(h);
   });
 }
 
@@ -95,6 +94,7 @@ export async function bigHostDaemon(messageBytes: number) {
   const indexOf = new Map(all.map((d, i) => [d.uuid, i]));
   const whole = reply(RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS, 0, write);
   const daemon = await scriptedDaemon((h, body) => {
+    if (h.prog !== Program.REMOTE) return healthyAnswer(h); // a keepalive ping, answered as libvirtd does
     if (h.proc === RemoteProc.CONNECT_LIST_ALL_DOMAINS) {
       return [reply(h.proc, h.serial, (w) => {
         w.uint(all.length);
@@ -102,15 +102,14 @@ export async function bigHostDaemon(messageBytes: number) {
         w.uint(all.length);
       })];
     }
-    if (h.proc !== RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS) {
-      const answer = validReplies(h.serial).get(h.proc);
-      return answer ? [answer] : [reply(h.proc, h.serial)];
-    }
+    if (h.proc !== RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS) return healthyAnswer(h);
     const r = new XdrReader(body);
     const listed = r.array(Limits.DOMAIN_LIST_MAX, 24, readDomain, 'domains');
     if (listed.length === 0) {
-      whole.writeUInt32BE(h.serial, Limits.LENGTH_WORD + 16); // the header's serial: after prog, vers, proc, type
-      return [whole];
+      // A header of its own per reply: the socket may still hold `whole` unsent for an earlier call.
+      const header = Buffer.from(whole.subarray(0, Limits.PACKET_MIN));
+      header.writeUInt32BE(h.serial, Limits.LENGTH_WORD + 16); // the serial: after prog, vers, proc, type
+      return [header, whole.subarray(Limits.PACKET_MIN)];
     }
     const indices = listed.flatMap((d) => indexOf.get(d.uuid) ?? []);
     return [reply(h.proc, h.serial, (w) => {
