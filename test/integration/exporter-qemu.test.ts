@@ -6,9 +6,10 @@ import test from 'ava';
 import { URIS } from '../env/layout.js';
 import { ensurePackages } from '../env/packages.js';
 import { ALL_METRICS, Metrics, type MetricDef } from '../../exporter/catalogue.js';
-import { guestConsole, type GuestConsole } from '../harness/env/console.js';
+import { bootingTestTimeout, guestConsole, type GuestConsole } from '../harness/env/console.js';
 import { defineTinyLinuxDomain, removeDomain, testDomainName, type TinyDomain } from '../harness/env/domains.js';
 import { parseDomstats } from '../harness/readers/domstats-text.js';
+import type { PlainStatsRecord } from '../harness/fakes/stats-records.js';
 import { startExporter, PROMETHEUS_ACCEPT, type RunningExporter } from '../harness/roles/exporter.js';
 import { select, valueOf, type Sample } from '../harness/readers/exposition.js';
 import { virsh } from '../harness/env/testenv.js';
@@ -20,7 +21,8 @@ let uuid: string;
 let guest: GuestConsole;
 let exporter: RunningExporter;
 
-test.before(async () => {
+test.before(async (t) => {
+  t.timeout(bootingTestTimeout(1));
   await ensurePackages(['prometheus']);
   domain = await defineTinyLinuxDomain(testDomainName('exporter-qemu'), { enospcDisk: false });
   uuid = (await virsh(['domuuid', domain.name])).trim();
@@ -41,7 +43,7 @@ test.after.always(async () => {
   if (domain) await removeDomain(domain);
 });
 
-type Stats = ReadonlyMap<string, number | bigint | string | boolean>;
+type Stats = PlainStatsRecord['params'];
 
 async function domstats(): Promise<Stats> {
   const [record] = parseDomstats(await virsh(['domstats', '--raw', domain.name]));

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { ProtocolError } from '../../libvirt/errors.js';
 import { Limits } from '../../libvirt/protocol.js';
-import { readDomain, readTypedParams, uuidToBytes, uuidToString, writeDomain } from '../../libvirt/structs.js';
+import { readDomain, uuidToBytes, uuidToString, writeDomain } from '../../libvirt/structs.js';
 import { XdrReader, XdrWriter } from '../../libvirt/xdr.js';
 import { hex } from '../harness/hex.js';
 
@@ -33,6 +33,26 @@ test('strings are length-prefixed, UTF-8 and zero-padded to 4 bytes', (t) => {
     t.is(r.string(100), s);
     t.is(r.remaining, 0);
   }
+});
+
+test('stringContaining decodes a string only when its own bytes hold the needle, and consumes it either way', (t) => {
+  const needle = Buffer.from('xmlns:nova');
+  // Each string followed by a second one that holds the needle: a match there must not count for the first.
+  const cases: [string, boolean][] = [
+    ['<domain><metadata xmlns:nova="u"/></domain>', true],
+    ['xmlns:nova', true],
+    ['<domain/>', false],
+    ['xmlns:nov', false], // the needle begins inside the string but ends in the next field
+    ['', false],
+  ];
+  for (const [s, holds] of cases) {
+    const r = new XdrReader(writer().string(s, 100).string('xmlns:nova', 100).finish());
+    t.is(r.stringContaining(100, needle), holds ? s : undefined, s);
+    t.is(r.string(100), 'xmlns:nova', 'the reader is past the first string and its padding');
+    t.is(r.remaining, 0);
+  }
+  const overMax = new XdrReader(writer().string('abcde', 100).finish());
+  t.throws(() => overMax.stringContaining(4, needle), { instanceOf: ProtocolError, message: /protocol maximum 4/ });
 });
 
 test('optional, fixed opaque and arrays round-trip', (t) => {
@@ -88,31 +108,4 @@ test('domains round-trip', (t) => {
   const r = new XdrReader(w.finish());
   t.deepEqual(readDomain(r), dom);
   r.end('domain');
-});
-
-test('typed parameters decode to number, bigint, boolean and string (reference §9.5)', (t) => {
-  const params = hex(`
-    00 00 00 06
-    00 00 00 0b 73 74 61 74 65 2e 73 74 61 74 65 00 00 00 00 01 00 00 00 01
-    00 00 00 08 63 70 75 2e 74 69 6d 65 00 00 00 04 00 00 00 1c be 99 1a 08
-    00 00 00 0a 6e 65 74 2e 30 2e 6e 61 6d 65 00 00 00 00 00 07 00 00 00 05 76 6e 65 74 30 00 00 00
-    00 00 00 01 78 00 00 00 00 00 00 05 3f f8 00 00 00 00 00 00
-    00 00 00 01 62 00 00 00 00 00 00 06 00 00 00 01
-    00 00 00 01 6c 00 00 00 00 00 00 03 ff ff ff ff ff ff ff ff`);
-  const r = new XdrReader(params);
-  const map = readTypedParams(r, Limits.DOMAIN_STATS_PARAMS_MAX);
-  r.end('params');
-  t.deepEqual([...map], [
-    ['state.state', 1],
-    ['cpu.time', 123456789000n],
-    ['net.0.name', 'vnet0'],
-    ['x', 1.5],
-    ['b', true],
-    ['l', -1n],
-  ]);
-});
-
-test('an unknown typed parameter type fails the decode (its size is unknown)', (t) => {
-  const r = new XdrReader(hex('00 00 00 01 00 00 00 01 78 00 00 00 00 00 00 08 00 00 00 01'));
-  t.throws(() => readTypedParams(r, 10), { instanceOf: ProtocolError, message: /unknown type 8/ });
 });
