@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from '../libvirt/client.js';
+import { paramsOf } from '../libvirt/domain-stats.js';
 import type { DomainStatsRecord, LibvirtClient } from '../libvirt/types.js';
 
 const URI = process.env['LIBVIRT_TELEMETRY_TESTENV_TEST_URI'] ?? 'test+tcp://127.0.0.1:16509/default';
@@ -60,7 +61,7 @@ function render(records: DomainStatsRecord[]): string {
   let out = '';
   for (const r of records) {
     out += `Domain: '${r.domain.name}'\n`;
-    for (const [k, v] of r.params) out += `  ${k}=${typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v)}\n`;
+    for (const [k, v] of paramsOf(r)) out += `  ${k}=${typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v)}\n`;
     out += '\n';
   }
   return out;

@@ -2,6 +2,7 @@
 // and reason, hand both to the agent. Connecting, keepalive and reconnecting are the ConnectionSupervisor's
 // (libvirt/supervisor.ts); this runs as its on-connected hook, on every new connection.
 // libvirtd does not replay the gap's events: the listing after each reconnect is what reconciliation uses.
+import { StatsFields } from '../libvirt/domain-stats.js';
 import { DOMAIN_STATE_NAMES, StatsGroup } from '../libvirt/protocol.js';
 import { ConnectionSupervisor, type ConnectionHealth } from '../libvirt/supervisor.js';
 import type { CloseInfo, Connect, DomainEvent, DomainEventKind, LibvirtClient } from '../libvirt/types.js';
@@ -14,6 +15,8 @@ export const EVENT_KINDS: readonly DomainEventKind[] = ['lifecycle', 'reboot', '
 
 /** Events arriving while the domain listing is still on its way are held back, at most this many. */
 const MAX_HELD_EVENTS = 100_000;
+/** What a (re)connect reads of each domain's stats. */
+const STATE_FIELDS = new StatsFields('', ['state.state', 'state.reason']);
 
 export interface ListenerOptions {
   readonly uri: string;
@@ -85,11 +88,10 @@ export class LibvirtListener {
     });
     for (const kind of EVENT_KINDS) await client.registerDomainEvent(kind, { signal });
     const records = await client.getAllDomainStats({ stats: StatsGroup.STATE, signal });
-    const listing: DomainSnapshot[] = records.map((r) => ({
-      domain: r.domain,
-      state: Number(r.params.get('state.state') ?? 0),
-      reason: Number(r.params.get('state.reason') ?? 0),
-    }));
+    const listing: DomainSnapshot[] = records.map((r) => {
+      STATE_FIELDS.read(r);
+      return { domain: r.domain, state: STATE_FIELDS.number(0, 0) ?? 0, reason: STATE_FIELDS.number(0, 1) ?? 0 };
+    });
     novaNames?.learn(client, listing.map((d) => d.domain));
     this.handlers.connected(listing, first);
     const backlog = held;

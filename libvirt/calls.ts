@@ -4,7 +4,8 @@
 import type net from 'node:net';
 import { DOMAIN_EVENT_KINDS, DOMAIN_STATE_NAMES, DOMAIN_STATE_REASON_NAMES, type DomainEventKind, Limits, RemoteProc, nameOf } from './protocol.js';
 import { type CallSpec, RpcConnection, type RpcLimits } from './rpc.js';
-import { DOMAIN_MIN_BYTES, readDomain, readTypedParams, uuidToBytes, writeDomain } from './structs.js';
+import { readDomainStats } from './domain-stats.js';
+import { DOMAIN_MIN_BYTES, readDomain, uuidToBytes, writeDomain } from './structs.js';
 import type {
   CallOptions,
   DomainInfo,
@@ -73,11 +74,7 @@ export const Calls = {
       w.uint(a.stats);
       w.uint(a.flags >>> 0);
     },
-    (r): DomainStatsRecord[] =>
-      r.array(Limits.DOMAIN_LIST_MAX, DOMAIN_MIN_BYTES + 4, (x) => ({
-        domain: readDomain(x),
-        params: readTypedParams(x, Limits.DOMAIN_STATS_PARAMS_MAX),
-      }), 'stats records'),
+    readDomainStats,
   ),
   domainGetInfo: spec(RemoteProc.DOMAIN_GET_INFO, 'DOMAIN_GET_INFO', writeDomain, (r): DomainInfo => ({
     state: r.uint('state'),

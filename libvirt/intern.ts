@@ -18,12 +18,13 @@ function sameBytes(key: string, bytes: Uint8Array, at: number, n: number): boole
 }
 
 /**
- * A bounded table of strings by the bytes they were decoded from. It never holds more than `maxEntries` strings
- * from at most `maxBytes` bytes each: when full it starts over, so names of domains long gone do not pile up.
- * A hash collision only costs a decode: the table keeps the first entry and compares bytes before handing it out.
+ * A bounded table of values made from strings, by the bytes the strings were decoded from. It never holds more
+ * than `maxEntries` values from at most `maxBytes` bytes each: when full it starts over, so names of domains
+ * long gone do not pile up. A hash collision only costs a decode: the table keeps the first entry and compares
+ * bytes before handing it out.
  */
-export class StringInterner {
-  private readonly byHash = new Map<number, { readonly key: string; readonly text: string }>();
+export class BytesTable<T> {
+  private readonly byHash = new Map<number, { readonly key: string; readonly value: T }>();
 
   constructor(
     private readonly maxEntries: number,
@@ -34,19 +35,25 @@ export class StringInterner {
     return this.byHash.size;
   }
 
-  /** The text of bytes[at, at + n): `decode` makes it when those bytes are not in the table. */
-  get(bytes: Uint8Array, at: number, n: number, decode: (bytes: Uint8Array, at: number, n: number) => string): string {
-    if (n > this.maxBytes) return decode(bytes, at, n);
+  /** The value of bytes[at, at + n): `make` of their text (`decode`) when those bytes are not in the table. */
+  get(bytes: Uint8Array, at: number, n: number, decode: (bytes: Uint8Array, at: number, n: number) => string, make: (text: string) => T): T {
+    if (n > this.maxBytes) return make(decode(bytes, at, n));
     const hash = hashOf(bytes, at, n);
     const known = this.byHash.get(hash);
-    if (known !== undefined && sameBytes(known.key, bytes, at, n)) return known.text;
+    if (known !== undefined && sameBytes(known.key, bytes, at, n)) return known.value;
     const text = decode(bytes, at, n);
+    const value = make(text);
     if (known === undefined) {
       if (this.byHash.size >= this.maxEntries) this.byHash.clear();
       // The bytes as a latin1 string (not a view, which would keep the packet alive); ASCII text is its own key.
       const key = text.length === n && sameBytes(text, bytes, at, n) ? text : Buffer.prototype.toString.call(bytes, 'latin1', at, at + n);
-      this.byHash.set(hash, { key, text });
+      this.byHash.set(hash, { key, value });
     }
-    return text;
+    return value;
   }
 }
+
+/** Strings by their bytes. */
+export type StringInterner = BytesTable<string>;
+
+export const sameText = (text: string): string => text;

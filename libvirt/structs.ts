@@ -1,16 +1,12 @@
 // Codecs of the structs shared by many procedures (reference §3.4, §5.1).
-import { LibvirtError, ProtocolError } from './errors.js';
-import { StringInterner } from './intern.js';
-import { Limits, TypedParamType } from './protocol.js';
-import type { DomainRef, TypedParams, TypedParamValue } from './types.js';
+import { LibvirtError } from './errors.js';
+import { BytesTable, sameText } from './intern.js';
+import { Limits } from './protocol.js';
+import type { DomainRef } from './types.js';
 import type { XdrReader, XdrWriter } from './xdr.js';
 
 /** Smallest wire size of a remote_nonnull_domain: empty name (4) + uuid (16) + id (4). */
 export const DOMAIN_MIN_BYTES = 24;
-/** Smallest wire size of a remote_typed_param: empty name (4) + type (4) + 4-byte arm. */
-export const TYPED_PARAM_MIN_BYTES = 12;
-/** libvirt's client copies names into char[VIR_TYPED_PARAM_FIELD_LENGTH = 80]; longer ones are refused. */
-const TYPED_PARAM_NAME_MAX = 79;
 
 const UUID_TEXT = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
@@ -27,14 +23,13 @@ export function uuidToBytes(uuid: string): Buffer {
 }
 
 /**
- * Domain names and UUIDs come again in every reply, parameter names in every record: each kept once (intern.ts).
- * Bounded: at most 4096 entries of at most 256 bytes per table (a domain name may be longer; it is then decoded).
+ * Domain names and UUIDs come again in every reply: each kept once (intern.ts). Bounded: at most 4096 entries
+ * of at most 256 bytes per table (a domain name may be longer; it is then decoded).
  */
-const DOMAIN_NAMES = new StringInterner(4096, 256);
-const DOMAIN_UUIDS = new StringInterner(4096, Limits.UUID_BYTES);
-const PARAM_NAMES = new StringInterner(4096, TYPED_PARAM_NAME_MAX);
+const DOMAIN_NAMES = new BytesTable<string>(4096, 256);
+const DOMAIN_UUIDS = new BytesTable<string>(4096, Limits.UUID_BYTES);
 
-const internedUuid = (bytes: Uint8Array, at: number): string => DOMAIN_UUIDS.get(bytes, at, Limits.UUID_BYTES, uuidToString);
+const internedUuid = (bytes: Uint8Array, at: number): string => DOMAIN_UUIDS.get(bytes, at, Limits.UUID_BYTES, uuidToString, sameText);
 
 export function readDomain(r: XdrReader): DomainRef {
   const name = r.internedString(Limits.STRING_MAX, DOMAIN_NAMES, 'domain name');
@@ -47,39 +42,6 @@ export function writeDomain(w: XdrWriter, domain: DomainRef): void {
   w.string(domain.name, Limits.STRING_MAX);
   w.opaqueFixed(uuidToBytes(domain.uuid), Limits.UUID_BYTES);
   w.int(domain.id);
-}
-
-function readTypedParamValue(r: XdrReader, field: string): TypedParamValue {
-  const type = r.int('typed param type');
-  switch (type) {
-    case TypedParamType.INT:
-      return r.int(field);
-    case TypedParamType.UINT:
-      return r.uint(field);
-    case TypedParamType.LLONG:
-      return r.hyper(field);
-    case TypedParamType.ULLONG:
-      return r.uhyper(field);
-    case TypedParamType.DOUBLE:
-      return r.double(field);
-    case TypedParamType.BOOLEAN:
-      return r.int(field) !== 0;
-    case TypedParamType.STRING:
-      return r.string(Limits.STRING_MAX, field);
-    default:
-      // The arm's size is unknown, so nothing after it can be decoded.
-      throw new ProtocolError(`typed param '${field}': unknown type ${type}`);
-  }
-}
-
-/** remote_typed_param<max> → Map in wire order. */
-export function readTypedParams(r: XdrReader, max: number): TypedParams {
-  const params: TypedParams = new Map();
-  r.array(max, TYPED_PARAM_MIN_BYTES, () => {
-    const field = r.internedString(TYPED_PARAM_NAME_MAX, PARAM_NAMES, 'typed param name');
-    params.set(field, readTypedParamValue(r, field));
-  }, 'typed params');
-  return params;
 }
 
 /** remote_error (§3.4) → LibvirtError. Only the fields a caller can use are kept. */

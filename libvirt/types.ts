@@ -24,17 +24,31 @@ export interface DomainRef {
 }
 
 /**
- * A typed parameter's value: INT, UINT and DOUBLE → number; LLONG and ULLONG → bigint (counters exceed 2^53);
- * BOOLEAN → boolean; STRING → string.
+ * One stats parameter's value as read from the columns (domain-stats.ts): every number type → number (64-bit
+ * counters as the nearest double: they are exported as doubles anyway), BOOLEAN → boolean, STRING → string.
  */
-export type TypedParamValue = number | bigint | string | boolean;
-/** Typed parameters by field name (libvirt's names, e.g. `cpu.time`, `net.0.rx.bytes`), in wire order. */
-export type TypedParams = Map<string, TypedParamValue>;
+export type StatsParamValue = number | string | boolean;
 
-/** One record of GET_ALL_DOMAIN_STATS. */
+/**
+ * The parameters of one GET_ALL_DOMAIN_STATS reply, a column per attribute (domain-stats.ts decodes and reads
+ * them): no object per parameter. Parameter i of a record is its name's key (`block.<n>.rd.bytes`), the
+ * index of its group entry (`3` of `block.3.rd.bytes`, NO_INDEX for a name without one), its wire type and
+ * its value; a STRING's value is its position in `strings`.
+ */
+export interface StatsColumns {
+  readonly keys: Uint16Array;
+  readonly indexes: Uint32Array;
+  readonly types: Uint8Array;
+  readonly values: Float64Array;
+  readonly strings: readonly string[];
+}
+
+/** One record of GET_ALL_DOMAIN_STATS: its parameters are `columns`' positions first…end − 1, in wire order. */
 export interface DomainStatsRecord {
   readonly domain: DomainRef;
-  readonly params: TypedParams;
+  readonly columns: StatsColumns;
+  readonly first: number;
+  readonly end: number;
 }
 
 /** DOMAIN_GET_INFO. */

@@ -2,7 +2,7 @@
 // every length and count is checked against the protocol maximum AND the bytes actually left
 // before anything is allocated, so a decoded value is never larger than the packet it came from.
 import { ProtocolError } from './errors.js';
-import type { StringInterner } from './intern.js';
+import { sameText, type BytesTable, type StringInterner } from './intern.js';
 
 const pad4 = (n: number): number => (4 - (n & 3)) & 3;
 
@@ -47,6 +47,18 @@ export class XdrReader {
     return this.buf.readBigUInt64BE(this.need(8, what));
   }
 
+  /** A hyper as the nearest double (one rounding, as Number(bigint)): no BigInt per value. */
+  hyperAsNumber(what = 'hyper'): number {
+    const at = this.need(8, what);
+    return this.buf.readInt32BE(at) * 0x1_0000_0000 + this.buf.readUInt32BE(at + 4);
+  }
+
+  /** An unsigned hyper as the nearest double (one rounding, as Number(bigint)). */
+  uhyperAsNumber(what = 'unsigned hyper'): number {
+    const at = this.need(8, what);
+    return this.buf.readUInt32BE(at) * 0x1_0000_0000 + this.buf.readUInt32BE(at + 4);
+  }
+
   double(what = 'double'): number {
     return this.buf.readDoubleBE(this.need(8, what));
   }
@@ -59,7 +71,7 @@ export class XdrReader {
   }
 
   /** A variable-length count or byte length, bounded by `max` and by what is left (`minBytesEach` per unit). */
-  private count(max: number, minBytesEach: number, what: string): number {
+  count(max: number, minBytesEach: number, what: string): number {
     if (this.remaining < 4) this.need(4, `${what} length`); // throws; the message is built only then
     const n = this.uint();
     if (n > max) throw new ProtocolError(`${what}: length ${n} exceeds the protocol maximum ${max}`);
@@ -77,8 +89,13 @@ export class XdrReader {
 
   /** A string that recurs from packet to packet: handed out by `interner` when its bytes were seen before. */
   internedString(max: number, interner: StringInterner, what = 'string'): string {
+    return this.interned(max, interner, sameText, what);
+  }
+
+  /** A recurring string as the value `table` made of it (with `make`) the first time its bytes were seen. */
+  interned<T>(max: number, table: BytesTable<T>, make: (text: string) => T, what = 'string'): T {
     const n = this.count(max, 1, what);
-    return interner.get(this.buf, this.need(n + pad4(n), what), n, utf8);
+    return table.get(this.buf, this.need(n + pad4(n), what), n, utf8, make);
   }
 
   /** Fixed-length opaque: exactly `n` bytes (+ padding); returns a view into the packet. */

@@ -14,4 +14,4 @@ const PER_DISK: readonly FieldMetric[] = [
   { metric: Metrics.blockFlushTime, field: 'fl.times', unit: 'ns' },
 ];
 
-export const collectBlock: Collector = perDeviceCollector((view) => view.blocks, 'device', PER_DISK);
+export const collectBlock: Collector = perDeviceCollector('block', 'device', PER_DISK);

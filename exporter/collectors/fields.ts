@@ -1,6 +1,6 @@
 // Shared plumbing of the collectors: copy libvirt fields into metrics, converting to base units.
 import type { MetricDef } from '../catalogue.js';
-import { numeric, text, type DomainView, type Fields } from '../domain-view.js';
+import { StatsFields } from '../../libvirt/domain-stats.js';
 import type { Labels, MetricWriter } from '../exposition.js';
 import type { Collector } from './types.js';
 
@@ -21,11 +21,18 @@ export interface FieldMetric {
   readonly unit?: Unit;
 }
 
-/** Writes each mapped field that is present; libvirt omits what it cannot report, and so do we. */
-export function putFields(out: MetricWriter, fields: Fields, mappings: readonly FieldMetric[], shared: Labels, own?: Labels): void {
-  for (const { metric, field, unit } of mappings) {
-    const value = numeric(fields.get(field));
-    if (value !== undefined) out.put(metric, shared, toBaseUnit(value, unit), own);
+/** A reader of `mappings`' fields (slots 0 … mappings.length − 1), then of `extra` fields, of `group` ('' for names without index). */
+export function fieldsOf(group: string, mappings: readonly FieldMetric[], ...extra: string[]): StatsFields {
+  return new StatsFields(group, [...mappings.map((m) => m.field), ...extra]);
+}
+
+/** Writes each mapped field of `entry` of the record `fields` read last that is present; libvirt omits what it cannot report, and so do we. */
+export function putFields(out: MetricWriter, fields: StatsFields, entry: number, mappings: readonly FieldMetric[], shared: Labels, own?: Labels): void {
+  for (let slot = 0; slot < mappings.length; slot++) {
+    const value = fields.number(entry, slot);
+    if (value === undefined) continue;
+    const { metric, unit } = mappings[slot]!;
+    out.put(metric, shared, toBaseUnit(value, unit), own);
   }
 }
 
@@ -33,12 +40,15 @@ export function putFields(out: MetricWriter, fields: Fields, mappings: readonly 
  * A collector of an indexed device group (block, net): each entry's mapped fields, labelled `label` with
  * the entry's `name` field; an entry without a name cannot be told apart and is left out.
  */
-export function perDeviceCollector(devices: (view: DomainView) => ReadonlyMap<string, Fields>, label: string, mappings: readonly FieldMetric[]): Collector {
+export function perDeviceCollector(group: string, label: string, mappings: readonly FieldMetric[]): Collector {
+  const fields = fieldsOf(group, mappings, 'name');
+  const nameSlot = fields.slot('name');
   return (snapshot, out) => {
     for (const view of snapshot.domains) {
-      for (const fields of devices(view).values()) {
-        const name = text(fields.get('name'));
-        if (name !== undefined) putFields(out, fields, mappings, view.labels, { [label]: name });
+      const entries = fields.read(view.stats);
+      for (let entry = 0; entry < entries; entry++) {
+        const name = fields.text(entry, nameSlot);
+        if (name !== undefined) putFields(out, fields, entry, mappings, view.labels, { [label]: name });
       }
     }
   };

@@ -1,7 +1,6 @@
 // Assigned memory, memory usage and the balloon fields (the balloon group; sizes arrive in KiB).
 import { Metrics } from '../catalogue.js';
-import { numeric } from '../domain-view.js';
-import { putFields, toBaseUnit, type FieldMetric } from './fields.js';
+import { fieldsOf, putFields, toBaseUnit, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const BALLOON: readonly FieldMetric[] = [
@@ -20,15 +19,21 @@ const BALLOON: readonly FieldMetric[] = [
   { metric: Metrics.balloonHugetlbFailures, field: 'balloon.hugetlb_pgfail' },
 ];
 
+const FIELDS = fieldsOf('', BALLOON, 'balloon.last-update');
+const LAST_UPDATE = FIELDS.slot('balloon.last-update');
+const AVAILABLE = FIELDS.slot('balloon.available');
+const USABLE = FIELDS.slot('balloon.usable');
+
 export const collectMemory: Collector = (snapshot, out) => {
   for (const view of snapshot.domains) {
     const labels = view.labels;
-    putFields(out, view.fields, BALLOON, labels);
+    FIELDS.read(view.stats);
+    putFields(out, FIELDS, 0, BALLOON, labels);
     // 0 means the guest never sent stats (libvirt reports it without a balloon driver).
-    const lastUpdate = numeric(view.fields.get('balloon.last-update'));
+    const lastUpdate = FIELDS.number(0, LAST_UPDATE);
     if (lastUpdate) out.put(Metrics.balloonLastUpdate, labels, lastUpdate);
-    const available = numeric(view.fields.get('balloon.available'));
-    const usable = numeric(view.fields.get('balloon.usable'));
+    const available = FIELDS.number(0, AVAILABLE);
+    const usable = FIELDS.number(0, USABLE);
     if (available !== undefined && usable !== undefined) out.put(Metrics.memoryUsage, labels, toBaseUnit(available - usable, 'KiB'));
   }
 };

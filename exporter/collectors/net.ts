@@ -15,4 +15,4 @@ const PER_INTERFACE: readonly FieldMetric[] = [
   { metric: Metrics.netTransmitDrops, field: 'tx.drop' },
 ];
 
-export const collectNet: Collector = perDeviceCollector((view) => view.nets, 'interface', PER_INTERFACE);
+export const collectNet: Collector = perDeviceCollector('net', 'interface', PER_INTERFACE);

@@ -1,6 +1,6 @@
 // vCPU count and per-vCPU thread times (the vcpu group).
 import { Metrics } from '../catalogue.js';
-import { putFields, type FieldMetric } from './fields.js';
+import { fieldsOf, putFields, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const DOMAIN: readonly FieldMetric[] = [{ metric: Metrics.infoVcpus, field: 'vcpu.current' }];
@@ -11,9 +11,14 @@ const PER_VCPU: readonly FieldMetric[] = [
   { metric: Metrics.vcpuDelay, field: 'delay', unit: 'ns' },
 ];
 
+const DOMAIN_FIELDS = fieldsOf('', DOMAIN);
+const VCPU_FIELDS = fieldsOf('vcpu', PER_VCPU);
+
 export const collectVcpu: Collector = (snapshot, out) => {
   for (const view of snapshot.domains) {
-    putFields(out, view.fields, DOMAIN, view.labels);
-    for (const [vcpu, fields] of view.vcpus) putFields(out, fields, PER_VCPU, view.labels, { vcpu });
+    DOMAIN_FIELDS.read(view.stats);
+    putFields(out, DOMAIN_FIELDS, 0, DOMAIN, view.labels);
+    const vcpus = VCPU_FIELDS.read(view.stats);
+    for (let entry = 0; entry < vcpus; entry++) putFields(out, VCPU_FIELDS, entry, PER_VCPU, view.labels, { vcpu: String(VCPU_FIELDS.index(entry)) });
   }
 };

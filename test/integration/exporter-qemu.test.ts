@@ -9,6 +9,7 @@ import { ALL_METRICS, Metrics, type MetricDef } from '../../exporter/catalogue.j
 import { guestConsole, type GuestConsole } from '../harness/env/console.js';
 import { defineTinyLinuxDomain, removeDomain, testDomainName, type TinyDomain } from '../harness/env/domains.js';
 import { parseDomstats } from '../harness/readers/domstats-text.js';
+import type { PlainStatsRecord } from '../harness/fakes/stats-records.js';
 import { startExporter, PROMETHEUS_ACCEPT, type RunningExporter } from '../harness/roles/exporter.js';
 import { select, valueOf, type Sample } from '../harness/readers/exposition.js';
 import { virsh } from '../harness/env/testenv.js';
@@ -41,7 +42,7 @@ test.after.always(async () => {
   if (domain) await removeDomain(domain);
 });
 
-type Stats = ReadonlyMap<string, number | bigint | string | boolean>;
+type Stats = PlainStatsRecord['params'];
 
 async function domstats(): Promise<Stats> {
   const [record] = parseDomstats(await virsh(['domstats', '--raw', domain.name]));

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import { connect } from '../../libvirt/client.js';
+import { paramsOf } from '../../libvirt/domain-stats.js';
 import { ConnectionClosedError, LibvirtError } from '../../libvirt/errors.js';
 import { DomainXmlFlag, ErrorCode, ListDomainsFlag } from '../../libvirt/protocol.js';
 import { defineTinyDomain, testDomainName } from '../harness/env/domains.js';
@@ -42,7 +43,7 @@ test('lists the test driver\'s domains with the names, UUIDs and ids virsh shows
     t.is(String(d.id), (await virsh(['domid', d.name], { uri: uris.testTcp })).trim());
   }
   const [record] = await c.getAllDomainStats({ domains: domains.filter((d) => d.name === 'test') });
-  t.deepEqual(record?.params, new Map([['state.state', 1], ['state.reason', 0]]));
+  t.deepEqual(paramsOf(record!), new Map([['state.state', 1], ['state.reason', 0]]));
 });
 
 test('lists, looks up and describes a QEMU domain as virsh does', async (t) => {

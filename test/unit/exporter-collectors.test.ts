@@ -7,6 +7,7 @@ import type { NovaInstance } from '../../libvirt/nova-metadata.js';
 import type { Snapshot } from '../../exporter/snapshot.js';
 import type { DomainStatsRecord } from '../../libvirt/types.js';
 import { sampleRecords, uuidFor } from '../harness/readers/domstats-text.js';
+import { decodedStats } from '../harness/fakes/stats-records.js';
 import { parseExposition, select, valueOf, type Sample } from '../harness/readers/exposition.js';
 
 function snapshotOf(records: DomainStatsRecord[], extra: Partial<Snapshot> = {}): Snapshot {
@@ -108,7 +109,7 @@ test('test-driver domains report only the state group: state series, nothing inv
 
 test('state and reason numbers newer than our tables are named unknown', async (t) => {
   const params = new Map<string, number>([['state.state', 42], ['state.reason', 7]]);
-  const s = await scrape([{ domain: { name: 'x', uuid: uuidFor('x'), id: 1 }, params }]);
+  const s = await scrape(decodedStats([{ domain: { name: 'x', uuid: uuidFor('x'), id: 1 }, params }]));
   t.deepEqual(select(s, 'libvirt_domain_state')[0]!.labels, { domain: 'x', uuid: uuidFor('x'), state: 'unknown', reason: 'unknown' });
 });
 
@@ -169,7 +170,7 @@ test('label sets are kept per domain from scrape to scrape, yet every scrape sho
   const ref = { name: 'kept', uuid: uuidFor('kept'), id: 3 };
   const labels: DomainLabels = Object.freeze({ domain: 'kept', uuid: uuidFor('kept') });
   const render = async (params: Map<string, number | string>, domainLabels = labels) =>
-    parseExposition(await renderSnapshot({ ...snapshotOf([]), domainCount: 1, domains: [viewOf({ domain: ref, params }, domainLabels)] }, PROMETHEUS_TEXT));
+    parseExposition(await renderSnapshot({ ...snapshotOf([]), domainCount: 1, domains: [viewOf(decodedStats([{ domain: ref, params }])[0]!, domainLabels)] }, PROMETHEUS_TEXT));
   const running = new Map<string, number | string>([['state.state', 1], ['state.reason', 1], ['block.count', 1], ['block.0.name', 'vda'], ['block.0.rd.bytes', 512]]);
   const paused = new Map<string, number | string>([['state.state', 3], ['state.reason', 5], ['block.count', 1], ['block.0.name', 'vdb'], ['block.0.rd.bytes', 1024]]);
   for (const [params, state, device, bytes] of [[running, 'running', 'vda', 512], [paused, 'paused', 'vdb', 1024], [running, 'running', 'vda', 512]] as const) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { StringInterner } from '../../libvirt/intern.js';
+import { BytesTable, sameText } from '../../libvirt/intern.js';
 
 /** A decoder that counts its calls: the interner must call it once per distinct byte string it keeps. */
 function countingDecoder(): { decode: (bytes: Uint8Array, at: number, n: number) => string; calls: () => number } {
@@ -25,32 +25,32 @@ const bytesOf = (...texts: string[]): { buf: Buffer; spans: [number, number][] }
 };
 
 test('recurring bytes are decoded once, at any offset, UTF-8 included', (t) => {
-  const interner = new StringInterner(16, 64);
+  const interner = new BytesTable<string>(16, 64);
   const counter = countingDecoder();
   const { buf, spans } = bytesOf('state.state', 'vm-é', 'state.state', 'vm-é', 'state.reason');
-  const texts = spans.map(([at, n]) => interner.get(buf, at, n, counter.decode));
+  const texts = spans.map(([at, n]) => interner.get(buf, at, n, counter.decode, sameText));
   t.deepEqual(texts, ['state.state', 'vm-é', 'state.state', 'vm-é', 'state.reason']);
   t.is(counter.calls(), 3);
   t.is(interner.size, 3);
 });
 
 test('the table keeps a copy of the key bytes, not the packet: reusing the buffer does not change what it returns', (t) => {
-  const interner = new StringInterner(16, 64);
+  const interner = new BytesTable<string>(16, 64);
   const counter = countingDecoder();
   const buf = Buffer.from('cpu.time');
-  t.is(interner.get(buf, 0, buf.length, counter.decode), 'cpu.time');
+  t.is(interner.get(buf, 0, buf.length, counter.decode, sameText), 'cpu.time');
   buf.write('cpu.user');
-  t.is(interner.get(buf, 0, buf.length, counter.decode), 'cpu.user');
+  t.is(interner.get(buf, 0, buf.length, counter.decode, sameText), 'cpu.user');
   t.is(counter.calls(), 2);
 });
 
 test('a hash collision is decoded, never answered with the other string', (t) => {
   // Two names with the same 32-bit FNV-1a hash.
-  const interner = new StringInterner(16, 64);
+  const interner = new BytesTable<string>(16, 64);
   const counter = countingDecoder();
   const { buf, spans } = bytesOf('vcpu.441603.time', 'vcpu.1111800.time', 'vcpu.1111800.time', 'vcpu.441603.time');
   t.deepEqual(
-    spans.map(([at, n]) => interner.get(buf, at, n, counter.decode)),
+    spans.map(([at, n]) => interner.get(buf, at, n, counter.decode, sameText)),
     ['vcpu.441603.time', 'vcpu.1111800.time', 'vcpu.1111800.time', 'vcpu.441603.time'],
   );
   t.is(interner.size, 1);
@@ -58,15 +58,15 @@ test('a hash collision is decoded, never answered with the other string', (t) =>
 });
 
 test('bounded: long strings are not kept, and a full table starts over', (t) => {
-  const interner = new StringInterner(3, 8);
+  const interner = new BytesTable<string>(3, 8);
   const counter = countingDecoder();
   const long = Buffer.from('a-domain-name-longer-than-8');
-  interner.get(long, 0, long.length, counter.decode);
-  interner.get(long, 0, long.length, counter.decode);
+  interner.get(long, 0, long.length, counter.decode, sameText);
+  interner.get(long, 0, long.length, counter.decode, sameText);
   t.is(counter.calls(), 2);
   t.is(interner.size, 0);
-  for (const name of ['a', 'b', 'c']) interner.get(Buffer.from(name), 0, 1, counter.decode);
+  for (const name of ['a', 'b', 'c']) interner.get(Buffer.from(name), 0, 1, counter.decode, sameText);
   t.is(interner.size, 3);
-  t.is(interner.get(Buffer.from('d'), 0, 1, counter.decode), 'd');
+  t.is(interner.get(Buffer.from('d'), 0, 1, counter.decode, sameText), 'd');
   t.is(interner.size, 1);
 });

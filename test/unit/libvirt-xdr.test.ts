@@ -1,7 +1,7 @@
 import test from 'ava';
 import { ProtocolError } from '../../libvirt/errors.js';
 import { Limits } from '../../libvirt/protocol.js';
-import { readDomain, readTypedParams, uuidToBytes, uuidToString, writeDomain } from '../../libvirt/structs.js';
+import { readDomain, uuidToBytes, uuidToString, writeDomain } from '../../libvirt/structs.js';
 import { XdrReader, XdrWriter } from '../../libvirt/xdr.js';
 import { hex } from '../harness/hex.js';
 
@@ -88,31 +88,4 @@ test('domains round-trip', (t) => {
   const r = new XdrReader(w.finish());
   t.deepEqual(readDomain(r), dom);
   r.end('domain');
-});
-
-test('typed parameters decode to number, bigint, boolean and string (reference §9.5)', (t) => {
-  const params = hex(`
-    00 00 00 06
-    00 00 00 0b 73 74 61 74 65 2e 73 74 61 74 65 00 00 00 00 01 00 00 00 01
-    00 00 00 08 63 70 75 2e 74 69 6d 65 00 00 00 04 00 00 00 1c be 99 1a 08
-    00 00 00 0a 6e 65 74 2e 30 2e 6e 61 6d 65 00 00 00 00 00 07 00 00 00 05 76 6e 65 74 30 00 00 00
-    00 00 00 01 78 00 00 00 00 00 00 05 3f f8 00 00 00 00 00 00
-    00 00 00 01 62 00 00 00 00 00 00 06 00 00 00 01
-    00 00 00 01 6c 00 00 00 00 00 00 03 ff ff ff ff ff ff ff ff`);
-  const r = new XdrReader(params);
-  const map = readTypedParams(r, Limits.DOMAIN_STATS_PARAMS_MAX);
-  r.end('params');
-  t.deepEqual([...map], [
-    ['state.state', 1],
-    ['cpu.time', 123456789000n],
-    ['net.0.name', 'vnet0'],
-    ['x', 1.5],
-    ['b', true],
-    ['l', -1n],
-  ]);
-});
-
-test('an unknown typed parameter type fails the decode (its size is unknown)', (t) => {
-  const r = new XdrReader(hex('00 00 00 01 00 00 00 01 78 00 00 00 00 00 00 08 00 00 00 01'));
-  t.throws(() => readTypedParams(r, 10), { instanceOf: ProtocolError, message: /unknown type 8/ });
 });

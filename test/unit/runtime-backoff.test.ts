@@ -22,10 +22,20 @@ test('jitter spreads the waits of clients that failed together', (t) => {
   t.true(new Set(waits).size > 40);
 });
 
-test('sleep() ends early when its signal aborts', async (t) => {
+const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('sleep() ends when its signal aborts, not at its time, and leaves no timer behind', async (t) => {
+  const before = timers();
   const stop = new AbortController();
-  const started = performance.now();
-  setTimeout(() => stop.abort(), 20);
-  await sleep(10_000, stop.signal);
-  t.true(performance.now() - started < 1000);
+  let ended = false;
+  const sleeping = sleep(3_600_000, stop.signal).then(() => (ended = true));
+  await nextTurn();
+  t.false(ended);
+  t.is(timers(), before + 1);
+  stop.abort();
+  await nextTurn();
+  t.true(ended, 'ended within the turn of the abort');
+  t.is(timers(), before);
+  await sleeping;
 });

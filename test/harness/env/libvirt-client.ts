@@ -1,7 +1,7 @@
 // Shared bits of the libvirt client's integration tests: a client closed at teardown, and virsh's
 // `domstats --raw` text parsed into the same shape as our decoded records.
 import { connect } from '../../../libvirt/client.js';
-import type { ConnectOptions, LibvirtClient, TypedParamValue } from '../../../libvirt/types.js';
+import type { ConnectOptions, LibvirtClient, StatsParamValue } from '../../../libvirt/types.js';
 import type { Teardown } from './domains.js';
 
 /** Connects and closes the client when the test ends. */
@@ -29,7 +29,7 @@ export function parseDomstatsRaw(text: string): Map<string, Map<string, string>>
 }
 
 /** A typed parameter as virsh prints it (libvirt's virTypedParameterToString: %g for doubles, yes/no). */
-export function virshText(value: TypedParamValue): string {
+export function virshText(value: StatsParamValue): string {
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   if (typeof value === 'number' && !Number.isInteger(value)) {
     const g = value.toPrecision(6);

@@ -43,6 +43,8 @@ export type Fault =
   | { kind: 'error'; code: 429 | 500 | 502 | 503 | 504; retryAfterSeconds?: number }
   /** Hold the request this long, then process it normally (a slow apiserver commits even if the client gave up). */
   | { kind: 'hang'; ms: number }
+  /** Hold the request until `until` settles (the test decides when the apiserver answers), then process it normally. */
+  | { kind: 'hold'; until: Promise<void> }
   /** Process the request (persist it), then answer with this error: the client never learns it succeeded. */
   | { kind: 'commit-then-error'; code: 500 | 503 | 504 }
   /** Process the request, then reset the connection without an answer. */
@@ -317,6 +319,7 @@ export class FakeKubeApiServer {
         return;
       }
       if (fault?.kind === 'hang') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+      if (fault?.kind === 'hold') await fault.until;
       const [code, body] = this.dispatch(req, url, entry.body);
       if (fault?.kind === 'commit-then-error') {
         send(fault.code, statusBody(fault.code, fault.code === 504 ? 'Timeout' : 'InternalError', 'injected fault after commit'));

@@ -27,6 +27,13 @@ export function sequences(records: readonly Record<string, unknown>[]): number[]
   return out;
 }
 
+/** Whether every sequence number below `end` is among `seen`. */
+export function allBelow(seen: Iterable<number>, end: number): boolean {
+  const present = new Set(seen);
+  for (let i = 0; i < end; i++) if (!present.has(i)) return false;
+  return true;
+}
+
 export interface Tally {
   readonly lost: number[];
   readonly duplicates: number;
@@ -58,6 +65,8 @@ export class RotatingWriter {
   private fd: number;
   seq = 0;
   rotations = 0;
+  /** The first sequence number after each rotation (index k: after rotation k; 0 before the first). */
+  private readonly rotatedAt = [0];
 
   constructor(
     readonly path: string,
@@ -75,8 +84,18 @@ export class RotatingWriter {
     if (fstatSync(this.fd).size >= this.maxSize) this.rotate();
   }
 
+  /**
+   * Lines below this sequence number are gone after the next rotation: it deletes (rename) or overwrites
+   * (copytruncate) the oldest backup. A follower that has not read them by then loses them by nature, so a
+   * test asserting "nothing lost" waits for them before writing on (0: the next rotation deletes nothing).
+   */
+  deletedByNextRotation(): number {
+    return this.rotatedAt[this.rotations + 1 - this.backups] ?? 0;
+  }
+
   rotate(): void {
     this.rotations++;
+    this.rotatedAt.push(this.seq);
     const { path, backups } = this;
     if (this.mode === 'copytruncate') {
       for (let i = backups - 1; i >= 1; i--) if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);

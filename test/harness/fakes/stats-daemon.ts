@@ -1,14 +1,14 @@
 // A scripted libvirt daemon whose GET_ALL_DOMAIN_STATS reply is built to order: as many QEMU-like domains
 // (vCPUs, disks, NICs, balloon) as fit in a given message size, or only a length word announcing more than the
 // protocol allows. For what a test-driver libvirtd cannot produce: legal messages of tens of MiB.
-import { Limits, RemoteProc, TypedParamType } from '../../../libvirt/protocol.js';
+import { Limits, Program, RemoteProc, TypedParamType } from '../../../libvirt/protocol.js';
 import type { DomainRef } from '../../../libvirt/types.js';
 import { readDomain, writeDomain } from '../../../libvirt/structs.js';
 import { XdrReader, type XdrWriter } from '../../../libvirt/xdr.js';
 import { scriptedDaemon } from './scripted-peer.js';
-import { reply, validReplies } from './server-packets.js';
+import { writeStatsRecord, type Param } from './stats-records.js';
+import { healthyAnswer, reply } from './server-packets.js';
 
-type Param = [string, number, number | bigint | string];
 
 /** The typed parameters of one running QEMU domain with `vcpus` vCPUs, `disks` disks and `nics` NICs. */
 function domainParams(index: number, vcpus: number, disks: number, nics: number): Param[] {
@@ -42,24 +42,10 @@ function domainParams(index: number, vcpus: number, disks: number, nics: number)
   return p;
 }
 
-function writeParam(w: XdrWriter, [name, type, value]: Param): void {
-  w.string(name, Limits.STRING_MAX);
-  w.int(type);
-  if (type === TypedParamType.STRING) w.string(value as string, Limits.STRING_MAX);
-  else if (type === TypedParamType.ULLONG) w.uhyper(value as bigint);
-  else w.int(value as number);
-}
-
 /** The `i`-th domain of a stats reply: its name, uuid and id, and 4 vCPUs, 2 disks and 2 NICs. */
-function statsRecord(i: number): { domain: DomainRef; params: Param[] } {
+function statsRecord(i: number): [domain: DomainRef, params: Param[]] {
   const uuid = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
-  return { domain: { name: `guest-${String(i).padStart(5, '0')}`, uuid, id: i + 1 }, params: domainParams(i, 4, 2, 2) };
-}
-
-function writeRecord(w: XdrWriter, { domain, params }: { domain: DomainRef; params: Param[] }): void {
-  writeDomain(w, domain);
-  w.uint(params.length);
-  for (const p of params) writeParam(w, p);
+  return [{ name: `guest-${String(i).padStart(5, '0')}`, uuid, id: i + 1 }, domainParams(i, 4, 2, 2)];
 }
 
 /** Domains of a stats reply that fits in `messageBytes` (header + payload): 4 vCPUs, 2 disks, 2 NICs each. */
@@ -67,7 +53,7 @@ export function statsReplyBody(messageBytes: number): { domains: number; write: 
   // The size of one record, measured by encoding it.
   const probe = reply(RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS, 1, (w) => {
     w.uint(1);
-    writeRecord(w, statsRecord(0));
+    writeStatsRecord(w, ...statsRecord(0));
   });
   const perRecord = probe.length - Limits.PACKET_MIN - 4;
   const domains = Math.min(Limits.DOMAIN_LIST_MAX, Math.floor((messageBytes - Limits.HEADER - 4) / perRecord));
@@ -75,20 +61,19 @@ export function statsReplyBody(messageBytes: number): { domains: number; write: 
     domains,
     write: (w) => {
       w.uint(domains);
-      for (let i = 0; i < domains; i++) writeRecord(w, statsRecord(i));
+      for (let i = 0; i < domains; i++) writeStatsRecord(w, ...statsRecord(i));
     },
   };
 }
 
 /**
  * A daemon that completes the handshake and answers GET_ALL_DOMAIN_STATS with `stats` (a whole packet, or only
- * a length word announcing an oversized one); other calls get the valid replies of server-packets.ts.
+ * a length word announcing an oversized one); other calls and keepalive pings get a healthy daemon's answers.
  */
 export async function statsDaemon(stats: (serial: number) => Buffer) {
   return scriptedDaemon((h) => {
-    if (h.proc === RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS) return [stats(h.serial)];
-    const answer = validReplies(h.serial).get(h.proc);
-    return answer ? [answer] : [reply(h.proc, h.serial)];
+    if (h.prog === Program.REMOTE && h.proc === RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS) return [stats(h.serial)];
+    return healthyAnswer(h);
   });
 }
 
@@ -105,10 +90,11 @@ export function statsPacket(serial: number, messageBytes: number): { domains: nu
  */
 export async function bigHostDaemon(messageBytes: number) {
   const { domains, write } = statsReplyBody(messageBytes);
-  const all = Array.from({ length: domains }, (_, i) => statsRecord(i).domain);
+  const all = Array.from({ length: domains }, (_, i) => statsRecord(i)[0]);
   const indexOf = new Map(all.map((d, i) => [d.uuid, i]));
   const whole = reply(RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS, 0, write);
   const daemon = await scriptedDaemon((h, body) => {
+    if (h.prog !== Program.REMOTE) return healthyAnswer(h); // a keepalive ping, answered as libvirtd does
     if (h.proc === RemoteProc.CONNECT_LIST_ALL_DOMAINS) {
       return [reply(h.proc, h.serial, (w) => {
         w.uint(all.length);
@@ -116,20 +102,19 @@ export async function bigHostDaemon(messageBytes: number) {
         w.uint(all.length);
       })];
     }
-    if (h.proc !== RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS) {
-      const answer = validReplies(h.serial).get(h.proc);
-      return answer ? [answer] : [reply(h.proc, h.serial)];
-    }
+    if (h.proc !== RemoteProc.CONNECT_GET_ALL_DOMAIN_STATS) return healthyAnswer(h);
     const r = new XdrReader(body);
     const listed = r.array(Limits.DOMAIN_LIST_MAX, 24, readDomain, 'domains');
     if (listed.length === 0) {
-      whole.writeUInt32BE(h.serial, Limits.LENGTH_WORD + 16); // the header's serial: after prog, vers, proc, type
-      return [whole];
+      // A header of its own per reply: the socket may still hold `whole` unsent for an earlier call.
+      const header = Buffer.from(whole.subarray(0, Limits.PACKET_MIN));
+      header.writeUInt32BE(h.serial, Limits.LENGTH_WORD + 16); // the serial: after prog, vers, proc, type
+      return [header, whole.subarray(Limits.PACKET_MIN)];
     }
     const indices = listed.flatMap((d) => indexOf.get(d.uuid) ?? []);
     return [reply(h.proc, h.serial, (w) => {
       w.uint(indices.length);
-      for (const i of indices) writeRecord(w, statsRecord(i));
+      for (const i of indices) writeStatsRecord(w, ...statsRecord(i));
     })];
   });
   return { domains, messageBytes: whole.length, daemon };

@@ -1,9 +1,11 @@
-// Turns `virsh domstats --raw` output (the captures in test/fixtures/samples/real/) into the stats records the
-// libvirt client returns, with the wire types libvirt uses: INT/UINT → number, ULLONG → bigint, STRING → string.
+// Turns `virsh domstats --raw` output (the captures in test/fixtures/samples/real/) into stats records with the
+// wire types libvirt uses (INT/UINT → number, ULLONG → bigint, STRING → string), and into the records the
+// libvirt client decodes from them.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { sample } from '../inputs/samples.js';
-import type { DomainStatsRecord, TypedParamValue } from '../../../libvirt/types.js';
+import type { DomainStatsRecord } from '../../../libvirt/types.js';
+import { decodedStats, type PlainStatsRecord, type WireValue } from '../fakes/stats-records.js';
 
 /** A stable made-up uuid for a domain name (the captures do not show uuids). */
 export function uuidFor(name: string): string {
@@ -14,15 +16,15 @@ export function uuidFor(name: string): string {
 // Fields libvirt sends as 32-bit INT/UINT; every other integer field is a ULLONG.
 const SMALL_INT = /^(state\.(state|reason)|vcpu\.(current|maximum|\d+\.state)|(net|block|cpu\.cache\.monitor)\.count|block\.\d+\.backingIndex|dirtyrate\.(calc_status|calc_period))$/;
 
-function typed(key: string, raw: string): TypedParamValue {
+function typed(key: string, raw: string): WireValue {
   if (!/^-?\d+$/.test(raw)) return raw;
   if (/\.(name|path)$/.test(key)) return raw;
   return SMALL_INT.test(key) ? Number(raw) : BigInt(raw);
 }
 
-export function parseDomstats(text: string): DomainStatsRecord[] {
-  const records: DomainStatsRecord[] = [];
-  let params: Map<string, TypedParamValue> | undefined;
+export function parseDomstats(text: string): PlainStatsRecord[] {
+  const records: PlainStatsRecord[] = [];
+  let params: Map<string, WireValue> | undefined;
   for (const line of text.split('\n')) {
     const header = /^Domain: '(.*)'$/.exec(line);
     if (header) {
@@ -36,6 +38,7 @@ export function parseDomstats(text: string): DomainStatsRecord[] {
   return records;
 }
 
+/** A capture's records as the client decodes them from libvirtd's reply. */
 export function sampleRecords(file: string): DomainStatsRecord[] {
-  return parseDomstats(readFileSync(sample(`real/${file}`), 'utf8'));
+  return decodedStats(parseDomstats(readFileSync(sample(`real/${file}`), 'utf8')));
 }

@@ -63,7 +63,8 @@ export function startSidecar(args: readonly string[], options: StartOptions = {}
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? -1)));
   const port = async (): Promise<number> => {
-    await until(() => /on port (\d+)/.test(err), 15_000, 'the sidecar to listen');
+    // Generous: a loaded machine may take many seconds to start Node and load the modules.
+    await until(() => /on port (\d+)/.test(err), 60_000, 'the sidecar to listen');
     return Number(/on port (\d+)/.exec(err)![1]);
   };
   return {

@@ -58,5 +58,7 @@ test('a state directory that cannot be created (/proc/x) fails at once with the 
   const started = Date.now();
   const err = await t.throwsAsync(CheckpointStore.open('/proc/lt-no-such/state'));
   t.regex(err!.message, /^cannot create the state directory \/proc\/lt-no-such\/state: ENOENT/);
-  t.true(Date.now() - started < 1000);
+  // It gives up instead of retrying (a retry would back off and try again): the bound only has to tell a
+  // few failed mkdir calls from that, so it is far above what they take on a loaded machine.
+  t.true(Date.now() - started < 10_000, `failed after ${Date.now() - started} ms`);
 });
