@@ -49,6 +49,10 @@ interface Figures {
   oursCollectMs: number;
   oursColdMs: number;
   kuminaMs: number;
+  /** Before the first scrape, after the same pause as between rounds. */
+  oursIdleRss: number;
+  /** VmHWM right after the first scrape, which also reads every domain's XML. */
+  oursFirstPeakRss: number;
   oursRss: number;
   oursPeakRss: number;
   kuminaRss: number;
@@ -170,7 +174,10 @@ async function measure(scenario: string, uri: string): Promise<Figures> {
   const kuminaBody = path.join(bodies, 'kumina');
   const oursSample = (name: string): number => parseExposition(readFileSync(oursBody, 'utf8')).find((s) => s.name === name)?.value ?? NaN;
   try {
+    await pause();
+    const oursIdleRss = processMemory(ours.pid).rss;
     const oursColdMs = await timedGet(`${ours.url}/metrics`, oursBody); // connects, reads every domain's XML once
+    const oursFirstPeakRss = processMemory(ours.pid).peak;
     await timedGet(`${ours.url}/metrics`, oursBody);
     const domains = oursSample('libvirt_domains');
     await timedGet(`${kumina.url}/metrics`, kuminaBody);
@@ -197,6 +204,8 @@ async function measure(scenario: string, uri: string): Promise<Figures> {
       oursCollectMs: median(times.collect),
       oursColdMs,
       kuminaMs: median(times.kumina),
+      oursIdleRss,
+      oursFirstPeakRss,
       oursRss: mem.rss,
       oursPeakRss: mem.peak,
       kuminaRss: processMemory(kumina.pid).rss,
@@ -263,7 +272,8 @@ async function withTcgDomains<T>(count: number, body: () => Promise<T>): Promise
 
 const COLUMNS = [
   ['scenario', 18], ['domains', 8], ['virsh/call', 11], ['virsh proc', 11], ['exporter', 10], ['exp collect', 12], ['exp 1st', 10],
-  ['kumina 0.2', 11], ['exp/virsh', 10], ['exp/kumina', 11], ['exp RSS', 10], ['exp peak', 10], ['kumina RSS', 10],
+  ['kumina 0.2', 11], ['exp/virsh', 10], ['exp/kumina', 11], ['exp idle', 10], ['exp 1st pk', 11], ['exp RSS', 10], ['exp peak', 10],
+  ['kumina RSS', 10],
 ] as const;
 
 function printRow(cells: readonly string[]): void {
@@ -275,7 +285,8 @@ function printFigures(r: Figures): void {
   const mib = (x: number) => `${(x / MiB).toFixed(1)} MiB`;
   printRow([
     r.scenario, String(r.domains), ms(r.virshMs), ms(r.virshProcessMs), ms(r.oursMs), ms(r.oursCollectMs), ms(r.oursColdMs), ms(r.kuminaMs),
-    `${(r.oursMs / r.virshMs).toFixed(2)}x`, `${(r.oursMs / r.kuminaMs).toFixed(3)}x`, mib(r.oursRss), mib(r.oursPeakRss), mib(r.kuminaRss),
+    `${(r.oursMs / r.virshMs).toFixed(2)}x`, `${(r.oursMs / r.kuminaMs).toFixed(3)}x`, mib(r.oursIdleRss), mib(r.oursFirstPeakRss), mib(r.oursRss),
+    mib(r.oursPeakRss), mib(r.kuminaRss),
   ]);
 }
 
@@ -283,7 +294,8 @@ function printGoals(rows: readonly Figures[]): void {
   process.stdout.write(
     `\nMedians of ${ROUNDS} rounds; every call comes ${PAUSE_MS} ms after the previous one, the tools interleaved. exporter: ` +
       `HTTP scrape timed by curl; exp collect: its libvirt collection alone (scrape_duration); exp 1st: the first scrape, which also reads ` +
-      `every domain's XML; RSS after the rounds, peak = VmHWM. virsh/call: virsh's own timing (virsh -t) of one domstats in a ` +
+      `every domain's XML; exp idle: RSS before the first scrape; exp 1st pk: VmHWM right after it; RSS after the rounds, peak = ` +
+      `VmHWM over the whole run. virsh/call: virsh's own timing (virsh -t) of one domstats in a ` +
       `session that stays connected, like the exporter; virsh proc: one whole virsh run. Ratios use virsh/call. Load average ` +
       `at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}.\n`,
   );

@@ -87,10 +87,7 @@ export const Calls = {
     writeDomain(w, dom);
     w.uint(0); // flags: must be 0
   }, (r) => ({ state: r.int('state'), reason: r.int('reason') })),
-  domainGetXmlDesc: spec(RemoteProc.DOMAIN_GET_XML_DESC, 'DOMAIN_GET_XML_DESC', (w, a: { domain: DomainRef; flags: number }) => {
-    writeDomain(w, a.domain);
-    w.uint(a.flags);
-  }, (r) => r.string(Limits.STRING_MAX, 'xml')),
+  domainGetXmlDesc: spec(RemoteProc.DOMAIN_GET_XML_DESC, 'DOMAIN_GET_XML_DESC', writeXmlDescArgs, (r) => r.string(Limits.STRING_MAX, 'xml')),
   domainLookupByName: spec(RemoteProc.DOMAIN_LOOKUP_BY_NAME, 'DOMAIN_LOOKUP_BY_NAME', (w, name: string) => {
     w.string(name, Limits.STRING_MAX);
   }, readDomain),
@@ -116,6 +113,17 @@ export const Calls = {
   ),
 } as const;
 
+function writeXmlDescArgs(w: XdrWriter, a: { domain: DomainRef; flags: number }): void {
+  writeDomain(w, a.domain);
+  w.uint(a.flags);
+}
+
+/** DOMAIN_GET_XML_DESC whose reply becomes a string only when its bytes contain `needle` (else undefined). */
+function xmlDescContaining(needle: string): CallSpec<{ domain: DomainRef; flags: number }, string | undefined> {
+  const bytes = Buffer.from(needle);
+  return spec(RemoteProc.DOMAIN_GET_XML_DESC, 'DOMAIN_GET_XML_DESC', writeXmlDescArgs, (r) => r.stringContaining(Limits.STRING_MAX, bytes, 'xml'));
+}
+
 /** A connection to one daemon with its typed calls; made by connect() (client.ts). */
 export class RemoteClient extends RpcConnection implements LibvirtClient {
   constructor(
@@ -126,6 +134,9 @@ export class RemoteClient extends RpcConnection implements LibvirtClient {
   ) {
     super(socket, limits);
   }
+
+  /** The domainGetXmlDescContaining call of each needle asked for so far. */
+  private readonly xmlDescSpecs = new Map<string, ReturnType<typeof xmlDescContaining>>();
 
   getLibVersion(options?: CallOptions): Promise<number> {
     return this.call(Calls.getLibVersion, undefined, options);
@@ -168,6 +179,12 @@ export class RemoteClient extends RpcConnection implements LibvirtClient {
 
   domainGetXmlDesc(domain: DomainRef, flags = 0, options?: CallOptions): Promise<string> {
     return this.call(Calls.domainGetXmlDesc, { domain, flags }, options);
+  }
+
+  domainGetXmlDescContaining(domain: DomainRef, needle: string, flags = 0, options?: CallOptions): Promise<string | undefined> {
+    let call = this.xmlDescSpecs.get(needle);
+    if (!call) this.xmlDescSpecs.set(needle, (call = xmlDescContaining(needle)));
+    return this.call(call, { domain, flags }, options);
   }
 
   domainLookupByName(name: string, options?: CallOptions): Promise<DomainRef> {

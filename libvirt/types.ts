@@ -240,6 +240,11 @@ export interface LibvirtClient {
   domainGetState(domain: DomainRef, options?: CallOptions): Promise<DomainStateInfo>;
   /** flags: OR of DomainXmlFlag (SECURE and MIGRATABLE are refused on a read-only connection). */
   domainGetXmlDesc(domain: DomainRef, flags?: number, options?: CallOptions): Promise<string>;
+  /**
+   * The domain XML if it contains `needle`, else undefined. The reply's bytes are searched before any string is
+   * made of them: looking through thousands of domains for a few, only those few become strings.
+   */
+  domainGetXmlDescContaining(domain: DomainRef, needle: string, flags?: number, options?: CallOptions): Promise<string | undefined>;
   /** Rejects with LibvirtError VIR_ERR_NO_DOMAIN when no domain has that name. */
   domainLookupByName(name: string, options?: CallOptions): Promise<DomainRef>;
   domainLookupByUuid(uuid: string, options?: CallOptions): Promise<DomainRef>;

@@ -87,6 +87,18 @@ export class XdrReader {
     return this.buf.toString('utf8', at, at + n);
   }
 
+  /**
+   * A string, or undefined when its bytes do not contain `needle`: a reply that is only searched (a domain XML
+   * looked through for one namespace) is never decoded into a string.
+   */
+  stringContaining(max: number, needle: Uint8Array, what = 'string'): string | undefined {
+    const n = this.count(max, 1, what);
+    const at = this.need(n + pad4(n), what);
+    // The first match from `at`: if it does not end within the string, no later one does.
+    const found = this.buf.indexOf(needle, at);
+    return found >= 0 && found + needle.length <= at + n ? this.buf.toString('utf8', at, at + n) : undefined;
+  }
+
   /** A string that recurs from packet to packet: handed out by `interner` when its bytes were seen before. */
   internedString(max: number, interner: StringInterner, what = 'string'): string {
     return this.interned(max, interner, sameText, what);

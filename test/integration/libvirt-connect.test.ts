@@ -63,6 +63,9 @@ test('lists, looks up and describes a QEMU domain as virsh does', async (t) => {
   const xml = await c.domainGetXmlDesc(ref!);
   t.regex(xml, new RegExp(`<name>${domain.name}</name>`));
   t.regex(xml, new RegExp(`<uuid>${ref!.uuid}</uuid>`));
+  // The same reply, made a string only when it holds the needle.
+  t.is(await c.domainGetXmlDescContaining(ref!, `<name>${domain.name}</name>`), xml);
+  t.is(await c.domainGetXmlDescContaining(ref!, 'http://openstack.org/xmlns/libvirt/nova/1.1'), undefined);
 });
 
 test('daemon errors arrive as LibvirtError; a read-only connection is refused secure XML', async (t) => {

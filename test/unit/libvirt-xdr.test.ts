@@ -35,6 +35,26 @@ test('strings are length-prefixed, UTF-8 and zero-padded to 4 bytes', (t) => {
   }
 });
 
+test('stringContaining decodes a string only when its own bytes hold the needle, and consumes it either way', (t) => {
+  const needle = Buffer.from('xmlns:nova');
+  // Each string followed by a second one that holds the needle: a match there must not count for the first.
+  const cases: [string, boolean][] = [
+    ['<domain><metadata xmlns:nova="u"/></domain>', true],
+    ['xmlns:nova', true],
+    ['<domain/>', false],
+    ['xmlns:nov', false], // the needle begins inside the string but ends in the next field
+    ['', false],
+  ];
+  for (const [s, holds] of cases) {
+    const r = new XdrReader(writer().string(s, 100).string('xmlns:nova', 100).finish());
+    t.is(r.stringContaining(100, needle), holds ? s : undefined, s);
+    t.is(r.string(100), 'xmlns:nova', 'the reader is past the first string and its padding');
+    t.is(r.remaining, 0);
+  }
+  const overMax = new XdrReader(writer().string('abcde', 100).finish());
+  t.throws(() => overMax.stringContaining(4, needle), { instanceOf: ProtocolError, message: /protocol maximum 4/ });
+});
+
 test('optional, fixed opaque and arrays round-trip', (t) => {
   const w = writer()
     .optional('x', (x, v) => x.string(v, 10))
