@@ -221,7 +221,9 @@ export class Collection {
   /**
    * The stats of one group (undefined: every domain) with NOWAIT. When the call has not answered by `hedgeAt`,
    * or fails, one call per domain of the group starts alongside, ending at the same deadline; the group call's
-   * answer is used if it comes, else theirs.
+   * answer is used if it comes, else theirs. A reply that has begun to arrive is not stuck, only big: it is
+   * not hedged, and per-domain calls already started are cancelled and their records dropped, so that a
+   * scrape never holds both (on the connection, and in memory) for the same domains.
    */
   private async groupStats(
     client: LibvirtClient,
@@ -232,11 +234,14 @@ export class Collection {
     timing: { spentMs: number; domains: number },
   ): Promise<DomainStatsRecord[]> {
     const sent = performance.now();
+    let onAnswering!: () => void;
+    const answering = new Promise<void>((resolve) => (onAnswering = resolve));
     // NOWAIT and a domain list: libvirtd skips the listed domains that have gone meanwhile.
-    const call = attempt(client.getAllDomainStats({ stats: STATS_GROUPS, flags: StatsFlag.NOWAIT, domains: group ?? [], signal: signalUntil(end) }));
+    const call = attempt(client.getAllDomainStats({ stats: STATS_GROUPS, flags: StatsFlag.NOWAIT, domains: group ?? [], signal: signalUntil(end), onAnswering }));
     const hedge = new AbortController();
-    const early = await Promise.race([call, sleep(hedgeAt - performance.now(), hedge.signal).then(() => undefined)]);
+    const first = await Promise.race([call, answering.then(() => 'answering' as const), sleep(hedgeAt - performance.now(), hedge.signal).then(() => undefined)]);
     hedge.abort();
+    const early = first === 'answering' ? await call : first;
     const answered = (records: DomainStatsRecord[]): DomainStatsRecord[] => {
       state.answered = true;
       timing.spentMs += performance.now() - sent;
@@ -247,7 +252,8 @@ export class Collection {
     if (early?.kind === 'closed') throw early.error;
 
     const cancel = new AbortController();
-    const fallback = membersOf(group).then((domains) => this.oneByOne(client, domains, end, lanes, cancel.signal, state));
+    void answering.then(() => cancel.abort());
+    const fallback = membersOf(group).then(async (domains) => ({ domains, ...(await this.oneByOne(client, domains, end, lanes, cancel.signal)) }));
     fallback.catch(() => undefined); // it may fail before it is awaited below (or when it is not needed)
     const outcome = early ?? (await call);
     if (outcome.ok || outcome.kind === 'closed') {
@@ -258,33 +264,35 @@ export class Collection {
     if (outcome.kind !== 'timeout') state.answered = true;
     state.complete = false;
     this.report(`domain stats call ${outcome.kind === 'timeout' ? 'timed out' : 'failed'}, fell back to one call per domain`, outcome.error);
-    const { records, failed } = await fallback;
+    const { domains, records, failed } = await fallback;
     for (const { domain, failure } of failed) this.countFailure(domain, failure, outcome);
+    const done = new Set(records.map((r) => r.domain.uuid));
+    for (const domain of domains) if (!done.has(domain.uuid)) state.missing.set(domain.uuid, domain);
     return records;
   }
 
-  /** One call per domain (without NOWAIT: a domain whose job is stuck makes its call wait and time out, which is what we count). */
+  /**
+   * One call per domain (without NOWAIT: a domain whose job is stuck makes its call wait and time out, which is
+   * what we count). Once `cancel` fires, no call starts and the records so far are dropped.
+   */
   private async oneByOne(
     client: LibvirtClient,
     domains: readonly DomainRef[],
     end: number,
     lanes: Lanes,
     cancel: AbortSignal,
-    state: CollectionState,
   ): Promise<{ records: DomainStatsRecord[]; failed: { domain: DomainRef; failure: Failure }[] }> {
     const records: DomainStatsRecord[] = [];
     const failed: { domain: DomainRef; failure: Failure }[] = [];
+    cancel.addEventListener('abort', () => (records.length = 0), { once: true });
     const open = (): boolean => performance.now() < end && !cancel.aborted;
     await lanes.forEach(domains, open, async (domain) => {
       const one = await attempt(client.getAllDomainStats({ stats: STATS_GROUPS, domains: [domain], signal: AbortSignal.any([signalUntil(end), cancel]) }));
-      if (one.ok) records.push(...one.value);
-      else if (one.kind === 'closed') throw one.error;
+      if (one.ok) {
+        if (!cancel.aborted) records.push(...one.value);
+      } else if (one.kind === 'closed') throw one.error;
       else if (one.kind !== 'cancelled' && one.kind !== 'gone') failed.push({ domain, failure: one });
     });
-    if (!cancel.aborted) {
-      const done = new Set(records.map((r) => r.domain.uuid));
-      for (const domain of domains) if (!done.has(domain.uuid)) state.missing.set(domain.uuid, domain);
-    }
     return { records, failed };
   }
 

@@ -75,6 +75,11 @@ export class FrameReader {
     return this.packet ? this.filled : this.wordFilled;
   }
 
+  /** The first `bytes` of the packet being assembled, once that many of it have arrived. */
+  startOf(bytes: number): Buffer | undefined {
+    return this.packet !== undefined && this.filled >= bytes ? this.packet.subarray(0, bytes) : undefined;
+  }
+
   /** Adds a chunk; returns the packets it completed (each including its length word). Throws ProtocolError. */
   push(chunk: Buffer): Buffer[] {
     const packets: Buffer[] = [];

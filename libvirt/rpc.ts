@@ -9,7 +9,7 @@ import { CallAbortedError, type CloseReason, ConnectionClosedError, type Libvirt
 import { EventStream } from './event-stream.js';
 import { FrameReader, type Header, decodePacket, encodePacket } from './framing.js';
 import { Keepalive } from './keepalive.js';
-import { KeepaliveProc, MessageStatus, MessageType, PROGRAM_VERSION, Program } from './protocol.js';
+import { KeepaliveProc, Limits, MessageStatus, MessageType, PROGRAM_VERSION, Program } from './protocol.js';
 import { readRemoteError } from './structs.js';
 import type { CallOptions, CloseInfo, DomainEvent, EventStreamOptions, KeepaliveOptions } from './types.js';
 import type { XdrReader, XdrWriter } from './xdr.js';
@@ -74,6 +74,8 @@ interface PendingCall {
   readonly spec: CallSpec<unknown, unknown>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
+  /** CallOptions.onAnswering until it has been called. */
+  answering: (() => void) | undefined;
 }
 
 /** One connection's calls and packets; the typed calls (calls.ts) are built on it, connect() (client.ts) makes it. */
@@ -114,10 +116,23 @@ export class RpcConnection extends EventEmitter {
         this.route(packet);
         if (this.closeInfo) return;
       }
+      this.noticeAnswer(this.frames.startOf(Limits.PACKET_MIN));
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.shutdown('protocol', err);
     }
+  }
+
+  /** Tells a call that its reply, still incomplete, has begun to arrive (`head`: the packet's length word and header). */
+  private noticeAnswer(head: Buffer | undefined): void {
+    if (head === undefined) return;
+    const { prog, type, serial } = decodePacket(head).header;
+    if (prog !== Program.REMOTE || type !== MessageType.REPLY) return;
+    const call = this.pending.get(serial);
+    const answering = call?.answering;
+    if (answering === undefined) return;
+    call!.answering = undefined;
+    answering();
   }
 
   private route(packet: Buffer): void {
@@ -181,7 +196,12 @@ export class RpcConnection extends EventEmitter {
         signal?.removeEventListener('abort', onAbort);
         fn(v);
       };
-      this.pending.set(serial, { spec: spec as CallSpec<unknown, unknown>, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) });
+      this.pending.set(serial, {
+        spec: spec as CallSpec<unknown, unknown>,
+        resolve: settle(resolve as (v: unknown) => void),
+        reject: settle(reject),
+        answering: options.onAnswering,
+      });
       signal?.addEventListener('abort', onAbort, { once: true });
       this.socket.write(packet);
     });

@@ -193,6 +193,11 @@ export interface ConnectOptions {
 export interface CallOptions {
   /** Deadline or cancellation for this call only: it rejects with CallAbortedError, the connection stays up. */
   readonly signal?: AbortSignal;
+  /**
+   * Called once when the first bytes of the reply arrive before its last: the daemon has answered, and what is
+   * left is transfer and decoding (which for a reply of tens of MiB takes a while).
+   */
+  readonly onAnswering?: () => void;
 }
 
 export interface GetAllDomainStatsOptions extends CallOptions {

@@ -2,7 +2,7 @@
 // environment's libvirtd, real TCG guests producing each event, Evictions and status patches landing in
 // the fake Kubernetes API server (CRD schema and the shipped RBAC enforced).
 import test from 'ava';
-import { guestConsole, type GuestConsole } from '../harness/env/console.js';
+import { bootingTestTimeout, guestConsole, type GuestConsole } from '../harness/env/console.js';
 import { defineTinyDomain, defineTinyLinuxDomain, qemuPid, removeDomain, testDomainName, waitForDomainState, type TinyDomain } from '../harness/env/domains.js';
 import { metricValue, startEventsAgent, type EventsAgent } from '../harness/roles/events-agent.js';
 import type { FakeKubeApiServer } from '../harness/fakes/fake-kube-apiserver.js';
@@ -71,9 +71,10 @@ test.serial('virsh destroy: records Shutdown Finished and Stopped Destroyed, no 
 });
 
 test.serial('ACPI shutdown of a Linux guest: Stopped Shutdown, no Eviction', async (t) => {
+  t.timeout(bootingTestTimeout(1));
   const vm = await start(await defineTinyLinuxDomain(testDomainName('ev-acpi')), true);
   await virsh(['shutdown', vm.domain.name]);
-  await waitForDomainState(vm.domain.name, 'shut off', 60_000);
+  await waitForDomainState(vm.domain.name, 'shut off');
   const [stopped] = await agent.waitForRecords(is(vm.uuid, 'lifecycle', 'stopped/shutdown'));
   t.is(stopped!.action, 'none');
   t.truthy(agent.records(is(vm.uuid, 'lifecycle', 'shutdown/guest')).length);
@@ -102,6 +103,7 @@ const booted = (): Started & { console: GuestConsole } => {
 };
 
 test.serial('guest reboot: 2–3 reboot events → one status patch of the Hypervisor, the rest deduplicated', async (t) => {
+  t.timeout(bootingTestTimeout(2));
   linux = await start(await defineTinyLinuxDomain(testDomainName('ev-linux')), true);
   const { console, uuid } = booted();
   const mark = console.mark();
@@ -124,6 +126,7 @@ test.serial('guest reboot: 2–3 reboot events → one status patch of the Hyper
 });
 
 test.serial('watchdog: the guest closes /dev/watchdog without the magic character → watchdog reset → Eviction', async (t) => {
+  t.timeout(bootingTestTimeout(1));
   const { console, uuid, domain } = booted();
   const mark = console.mark();
   console.send('echo > /dev/watchdog');
@@ -157,6 +160,7 @@ test.serial(`ENOSPC on vdb: io-error/io-error-reason records; still paused after
 });
 
 test.serial('guest kernel panic: Crashed Panicked then Stopped Crashed → exactly one Eviction', async (t) => {
+  t.timeout(bootingTestTimeout(1));
   const { domain, uuid } = booted();
   await virsh(['start', domain.name]);
   const console = await guestConsole(domain);

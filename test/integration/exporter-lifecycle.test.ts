@@ -87,7 +87,8 @@ test.serial('libvirtd killed: libvirt_up 0 at once, 1 again after the restart, s
   await stopLibvirtd('SIGKILL');
   const down = await exporter.scrape();
   t.is(down.status, 200);
-  t.true(down.ms < 3000, `scrape with libvirtd down took ${down.ms} ms`);
+  // At once: a refused connection does not wait for --libvirt.timeout (5 s), the bound that a loaded machine needs.
+  t.true(down.ms < 5000, `scrape with libvirtd down took ${down.ms} ms`);
   t.is(valueOf(down.samples, Metrics.up.name), 0);
   t.is(valueOf(down.samples, Metrics.lastScrapeSuccess.name), 0);
   t.deepEqual(down.samples.filter((x) => x.labels.uuid !== undefined), []);

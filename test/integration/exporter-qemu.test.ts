@@ -6,7 +6,7 @@ import test from 'ava';
 import { URIS } from '../env/layout.js';
 import { ensurePackages } from '../env/packages.js';
 import { ALL_METRICS, Metrics, type MetricDef } from '../../exporter/catalogue.js';
-import { guestConsole, type GuestConsole } from '../harness/env/console.js';
+import { bootingTestTimeout, guestConsole, type GuestConsole } from '../harness/env/console.js';
 import { defineTinyLinuxDomain, removeDomain, testDomainName, type TinyDomain } from '../harness/env/domains.js';
 import { parseDomstats } from '../harness/readers/domstats-text.js';
 import type { PlainStatsRecord } from '../harness/fakes/stats-records.js';
@@ -21,7 +21,8 @@ let uuid: string;
 let guest: GuestConsole;
 let exporter: RunningExporter;
 
-test.before(async () => {
+test.before(async (t) => {
+  t.timeout(bootingTestTimeout(1));
   await ensurePackages(['prometheus']);
   domain = await defineTinyLinuxDomain(testDomainName('exporter-qemu'), { enospcDisk: false });
   uuid = (await virsh(['domuuid', domain.name])).trim();

@@ -215,18 +215,21 @@ test.serial('a plain truncation is detected and the file is read again from its 
   t.is(await sc.exited, 0);
 });
 
+const SHUTDOWN_TIMEOUT_MS = 2000;
+
 test.serial('SIGTERM drains, checkpoints and exits 0 in bounded time, even with the output stalled', async (t) => {
   const { logs, args } = setup('sigterm');
   writeFileSync(path.join(logs, 'dom.log'), qemuLines(0, 20_000));
-  const sc = startSidecar([...args, '--shutdown-timeout', '2s', '--queue-limit', '64KiB']);
+  const sc = startSidecar([...args, '--shutdown-timeout', `${SHUTDOWN_TIMEOUT_MS}ms`, '--queue-limit', '64KiB']);
   t.teardown(() => sc.child.kill('SIGKILL'));
-  // Nobody reads stdout: the pipe fills and the output stalls.
+  // Nobody reads stdout: the pipe fills and the output stalls; the queue then holds what stdout does not take.
   sc.child.stdout!.pause();
-  await sc.port();
-  await new Promise((r) => setTimeout(r, 500));
+  await until(async () => metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_queue_bytes') >= 32 * 1024, READ_MS, 'the queue to fill behind the stalled output');
   const started = Date.now();
   sc.child.kill('SIGTERM');
   const code = await sc.exited;
   t.is(code, 0);
-  t.true(Date.now() - started < 5000, `exited after ${Date.now() - started} ms`);
+  // docs/sidecar.md: exit 0 within --shutdown-timeout even with the output stalled. The margin for a loaded
+  // machine stays below the default 10 s, so the flag is shown to be honoured, not merely some bound.
+  t.true(Date.now() - started < SHUTDOWN_TIMEOUT_MS + 6000, `exited after ${Date.now() - started} ms`);
 });

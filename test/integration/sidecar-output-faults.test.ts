@@ -67,13 +67,18 @@ test.serial('an idle sidecar stops promptly on SIGTERM', async (t) => {
   writeFileSync(path.join(logs, 'dom.log'), qemuLines(0, 3));
   const sc = startSidecar(args);
   t.teardown(() => sc.child.kill('SIGKILL'));
-  await sc.waitFor(() => sc.records().length === 3, 10_000, 'the three records');
-  // Idle: everything confirmed and snapshotted.
-  await new Promise((r) => setTimeout(r, 1000));
+  await sc.waitFor(() => sc.records().length === 3, 30_000, 'the three records');
+  // Idle: everything confirmed, nothing queued.
+  await until(async () => {
+    const m = await sc.metrics();
+    return metricValue(m, 'libvirt_telemetry_sidecar_records_total') === 3 && metricValue(m, 'libvirt_telemetry_sidecar_queue_bytes') === 0;
+  }, 30_000, 'the records confirmed');
   const started = Date.now();
   sc.child.kill('SIGTERM');
   t.is(await sc.exited, 0);
   const took = Date.now() - started;
   t.log(`exited ${took} ms after SIGTERM`);
-  t.true(took < 1000, `exited after ${took} ms`);
+  // docs/sidecar.md: an idle sidecar exits at once, not after --shutdown-timeout (10 s at the default used
+  // here); the margin for a loaded machine stays well below that.
+  t.true(took < 5000, `exited after ${took} ms`);
 });

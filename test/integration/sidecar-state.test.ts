@@ -14,7 +14,8 @@ test.serial('--state-dir /proc/x: one line naming the directory, exit 1, at once
   const sc = startSidecar([...args, '--state-dir', '/proc/x']);
   t.teardown(() => sc.child.kill('SIGKILL'));
   t.is(await sc.exited, 1);
-  t.true(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+  // At once: no retry. The bound includes starting Node on a loaded machine; a retry loop would never end.
+  t.true(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
   t.deepEqual(oneLine(sc.stderr()), ['libvirt-telemetry sidecar: cannot create the state directory /proc/x: ENOENT: no such file or directory, mkdir \'/proc/x\'']);
 });
 

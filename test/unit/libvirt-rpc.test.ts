@@ -47,6 +47,32 @@ test('a deadline fails only its own call; the late reply is dropped and the conn
   t.is((cancelled?.cause as Error).message, 'caller gave up');
 });
 
+test('a reply arriving in parts tells its own call once, at its first part; a reply in one piece tells nobody', async (t) => {
+  const { client, peer, nextPacket, dispose } = await scriptedPeer();
+  t.teardown(dispose);
+  const told: string[] = [];
+  let settled = false;
+  const big = client.getHostname({ onAnswering: () => told.push('big') }).finally(() => (settled = true));
+  const other = client.getLibVersion({ onAnswering: () => told.push('other') });
+  const [hb, ho] = [await nextPacket(), await nextPacket()];
+  const packet = reply(hb.proc, hb.serial, (w) => w.string('x'.repeat(5000), 10_000));
+  peer.write(packet.subarray(0, 20)); // not yet the whole header: the serial is unknown
+  await sleep(50);
+  t.deepEqual(told, []);
+  peer.write(packet.subarray(20, 100));
+  await sleep(50);
+  t.deepEqual(told, ['big']);
+  peer.write(packet.subarray(100, 3000));
+  await sleep(50);
+  t.deepEqual(told, ['big'], 'once');
+  t.false(settled);
+  peer.write(packet.subarray(3000));
+  t.is((await big).length, 5000);
+  peer.write(reply(ho.proc, ho.serial, (w) => w.uhyper(1n)));
+  t.is(await other, 1);
+  t.deepEqual(told, ['big'], 'a reply in one piece');
+});
+
 test('a bad frame closes the connection once and rejects every pending call', async (t) => {
   const { client, peer, nextPacket, dispose } = await scriptedPeer();
   t.teardown(dispose);

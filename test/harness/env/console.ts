@@ -36,7 +36,17 @@ export interface GuestConsole {
 }
 
 /** Default time for the guest to become ready: well above its boot time on a loaded machine (bench/RESULTS.md#test-environment). */
-export const GUEST_READY_TIMEOUT_MS = 60_000;
+export const GUEST_READY_TIMEOUT_MS = 150_000;
+/** Default time for console output of a running guest: TCG emulation crawls when the cores are busy. */
+const CONSOLE_TIMEOUT_MS = 90_000;
+
+/**
+ * ava's timeout for a test that waits for `boots` boots of the guest: ava's own (between two results) is
+ * shorter than one boot may take on a loaded machine.
+ */
+export function bootingTestTimeout(boots: number): number {
+  return boots * GUEST_READY_TIMEOUT_MS + CONSOLE_TIMEOUT_MS;
+}
 
 /** Attaches to the serial console of a running domain. Close it (or register `close` with t.teardown). */
 export async function guestConsole(domain: Pick<TinyDomain, 'name' | 'uri' | 'consoleLog'>): Promise<GuestConsole> {
@@ -55,7 +65,7 @@ export async function guestConsole(domain: Pick<TinyDomain, 'name' | 'uri' | 'co
   };
   const waitForPattern = async (pattern: RegExp | string, options: { from?: number; timeoutMs?: number } = {}) => {
     const regex = typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern;
-    return await waitFor(`'${regex.source}' on the console of ${domain.name}`, options.timeoutMs ?? 30_000, () => regex.exec(text().slice(options.from ?? 0)) ?? undefined, 100);
+    return await waitFor(`'${regex.source}' on the console of ${domain.name}`, options.timeoutMs ?? CONSOLE_TIMEOUT_MS, () => regex.exec(text().slice(options.from ?? 0)) ?? undefined, 100);
   };
   const send = (line: string): void => {
     // Once QEMU closes the pty, `cat` ends and the pty number may go to another domain.
@@ -78,7 +88,7 @@ export async function guestConsole(domain: Pick<TinyDomain, 'name' | 'uri' | 'co
       send(`echo "TINY-GUEST: begin ${token}"; ${command}; echo "TINY-GUEST: end ${token} $?"`);
       const match = await waitForPattern(new RegExp(`TINY-GUEST: begin ${token}\\n([\\s\\S]*?)TINY-GUEST: end ${token} (\\d+)`), {
         from,
-        timeoutMs: options.timeoutMs ?? 30_000,
+        timeoutMs: options.timeoutMs ?? CONSOLE_TIMEOUT_MS,
       });
       return { output: match[1]!, status: Number(match[2]) };
     },

@@ -178,7 +178,7 @@ export async function domainState(name: string, uri: string = URIS.qemuTcp): Pro
 }
 
 /** Waits until `virsh domstate` says `state` (e.g. 'running', 'paused', 'shut off'). */
-export async function waitForDomainState(name: string, state: string, timeoutMs = 30_000, uri: string = URIS.qemuTcp): Promise<{ state: string; reason: string }> {
+export async function waitForDomainState(name: string, state: string, timeoutMs = 90_000, uri: string = URIS.qemuTcp): Promise<{ state: string; reason: string }> {
   return await waitFor(`domain ${name} to be ${state}`, timeoutMs, async () => {
     const current = await domainState(name, uri).catch(() => undefined);
     return current?.state === state ? current : undefined;
