@@ -7,9 +7,11 @@
 //   npm run bench:exporter
 //
 // BENCH_ROUNDS (default 15), BENCH_TEST_DOMAINS (1000,5000), BENCH_TCG_DOMAINS (20), BENCH_BIG_MESSAGE_MIB (32),
-// BENCH_PAUSE_MS (1500) change the run; a size of 0 skips that scenario.
+// BENCH_PAUSE_MS (1500) change the run; a size of 0 skips that scenario. BENCH_NOVA=1 gives the test-driver domains
+// Nova's instance metadata, as on an OpenStack host (the default flags read it: --collector.openstack).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { URIS } from '../test/env/layout.js';
@@ -24,11 +26,13 @@ import { processMemory } from './proc-memory.js';
 import { Limits } from '../libvirt/protocol.js';
 import { bigHostDaemon } from '../test/harness/fakes/stats-daemon.js';
 import { virsh } from '../test/harness/env/testenv.js';
+import { novaInstanceXml } from '../test/harness/inputs/nova.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 15);
 const TEST_DOMAINS = (process.env['BENCH_TEST_DOMAINS'] ?? '1000,5000').split(',').map(Number).filter((n) => n > 0);
 const BIG_MESSAGE_MIB = Number(process.env['BENCH_BIG_MESSAGE_MIB'] ?? 32);
 const TCG_DOMAINS = Number(process.env['BENCH_TCG_DOMAINS'] ?? 20);
+const NOVA = process.env['BENCH_NOVA'] === '1';
 const MiB = 1024 * 1024;
 /** Between rounds, as between Prometheus scrapes (which come every 15-30 s); the exporter's idle GC runs then. */
 const PAUSE_MS = Number(process.env['BENCH_PAUSE_MS'] ?? 1500);
@@ -233,7 +237,9 @@ async function withTestDomains<T>(uri: string, count: number, body: () => Promis
       file,
       `<domain type='test'><name>${name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type>hvm</type></os>` +
         `<devices><disk type='file' device='disk'><source file='/guest/${name}.img'/><target dev='vda' bus='virtio'/></disk>` +
-        `<interface type='network'><source network='default'/><target dev='bn${i}'/></interface></devices></domain>`,
+        `<interface type='network'><source network='default'/><target dev='bn${i}'/></interface></devices>` +
+        (NOVA ? `<metadata>${novaInstanceXml({ name, projectId: randomUUID().replaceAll('-', ''), projectName: 'demo' })}</metadata>` : '') +
+        '</domain>',
     );
     return `create ${file}`;
   });
@@ -271,7 +277,7 @@ async function withTcgDomains<T>(count: number, body: () => Promise<T>): Promise
 }
 
 const COLUMNS = [
-  ['scenario', 18], ['domains', 8], ['virsh/call', 11], ['virsh proc', 11], ['exporter', 10], ['exp collect', 12], ['exp 1st', 10],
+  ['scenario', 23], ['domains', 8], ['virsh/call', 11], ['virsh proc', 11], ['exporter', 10], ['exp collect', 12], ['exp 1st', 10],
   ['kumina 0.2', 11], ['exp/virsh', 10], ['exp/kumina', 11], ['exp idle', 10], ['exp 1st pk', 11], ['exp RSS', 10], ['exp peak', 10],
   ['kumina RSS', 10],
 ] as const;
@@ -354,7 +360,7 @@ async function main(): Promise<void> {
   printRow(COLUMNS.map(([title]) => title));
   // A size of 0 skips that scenario.
   for (const count of TEST_DOMAINS) {
-    rows.push(await withTestDomains(URIS.testTcp, count, () => measure(`test driver +${count}`, URIS.testTcp)));
+    rows.push(await withTestDomains(URIS.testTcp, count, () => measure(`test driver +${count}${NOVA ? ' nova' : ''}`, URIS.testTcp)));
     printFigures(rows.at(-1)!);
   }
   if (TCG_DOMAINS > 0) {

@@ -1,4 +1,6 @@
 import test from 'ava';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { readNovaMetadata } from '../../libvirt/nova-metadata.js';
 
 // Shaped like the domain XML Nova's libvirt driver writes (nova/virt/libvirt/config.py).
@@ -54,4 +56,25 @@ test('missing pieces are empty strings, not failures', async (t) => {
 
 test('malformed XML throws', async (t) => {
   await t.throwsAsync(readNovaMetadata('<domain><metadata><nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1"></domain>'));
+});
+
+test('the metadata read keeps no part of the domain XML alive (callers cache it per domain)', async (t) => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  // Long values: V8 copies short substrings but makes longer ones views into the whole document.
+  const filler = 'x'.repeat(50_000);
+  const xml = (i: number) =>
+    `<domain><name>instance-${i}</name><description>${filler}</description><metadata>` +
+    `<nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1"><nova:name>web-frontend-instance-${i}</nova:name>` +
+    `<nova:flavor name="m1.small-with-a-long-name"/><nova:owner><nova:user uuid="0a1b2c3d4e5f46478899aabbccddeeff">alice-the-administrator</nova:user>` +
+    `<nova:project uuid="9f8e7d6c5b4a49388a1b2c3d4e5f6a7b">demo-project-of-alice</nova:project></nova:owner></nova:instance></metadata></domain>`;
+  gc();
+  const before = v8.getHeapStatistics().used_heap_size;
+  const kept = [];
+  for (let i = 0; i < 100; i++) kept.push(await readNovaMetadata(xml(i)));
+  gc();
+  const retained = v8.getHeapStatistics().used_heap_size - before;
+  t.is(kept[99]?.projectId, '9f8e7d6c5b4a49388a1b2c3d4e5f6a7b');
+  // 100 documents of 50 kB each: holding any of them would retain about 5 MB.
+  t.true(retained < 1_000_000, `${retained} bytes retained`);
 });
