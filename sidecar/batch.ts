@@ -9,6 +9,12 @@ export interface FilePosition extends FileIdentity {
   readonly offset: number;
   /** The file's mtime when the position was taken; orders rotated siblings on recovery. */
   readonly mtimeMs: number;
+  /**
+   * The file's birth time (see bornMsOf) where the filesystem reports one: it tells the file from
+   * a newer file that got its inode number after it was deleted, which a young file's short (or
+   * empty) fingerprint cannot. Absent in state files written before it existed.
+   */
+  readonly bornMs?: number;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { readSync, type Stats } from 'node:fs';
 import type { FilePosition } from './batch.js';
 import { closeFd, fstatFd } from './fd.js';
-import { FINGERPRINT_BYTES, fingerprintFd, startsWith } from './file-identity.js';
+import { bornMsOf, FINGERPRINT_BYTES, fingerprintFd, startsWith } from './file-identity.js';
 import { LineSplitter, type LineHandler } from '../parsers/lines.js';
 
 /** Bytes read per call: large enough for throughput; small enough that the objects made of one chunk die young (bench/RESULTS.md#sidecar). */
@@ -18,6 +18,8 @@ const readBuffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
 export class FileReader {
   readonly dev: number;
   readonly ino: number;
+  /** See bornMsOf. */
+  readonly bornMs: number | undefined;
   /** How many leading bytes `fpHash` covers; grows with the file up to FINGERPRINT_BYTES. */
   fpLen: number;
   fpHash: string;
@@ -49,6 +51,7 @@ export class FileReader {
     const now = Date.now();
     this.dev = stats.dev;
     this.ino = stats.ino;
+    this.bornMs = bornMsOf(stats);
     this.fpLen = fp.fpLen;
     this.fpHash = fp.fpHash;
     this.readOffset = offset;
@@ -139,7 +142,8 @@ export class FileReader {
 
   /** Where `offset` of this file is, as a checkpoint names it. */
   positionAt(offset: number): FilePosition {
-    return { dev: this.dev, ino: this.ino, fpLen: this.fpLen, fpHash: this.fpHash, offset, mtimeMs: this.mtimeMs };
+    const at = { dev: this.dev, ino: this.ino, fpLen: this.fpLen, fpHash: this.fpHash, offset, mtimeMs: this.mtimeMs };
+    return this.bornMs === undefined ? at : { ...at, bornMs: this.bornMs };
   }
 
   close(): Promise<void> {

@@ -83,7 +83,11 @@ export class FileSource implements Source {
       }
       if (plan.lost) {
         this.opts.metrics.drops.inc({ reason: 'checkpoint_file_vanished' });
-        this.opts.log.warn(`${path}: the file of its checkpoint is gone (rotated away or deleted while the sidecar was down); unread lines of it are lost`);
+        const at = cp.file!;
+        this.opts.log.warn(
+          `${path}: the file of its checkpoint (inode ${at.ino}, read up to byte ${at.offset}) is gone (rotated away or deleted while the sidecar was down), ` +
+            `or cannot be told from a newer file with its inode number; what it got after byte ${at.offset} is lost, the files newer than it are read from their head`,
+        );
       }
       if (plan.files.length === 0 && !(await pathExists(path))) {
         store.forgetStream(path);

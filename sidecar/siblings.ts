@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { StreamCheckpoint } from './batch.js';
 import { closeFd, openRegular, preadInto } from './fd.js';
-import { bornMsOf, startsWith } from './file-identity.js';
+import { bornMsOf, FINGERPRINT_BYTES, startsWith } from './file-identity.js';
 import { DOMAIN_UUID } from '../parsers/shapes.js';
 
 /** A file of the chain as a listing saw it; `bornMs` (when known, see bornMsOf) tells it from a later file with its inode number. */
@@ -128,7 +128,9 @@ export interface ReplacedFile {
 /**
  * Where a stream with a checkpoint resumes: at the checkpointed file (found by device + inode +
  * fingerprint, or by fingerprint alone when copytruncate moved its content to a copy), then every
- * newer file from its head. `lost` when the checkpointed file no longer exists; `replaced` when its
+ * newer file from its head. `lost` when the checkpointed file no longer exists, or cannot be told
+ * from a newer file that got its inode number (then every file not older than the checkpoint is
+ * read: duplicates rather than a silent gap); `replaced` when its
  * inode is there, shorter than the checkpoint's offset or with other first bytes (truncated and
  * written again, or a new file that took the inode number): it is read again from its head.
  */
@@ -150,6 +152,10 @@ async function resumeFiles(path: string, cp: StreamCheckpoint): Promise<StartPla
   for (let i = 0; i < sibs.length && index < 0; i++) {
     const s = sibs[i]!;
     if (s.dev !== at.dev || s.ino !== at.ino) continue;
+    // A newer file with the number of the checkpointed one, deleted meanwhile (ext4 hands a freed
+    // number to the next file created, the new file at the path): a young file's short or empty
+    // fingerprint may match it too, taking it for the checkpointed file would skip the copies between.
+    if (at.bornMs !== undefined && s.bornMs !== undefined && s.bornMs !== at.bornMs) continue;
     if (s.size >= at.offset && (await fingerprintMatches(s.path, at))) index = i;
     else replaced = i;
   }
@@ -159,16 +165,25 @@ async function resumeFiles(path: string, cp: StreamCheckpoint): Promise<StartPla
     const s = sibs[i]!;
     if (s.size >= at.offset && (await fingerprintMatches(s.path, at))) index = i;
   }
+  // Files not older than the checkpointed file as the checkpoint saw it: itself and its successors.
+  const notOlder = sibs.findIndex((s) => s.mtimeMs >= at.mtimeMs);
   if (index < 0 && replaced >= 0) {
     const s = sibs[replaced]!;
-    return { files: sibs.slice(replaced).map(fromHead), skip: 0, lost: false, replaced: { path: s.path, size: s.size, offset: at.offset } };
+    // Truncated, or a newer file that took the number of the deleted one: files written after
+    // the checkpoint and older than it are read too.
+    const from = notOlder >= 0 ? Math.min(notOlder, replaced) : replaced;
+    return { files: sibs.slice(from).map(fromHead), skip: 0, lost: false, replaced: { path: s.path, size: s.size, offset: at.offset } };
   }
-  if (index < 0) {
-    return { files: sibs.filter((s) => s.mtimeMs >= at.mtimeMs).map(fromHead), skip: 0, lost: true };
-  }
+  const gone = { files: notOlder < 0 ? [] : sibs.slice(notOlder).map(fromHead), skip: 0, lost: true };
+  if (index < 0) return gone;
   const found = sibs[index]!;
+  // A young file's fingerprint (short, or empty) with no birth time to compare (a fresh file's
+  // btime equals its ctime, see bornMsOf) cannot tell it from a newer file that got its inode
+  // number: it is taken only if no file between them may have followed it.
+  const proven = at.fpLen >= FINGERPRINT_BYTES || (at.bornMs !== undefined && found.bornMs === at.bornMs);
+  if (!proven && notOlder >= 0 && notOlder < index) return gone;
   return {
-    files: [{ path: found.path, ino: found.ino, offset: at.offset, detached: !found.isBase }, ...sibs.slice(index + 1).map(fromHead)],
+    files: [{ path: found.path, ino: found.ino, bornMs: found.bornMs, offset: at.offset, detached: !found.isBase }, ...sibs.slice(index + 1).map(fromHead)],
     skip: cp.skip,
     lost: false,
   };
