@@ -1,7 +1,7 @@
 // The two ActionSinks: the Kubernetes API through the bounded, retrying writer, and --dry-run, which
 // prints the objects it would write (one JSON line each, on stdout next to the records).
 import type { ActionSink } from './agent.js';
-import type { Eviction, EvictionCause } from './eviction.js';
+import { serializeEviction, type Eviction, type EvictionCause } from './eviction.js';
 import type { KubeApi } from './kube-client.js';
 import { KubeWriter, type KubeWriterOptions, type WriteJob } from './kube-writer.js';
 import { errorText, type Logger } from '../runtime/log.js';
@@ -41,13 +41,15 @@ export class KubeActions implements ActionSink {
   }
 
   evict(eviction: Eviction, cause: EvictionCause): void {
+    const serialized = serializeEviction(eviction);
+    const { domain, at } = cause;
     this.writer.enqueue({
       kind: 'eviction',
-      key: eviction.metadata.name,
+      key: serialized.name,
       summary: eviction.spec.reason,
       run: async (signal) => {
-        const outcome = await this.api.createEviction(eviction, signal);
-        this.metrics.evictionStored(eviction.metadata.name, cause.domain, cause.at);
+        const outcome = await this.api.createEviction(serialized, signal);
+        this.metrics.evictionStored(serialized.name, domain, at);
         return outcome;
       },
     });

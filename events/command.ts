@@ -18,11 +18,14 @@ async function run(o: EventsOptions): Promise<number> {
   const listen = parseListenAddress(o['web.listen-address']);
   if (!listen) throw new UsageError(`--web.listen-address: expected HOST:PORT such as :9179 or 127.0.0.1:9179, got '${o['web.listen-address']}'`);
   if (o['libvirt.reconnect-min'] > o['libvirt.reconnect-max']) throw new UsageError('--libvirt.reconnect-min must not exceed --libvirt.reconnect-max');
-  const [{ runAgent }, heap] = await Promise.all([import('./run.js'), import('../runtime/heap.js')]);
+  const heap = await import('../runtime/heap.js');
   // An event burst is short-lived garbage (records, Evictions, request bodies): the default young
-  // generation growth would keep far more of it resident than the burst needs (bench/RESULTS.md#events).
+  // generation growth would keep far more of it resident than the burst needs; and the agent's work is too
+  // small for the optimizing compilers to pay for their memory (bench/RESULTS.md#events).
+  heap.interpretOnly();
   heap.keepYoungGenerationSmall();
   heap.collectOldGenerationEarly();
+  const { runAgent } = await import('./run.js');
   return await runAgent(o, hypervisor, listen);
 }
 

@@ -71,6 +71,8 @@ const FORGET_SHUTOFF_AFTER_MS = 10 * 60_000;
 
 export class DomainTracker {
   private readonly domains = new Map<string, TrackedDomain>();
+  /** No shut-off domain is due to be forgotten before this time (epoch ms): a burst of stops sweeps the table once, not per stop. */
+  private nextForget = Infinity;
 
   get(uuid: string): TrackedDomain | undefined {
     return this.domains.get(uuid);
@@ -99,6 +101,7 @@ export class DomainTracker {
         changedAt: sameRun && before.state === snap.state ? before.changedAt : now,
       });
     }
+    this.nextForget = -Infinity; // the listing's shut-off domains: swept at the next stop
   }
 
   /** The entry of a domain an event names; a domain not seen before is taken to be running (it reports errors). */
@@ -131,13 +134,18 @@ export class DomainTracker {
       if (event.eventName === 'started') entry.evictedFor.clear();
       Object.assign(entry, { state, reason, changedAt: now });
     }
-    if (entry.state === DomainState.SHUTOFF) this.forgetOldShutoff(now);
+    if (entry.state === DomainState.SHUTOFF) this.forgetOldShutoff(entry, now);
     return entry;
   }
 
-  private forgetOldShutoff(now: number): void {
-    for (const [uuid, entry] of this.domains) {
-      if (entry.state === DomainState.SHUTOFF && now - entry.changedAt > FORGET_SHUTOFF_AFTER_MS) this.domains.delete(uuid);
-    }
+  private forgetOldShutoff(stopped: TrackedDomain, now: number): void {
+    this.nextForget = Math.min(this.nextForget, stopped.changedAt + FORGET_SHUTOFF_AFTER_MS);
+    if (now <= this.nextForget) return;
+    this.nextForget = Infinity;
+    this.domains.forEach((entry, uuid) => {
+      if (entry.state !== DomainState.SHUTOFF) return;
+      if (now - entry.changedAt > FORGET_SHUTOFF_AFTER_MS) this.domains.delete(uuid);
+      else this.nextForget = Math.min(this.nextForget, entry.changedAt + FORGET_SHUTOFF_AFTER_MS);
+    });
   }
 }

@@ -99,6 +99,21 @@ export function buildEviction(hypervisor: string, namespace: string, cause: Evic
   };
 }
 
+/**
+ * An Eviction as the Kubernetes writer holds it until it is written: serialized once, when it is queued. A
+ * burst queues many, and each would otherwise stay an object tree on the JS heap for as long as it waits.
+ */
+export interface SerializedEviction {
+  readonly name: string;
+  readonly namespace: string;
+  /** The body of the create request. */
+  readonly json: Buffer;
+}
+
+export function serializeEviction(eviction: Eviction): SerializedEviction {
+  return { name: eviction.metadata.name, namespace: eviction.metadata.namespace, json: Buffer.from(JSON.stringify(eviction)) };
+}
+
 /** A guest reboot, as recorded in the Hypervisor resource's status. */
 export interface DomainReboot {
   readonly domain: DomainRef;

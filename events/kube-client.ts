@@ -3,15 +3,16 @@
 // create whose answer was lost) and merge-patch the status of a Hypervisor. Every call takes an AbortSignal
 // (the writer's per-request timeout). Failures carry the HTTP status and the API server's Status object.
 import http from 'node:http';
-import https from 'node:https';
-import { API_GROUP, API_VERSION, EVICTION_PLURAL, HYPERVISOR_PLURAL, type Eviction } from './eviction.js';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
+import { API_GROUP, API_VERSION, EVICTION_PLURAL, HYPERVISOR_PLURAL, type SerializedEviction } from './eviction.js';
 import type { KubeConnection } from './kube-config.js';
 
 export type CreateOutcome = 'created' | 'exists';
 
 /** What the writer needs from the Kubernetes API (implemented by KubeClient). */
 export interface KubeApi {
-  createEviction(eviction: Eviction, signal: AbortSignal): Promise<CreateOutcome>;
+  createEviction(eviction: SerializedEviction, signal: AbortSignal): Promise<CreateOutcome>;
   patchHypervisorStatus(name: string, patch: object, signal: AbortSignal): Promise<void>;
 }
 
@@ -34,6 +35,10 @@ export const KUBE_OPERATIONS = {
 
 const METHOD: Record<KubeOperation['verb'], string> = { create: 'POST', patch: 'PATCH' };
 const CONTENT_TYPE: Record<KubeOperation['verb'], string> = { create: 'application/json', patch: 'application/merge-patch+json' };
+// node:https brings TLS with it: loaded only for an https server, not for --dry-run or a plain-http
+// kubeconfig (bench/RESULTS.md#start-up-footprint).
+const load = createRequire(import.meta.url);
+
 /** Error answers are read up to this size (a Status object is far smaller); success bodies are not kept. */
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -69,14 +74,15 @@ export class KubeClient implements KubeApi {
       this.request = http.request;
     } else {
       const { ca, cert, key, servername } = connection;
-      this.agent = new https.Agent({
+      const { Agent, request } = load('node:https') as typeof https;
+      this.agent = new Agent({
         keepAlive: true,
         ...(ca ? { ca } : {}),
         ...(cert && key ? { cert, key } : {}),
         ...(servername ? { servername } : {}),
         rejectUnauthorized: !connection.insecure,
       });
-      this.request = https.request;
+      this.request = request;
     }
   }
 
@@ -85,10 +91,10 @@ export class KubeClient implements KubeApi {
     this.agent.destroy();
   }
 
-  async createEviction(eviction: Eviction, signal: AbortSignal): Promise<CreateOutcome> {
-    const path = operationPath(KUBE_OPERATIONS.createEviction, undefined, eviction.metadata.namespace);
+  async createEviction(eviction: SerializedEviction, signal: AbortSignal): Promise<CreateOutcome> {
+    const path = operationPath(KUBE_OPERATIONS.createEviction, undefined, eviction.namespace);
     try {
-      await this.send(KUBE_OPERATIONS.createEviction, path, eviction, signal);
+      await this.send(KUBE_OPERATIONS.createEviction, path, eviction.json, signal);
       return 'created';
     } catch (err) {
       if (err instanceof KubeApiError && err.code === 409 && err.reason === 'AlreadyExists') return 'exists';
@@ -97,12 +103,11 @@ export class KubeClient implements KubeApi {
   }
 
   async patchHypervisorStatus(name: string, patch: object, signal: AbortSignal): Promise<void> {
-    await this.send(KUBE_OPERATIONS.patchHypervisorStatus, operationPath(KUBE_OPERATIONS.patchHypervisorStatus, name), patch, signal);
+    await this.send(KUBE_OPERATIONS.patchHypervisorStatus, operationPath(KUBE_OPERATIONS.patchHypervisorStatus, name), Buffer.from(JSON.stringify(patch)), signal);
   }
 
-  private async send(operation: KubeOperation, path: string, body: object, signal: AbortSignal): Promise<void> {
+  private async send(operation: KubeOperation, path: string, payload: Buffer, signal: AbortSignal): Promise<void> {
     const token = await this.connection.token?.current();
-    const payload = Buffer.from(JSON.stringify(body));
     const method = METHOD[operation.verb];
     const url = new URL(path, this.connection.server);
     await new Promise<void>((resolve, reject) => {

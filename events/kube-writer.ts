@@ -133,9 +133,9 @@ export class KubeWriter {
 
   private async attempt(entry: Entry): Promise<void> {
     entry.attempts += 1;
-    const signal = AbortSignal.any([AbortSignal.timeout(this.options.requestTimeoutMs), this.stop.signal]);
+    const request = this.requestSignal();
     try {
-      const outcome = await entry.job.run(signal);
+      const outcome = await entry.job.run(request.signal);
       this.hooks.done(entry.job, outcome, entry.attempts, performance.now() - entry.enqueuedAt);
     } catch (err) {
       if (this.closed) {
@@ -161,7 +161,28 @@ export class KubeWriter {
         this.ready.push(entry);
         this.pump();
       }, delay);
+    } finally {
+      request.done();
     }
+  }
+
+  /**
+   * The signal of one attempt: aborted at the request deadline or when the writer closes. Released as soon
+   * as the attempt ends, where AbortSignal.timeout/any would keep a timer and a registration per request
+   * alive until the deadline: a burst of writes would hold thousands of them.
+   */
+  private requestSignal(): { signal: AbortSignal; done(): void } {
+    const controller = new AbortController();
+    const onClose = () => controller.abort(this.stop.signal.reason);
+    const deadline = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), this.options.requestTimeoutMs);
+    this.stop.signal.addEventListener('abort', onClose, { once: true });
+    return {
+      signal: controller.signal,
+      done: () => {
+        clearTimeout(deadline);
+        this.stop.signal.removeEventListener('abort', onClose);
+      },
+    };
   }
 
   private settle(): void {

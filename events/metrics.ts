@@ -136,16 +136,16 @@ export class AgentMetrics {
   evictionStored(eviction: string, domain: DomainRef, at: number): void {
     this.storedEvictions.delete(eviction);
     this.storedEvictions.set(eviction, { domain: domain.name, uuid: domain.uuid, at });
-    this.forgetOldEvictions(Date.now());
+    // The count bound only, which drops the first (oldest stored) entry: a burst of Evictions must not scan
+    // the whole map once per Eviction. The age bound is applied where the series are read.
+    if (this.storedEvictions.size > MAX_STORED_EVICTIONS) this.storedEvictions.delete(this.storedEvictions.keys().next().value!);
   }
 
-  /** Keeps the series of stored Evictions bounded: a day of them, at most MAX_STORED_EVICTIONS (the newest stored). */
+  /** Keeps the series of stored Evictions to a day of them (the count is bounded as they are stored). */
   private forgetOldEvictions(now: number): void {
-    for (const [name, { at }] of this.storedEvictions) if (now - at > STORED_EVICTIONS_FOR_MS) this.storedEvictions.delete(name);
-    for (const name of this.storedEvictions.keys()) {
-      if (this.storedEvictions.size <= MAX_STORED_EVICTIONS) break;
-      this.storedEvictions.delete(name);
-    }
+    this.storedEvictions.forEach(({ at }, name) => {
+      if (now - at > STORED_EVICTIONS_FOR_MS) this.storedEvictions.delete(name);
+    });
   }
 
   /** The queue length gauge reads this at scrape time. */

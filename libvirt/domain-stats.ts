@@ -230,7 +230,8 @@ export class StatsFields {
     const { columns, first, end } = record;
     this.columns = columns;
     this.entries = 0;
-    this.entryOf.clear();
+    // Map#clear allocates a new table: done only when something was put in it.
+    if (this.entryOf.size > 0) this.entryOf.clear();
     const indexed = this.group !== '';
     if (!indexed) this.addEntry(NO_INDEX);
     let lastIndex = NO_INDEX;
@@ -293,7 +294,7 @@ export class StatsFields {
     }
     this.indexes[entry] = index;
     this.positions.fill(-1, entry * width, (entry + 1) * width);
-    this.entryOf.set(index, entry);
+    if (index !== NO_INDEX) this.entryOf.set(index, entry);
     return entry;
   }
 }

@@ -24,6 +24,17 @@ export function collectOldGenerationEarly(): void {
 }
 
 /**
+ * Runs JavaScript in V8's interpreter only (`--lite-mode`: no optimizing compilers, type feedback allocated
+ * lazily). For a process whose work is small and rare, such as the HA agent's (a domain event now and then, a
+ * little JavaScript for each), the compilers cost more memory than they save time: the compiler's own code
+ * and working memory, and the optimized code, stay resident after a burst. Set before the role's modules load,
+ * so nothing of them is compiled for speed. Not for the exporter or the sidecar, whose throughput is their job.
+ */
+export function interpretOnly(): void {
+  v8.setFlagsFromString('--lite-mode');
+}
+
+/**
  * Holds the objects of the last burst of work (the exporter's last scrape) until the next burst replaces
  * them. Why keep garbage alive: V8 frees a hidden class once no object of it is left, and with it discards
  * all code optimized for that shape. If nothing of a scrape outlived it, each full collection between scrapes

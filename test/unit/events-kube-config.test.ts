@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { stringify } from 'yaml';
-import { buildEviction, type EvictionCause } from '../../events/eviction.js';
+import { buildEviction, serializeEviction, type EvictionCause, type SerializedEviction } from '../../events/eviction.js';
 import { KubeApiError, KubeClient } from '../../events/kube-client.js';
 import { inClusterConfig, loadKubeConfig, type KubeConnection } from '../../events/kube-config.js';
 import type { FakeKubeApiServer } from '../harness/fakes/fake-kube-apiserver.js';
@@ -19,7 +19,8 @@ const pki = makeTestPki([AGENT, 'someone-else']);
 const tls = { key: pki.server.key, cert: pki.server.cert, clientCa: pki.ca };
 let incident = 0;
 
-function eviction(namespace = 'ha') {
+/** A new incident's Eviction, as the writer queues it. */
+function eviction(namespace = 'ha'): SerializedEviction {
   const cause: EvictionCause = {
     domain: { name: 'vm1', uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0', id: 3 },
     event: 'lifecycle',
@@ -28,7 +29,7 @@ function eviction(namespace = 'ha') {
     at: ++incident,
     origin: 'live',
   };
-  return buildEviction(HYPERVISOR, namespace, cause);
+  return serializeEviction(buildEviction(HYPERVISOR, namespace, cause));
 }
 
 async function tempDir(t: ExecutionContext): Promise<string> {

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { buildEviction, rebootStatusPatch, type EvictionCause } from '../../events/eviction.js';
+import { buildEviction, rebootStatusPatch, serializeEviction, type EvictionCause } from '../../events/eviction.js';
 import { httpStatus, KubeApiError, KubeClient } from '../../events/kube-client.js';
 import { loadKubeConfig } from '../../events/kube-config.js';
 import { KubeWriter, type FailureReason, type KubeWriterOptions, type WriteJob } from '../../events/kube-writer.js';
@@ -48,7 +48,7 @@ function writer(client: KubeClient, overrides: Partial<KubeWriterOptions> = {}):
   );
   const evict = (c: EvictionCause): WriteJob => {
     const eviction = buildEviction(HYPERVISOR, 'ha', c);
-    return { kind: 'eviction', key: eviction.metadata.name, summary: eviction.spec.reason, run: (signal) => client.createEviction(eviction, signal) };
+    return { kind: 'eviction', key: eviction.metadata.name, summary: eviction.spec.reason, run: (signal) => client.createEviction(serializeEviction(eviction), signal) };
   };
   return { writer: w, log, evict };
 }
@@ -58,8 +58,8 @@ test('createEviction: 201 then 409 AlreadyExists counts as done; the stored obje
   t.teardown(() => server.stop());
   const client = await clientFor(server, t);
   const eviction = buildEviction(HYPERVISOR, 'ha', cause(1_000));
-  t.is(await client.createEviction(eviction, AbortSignal.timeout(5000)), 'created');
-  t.is(await client.createEviction(eviction, AbortSignal.timeout(5000)), 'exists');
+  t.is(await client.createEviction(serializeEviction(eviction), AbortSignal.timeout(5000)), 'created');
+  t.is(await client.createEviction(serializeEviction(eviction), AbortSignal.timeout(5000)), 'exists');
   const [stored] = server.objects('evictions');
   t.like(stored, { apiVersion: 'hypervisor.c5c3.io/v1', kind: 'Eviction', metadata: { name: eviction.metadata.name, namespace: 'ha' }, spec: eviction.spec });
   t.is(server.objects('evictions').length, 1);
@@ -73,7 +73,7 @@ test('the stored Eviction names the VM as the series and records do (spec.domain
   t.teardown(() => server.stop());
   const client = await clientFor(server, t);
   const other = { name: 'vm2', uuid: '0b1c2d3e-0000-4000-8000-000000000002', id: 4 };
-  for (const [i, d] of [domain, other].entries()) t.is(await client.createEviction(buildEviction(HYPERVISOR, 'ha', { ...cause(3_000 + i), domain: d }), AbortSignal.timeout(5000)), 'created');
+  for (const [i, d] of [domain, other].entries()) t.is(await client.createEviction(serializeEviction(buildEviction(HYPERVISOR, 'ha', { ...cause(3_000 + i), domain: d })), AbortSignal.timeout(5000)), 'created');
   // As `kubectl get evictions -l hypervisor.c5c3.io/uuid=<uuid>` asks it, with an operator's credentials.
   const res = await fetch(`${server.url}/apis/hypervisor.c5c3.io/v1/namespaces/ha/evictions?labelSelector=${encodeURIComponent(`hypervisor.c5c3.io/uuid=${domain.uuid}`)}`, {
     headers: { authorization: `Bearer ${server.adminToken}` },
@@ -90,7 +90,7 @@ test('createEviction: outside the namespace of its Role, 403 Forbidden with the 
   t.teardown(() => server.stop());
   const client = await clientFor(server, t);
   const eviction = buildEviction(HYPERVISOR, 'default', cause(2_000));
-  const err = await t.throwsAsync(client.createEviction(eviction, AbortSignal.timeout(5000)), { instanceOf: KubeApiError });
+  const err = await t.throwsAsync(client.createEviction(serializeEviction(eviction), AbortSignal.timeout(5000)), { instanceOf: KubeApiError });
   t.is(err.code, 403);
   t.is(err.reason, 'Forbidden');
   t.regex(err.message, /^POST \/apis\/hypervisor\.c5c3\.io\/v1\/namespaces\/default\/evictions: 403 Forbidden: evictions\.hypervisor\.c5c3\.io is forbidden: User "system:serviceaccount:ha:libvirt-telemetry-events" cannot create resource "evictions" in API group "hypervisor\.c5c3\.io" in the namespace "default"$/);
@@ -168,9 +168,9 @@ test('writer: permanent errors (404 Hypervisor, 422, 403) fail at once without r
   w.enqueue({ kind: 'hypervisor-status', key: 'status:nope', summary: 'reboot', run: (s) => client.patchHypervisorStatus('nope', rebootStatusPatch('nope', { domain, at: 0 }), s).then(() => 'patched') });
   const broken = buildEviction(HYPERVISOR, 'ha', cause(7_000));
   const invalid = { ...broken, spec: { hypervisor: HYPERVISOR } } as unknown as typeof broken;
-  w.enqueue({ kind: 'eviction', key: 'invalid', summary: 'invalid', run: (s) => client.createEviction(invalid, s) });
+  w.enqueue({ kind: 'eviction', key: 'invalid', summary: 'invalid', run: (s) => client.createEviction(serializeEviction(invalid), s) });
   const elsewhere = buildEviction(HYPERVISOR, 'default', cause(7_001));
-  w.enqueue({ kind: 'eviction', key: 'forbidden', summary: 'forbidden', run: (s) => client.createEviction(elsewhere, s) });
+  w.enqueue({ kind: 'eviction', key: 'forbidden', summary: 'forbidden', run: (s) => client.createEviction(serializeEviction(elsewhere), s) });
   t.true(await w.drain(10_000));
   t.is(log.retries.length, 0);
   t.deepEqual(log.failed.map((f) => f.reason), ['permanent', 'permanent', 'permanent']);

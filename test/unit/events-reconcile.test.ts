@@ -111,3 +111,23 @@ test('a domain still in the same run keeps its evicted causes across a reconnect
   a.handle({ event: { kind: 'watchdog', callbackId: 3, domain: { ...vm, id: 8 }, action: 2, actionName: 'reset' }, origin: 'live', at: 11 });
   t.deepEqual(a.evictions, ['vm reset live', 'vm reset live']);
 });
+
+test('shut-off domains are forgotten 10 minutes after they stopped, those from the listing too, running ones never', (t) => {
+  const minutes = (n: number) => n * 60_000;
+  const tracker = new DomainTracker();
+  const listed = ref('listed', -1);
+  const running = ref('running', 4);
+  tracker.replace([snap(listed, SHUTOFF, 1), snap(running, RUNNING, 1)], 0);
+  const stopped = Array.from({ length: 3 }, (_, i) => ref(`stopped${i}`, 10 + i));
+  for (const [i, vm] of stopped.entries()) tracker.apply(lifecycleEvent(vm, 'stopped', 'failed'), minutes(5) + i);
+  t.truthy(tracker.get(listed.uuid), 'not yet 10 minutes');
+  const late = ref('late', 20);
+  tracker.apply(lifecycleEvent(late, 'stopped', 'failed'), minutes(11));
+  t.falsy(tracker.get(listed.uuid), 'listed shut off at 0, gone at the first stop after 10 minutes');
+  t.deepEqual(stopped.map((vm) => Boolean(tracker.get(vm.uuid))), [true, true, true]);
+  tracker.apply(lifecycleEvent(late, 'started', 'booted'), minutes(15));
+  tracker.apply(lifecycleEvent(ref('other', 30), 'stopped', 'failed'), minutes(15) + 1);
+  t.deepEqual(stopped.map((vm) => Boolean(tracker.get(vm.uuid))), [false, true, true], 'stopped at 5 min is past 10 minutes; 1 ms later is exactly 10 minutes ago, kept');
+  t.truthy(tracker.get(late.uuid), 'running again');
+  t.truthy(tracker.get(running.uuid));
+});
