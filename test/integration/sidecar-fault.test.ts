@@ -88,10 +88,15 @@ async function faultRun(t: import('ava').ExecutionContext, output: 'file' | 'std
   await last.port();
   // On a timeout the tally below says what is missing.
   await last.waitFor(() => allBelow(seenSoFar(), writer.seq), 60_000, `all ${writer.seq} lines`).catch(() => undefined);
+  const lastMetrics = await last.metrics();
   last.child.kill('SIGTERM');
   t.is(await last.exited, 0);
   const result = tally(sequences(checkedRecords(delivered())), writer.seq);
   t.log(`${output}: ${writer.seq} lines, ${writer.rotations} rotations, ${kills} kills: lost ${result.lost.length}, duplicates ${result.duplicates}`);
+  if (result.lost.length > 0) {
+    t.log(`the last run's log:\n${last.stderr()}`);
+    t.log(lastMetrics.split('\n').filter((l) => /^libvirt_telemetry_sidecar_(dropped|rotation|files_watched|lines_read)/.test(l)).join('\n'));
+  }
   t.deepEqual(result.lost, []);
   return result;
 }

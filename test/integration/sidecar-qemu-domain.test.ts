@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { defineTinyDomain, qemuPid, testDomainName, waitForDomainState } from '../harness/env/domains.js';
-import { parseWithCli, startSidecar, tempDir } from '../harness/roles/sidecar.js';
+import { expectedOnceEqual, parseWithCli, startSidecar, tempDir } from '../harness/roles/sidecar.js';
 import { virsh } from '../harness/env/testenv.js';
 import { HOST_PATHS } from '../env/layout.js';
 
@@ -36,9 +36,8 @@ test.serial('a real domain started, destroyed, started and killed -9: every reco
   await new Promise((r) => setTimeout(r, 1000));
   process.kill(qemuPid(name).pid, 'SIGKILL');
   await waitForDomainState(name, 'shut off');
-  await new Promise((r) => setTimeout(r, 500));
-  const expected = parsedRecords(domain.qemuLog, name);
-  await sc.waitFor(() => sc.records().length >= expected.length, 15_000, `${expected.length} records`);
+  const expected = await expectedOnceEqual(sc.records, () => parsedRecords(domain.qemuLog, name));
+  // Nothing more comes afterwards (a record read twice would).
   await new Promise((r) => setTimeout(r, 500));
   t.deepEqual(sc.records(), expected);
   const messages = expected.map((r) => String(r['message'] ?? ''));

@@ -8,7 +8,7 @@ import test from 'ava';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { defineTinyDomain, testDomainName, waitForDomainState } from '../harness/env/domains.js';
-import { parseWithCli, startSidecar, tempDir } from '../harness/roles/sidecar.js';
+import { expectedOnceEqual, parseWithCli, startSidecar, tempDir } from '../harness/roles/sidecar.js';
 import { DEFAULT_VIRTLOGD_MAX_SIZE, setVirtlogdMaxSize, virsh } from '../harness/env/testenv.js';
 import { HOST_PATHS } from '../env/layout.js';
 
@@ -51,9 +51,8 @@ test.serial('virtlogd rotating a real QEMU log (max_size 4 KiB): every line of e
   t.true(existsSync(copy(0)) && existsSync(copy(1)), `virtlogd rotated twice within ${cycles} start/destroy cycles`);
   t.false(existsSync(copy(2)), 'no third rotation, so no copy was dropped past max_backups');
   for (const f of [copy(1), copy(0)]) t.true(readFileSync(f).length <= MAX_SIZE, `${f} is within max_size`);
-  await new Promise((r) => setTimeout(r, 500));
-  const expected = parsedRecords([copy(1), copy(0), domain.qemuLog], name);
-  await sc.waitFor(() => sc.records().length >= expected.length, 15_000, `${expected.length} records`);
+  const expected = await expectedOnceEqual(sc.records, () => parsedRecords([copy(1), copy(0), domain.qemuLog], name));
+  // Nothing more comes afterwards (a record read twice would).
   await new Promise((r) => setTimeout(r, 1000));
   const records = sc.records();
   t.false(expected.some((r) => r['kind'] === 'unparsed'), 'parse understands the whole log');

@@ -3,6 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { checkedRecords } from '../checks/record-schema.js';
 import { CLI } from '../repo.js';
 
@@ -107,6 +108,21 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     }
   }
   return found ? total : 0;
+}
+
+/**
+ * Waits until `actual()` (records of a sidecar) equals `expected()`, both asked again at every look (a real log may still grow
+ * after the domain is shut off: QEMU's last words reach it through virtlogd), and returns that expectation.
+ * On a timeout it returns the last one, for the caller's assertion to show the difference.
+ */
+export async function expectedOnceEqual(actual: () => Record<string, unknown>[], expected: () => Record<string, unknown>[], timeoutMs = 60_000): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const want = expected();
+    if (isDeepStrictEqual(actual(), want) || Date.now() > deadline) return want;
+    // `expected` may run a parse: look a few times a second, not 40.
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** What `libvirt-telemetry parse --domain DOMAIN -` makes of `input`: the reference the sidecar's records must equal. */
