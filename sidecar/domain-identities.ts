@@ -83,11 +83,18 @@ export class DomainIdentities {
     let unknownNames: Set<string> | undefined;
     let novaFor: Set<string> | undefined;
     const now = Date.now();
+    // A batch is mostly one domain's records with one uuid: the LRU is touched once per run of them.
+    let learntName: string | undefined;
+    let learntUuid: string | undefined;
     for (const r of records) {
       const name = r.domain;
       if (name === null) continue;
       if (r.uuid !== undefined) {
-        if (this.uuids.get(name) !== r.uuid) this.uuids.set(name, r.uuid);
+        if (name !== learntName || r.uuid !== learntUuid) {
+          if (this.uuids.get(name) !== r.uuid) this.uuids.set(name, r.uuid);
+          learntName = name;
+          learntUuid = r.uuid;
+        }
       } else {
         const known = this.known(r);
         if (known !== undefined) r.uuid = known;
