@@ -10,6 +10,20 @@ import type { FilePosition, StreamCheckpoint } from './batch.js';
 export interface TrackedFile {
   readonly lineEnd: number;
   positionAt(offset: number): FilePosition;
+  /**
+   * Its identity as known now: the fingerprint grows with the file and its birth time shows once
+   * it was written to, so a position taken while it was young names it better with them. `epoch`
+   * changes when the file is read again from its head (truncated): earlier positions then no
+   * longer describe it.
+   */
+  identityNow?(): FileIdentityNow;
+}
+
+export interface FileIdentityNow {
+  readonly epoch: number;
+  readonly fpLen: number;
+  readonly fpHash: string;
+  readonly bornMs: number | undefined;
 }
 
 /** Whether the parser holds part of a record (lines of a multi-line record, not yet emitted). */
@@ -20,6 +34,9 @@ export interface ParserState {
 export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
   /** Where the parser was last empty (at a line start): a restart reads again from here. */
   private clean: FilePosition | null = null;
+  /** The file `clean` lies in, and its identity epoch then. */
+  private cleanFile: F | undefined;
+  private cleanEpoch: number | undefined;
   /** The parser's uuid when it was last empty: a restart's parser starts with it. */
   private cleanUuid: string | null = null;
   /** Records produced since `clean`. */
@@ -46,13 +63,23 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
 
   /** The checkpoint as of the records produced so far. */
   checkpoint(): StreamCheckpoint {
-    const at = { file: this.clean, skip: this.sinceClean, since: this.floor };
+    const at = { file: this.cleanPosition(), skip: this.sinceClean, since: this.floor };
     return this.cleanUuid === null ? at : { ...at, uuid: this.cleanUuid };
   }
 
-  /** The parser is empty here: what it knows holds for what is read from here on. */
-  private cleanAt(position: FilePosition | null): void {
-    this.clean = position;
+  /** `clean`, naming its file by the identity known now (see TrackedFile.identityNow). */
+  private cleanPosition(): FilePosition | null {
+    const now = this.cleanFile?.identityNow?.();
+    if (!this.clean || !now || now.epoch !== this.cleanEpoch || now.fpLen < this.clean.fpLen) return this.clean;
+    const grown = { ...this.clean, fpLen: now.fpLen, fpHash: now.fpHash };
+    return now.bornMs === undefined ? grown : { ...grown, bornMs: now.bornMs };
+  }
+
+  /** The parser is empty at `offset` of `file`: what it knows holds for what is read from there on. */
+  private cleanAt(file: F | undefined, offset = 0): void {
+    this.clean = file ? file.positionAt(offset) : null;
+    this.cleanFile = file;
+    this.cleanEpoch = file?.identityNow?.().epoch;
     this.cleanUuid = this.uuidNow();
   }
 
@@ -61,7 +88,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
     this.toSkip = skip;
     this.sinceClean = 0;
     if (!first) return;
-    this.cleanAt(first.positionAt(first.lineEnd));
+    this.cleanAt(first, first.lineEnd);
     this.lastLine = first;
   }
 
@@ -78,7 +105,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
     this.lastLine = file;
     if (this.carried && !parser.pending) {
       // The carried record is complete (its records are out with this batch): resume after this line.
-      this.cleanAt(file.positionAt(end));
+      this.cleanAt(file, end);
       this.sinceClean = 0;
       this.carried = false;
     }
@@ -94,7 +121,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
    * moves here. `inFinishedFile`: `file` is done and an open line carries over into its successor.
    */
   emptied(file: F, offset: number, inFinishedFile: boolean): void {
-    this.cleanAt(file.positionAt(offset));
+    this.cleanAt(file, offset);
     this.carried = inFinishedFile;
     this.sinceClean = 0;
     this.toSkip = 0;
@@ -110,7 +137,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
       this.carried = true;
       return false;
     }
-    this.cleanAt(next.positionAt(next.lineEnd));
+    this.cleanAt(next, next.lineEnd);
     this.lastLine = next;
     this.restarted();
     return true;
@@ -121,7 +148,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
    * than this one (last modified at `mtimeMs`) are unread.
    */
   ended(mtimeMs: number): void {
-    this.cleanAt(null);
+    this.cleanAt(undefined);
     this.floor = mtimeMs;
     this.restarted();
   }
@@ -130,7 +157,7 @@ export class CheckpointTracker<F extends TrackedFile = TrackedFile> {
   attached(file: F): void {
     this.lastLine = file;
     if (this.clean !== null) return;
-    this.cleanAt(file.positionAt(0));
+    this.cleanAt(file, 0);
     this.sinceClean = 0;
   }
 

@@ -3,6 +3,7 @@
 // deciding which file to read next is the rotation chain's job (rotation-chain.ts).
 import { readSync, type Stats } from 'node:fs';
 import type { FilePosition } from './batch.js';
+import type { FileIdentityNow } from './checkpoint-tracker.js';
 import { closeFd, fstatFd } from './fd.js';
 import { bornMsOf, FINGERPRINT_BYTES, fingerprintFd, startsWith } from './file-identity.js';
 import { LineSplitter, type LineHandler } from '../parsers/lines.js';
@@ -18,8 +19,10 @@ const readBuffer = Buffer.allocUnsafeSlow(CHUNK_BYTES);
 export class FileReader {
   readonly dev: number;
   readonly ino: number;
-  /** See bornMsOf. */
-  readonly bornMs: number | undefined;
+  /** See bornMsOf: unknown while the file is as it was created (btime equals ctime), learnt once it was written to. */
+  bornMs: number | undefined;
+  /** Bumped when the file is read again from its head (truncated): positions taken before no longer describe it. */
+  private epoch = 0;
   /** How many leading bytes `fpHash` covers; grows with the file up to FINGERPRINT_BYTES. */
   fpLen: number;
   fpHash: string;
@@ -112,6 +115,7 @@ export class FileReader {
     const fp = await fingerprintFd(this.fd, Math.min(this.readOffset, FINGERPRINT_BYTES));
     this.fpLen = fp.fpLen;
     this.fpHash = fp.fpHash;
+    this.bornMs ??= bornMsOf(await fstatFd(this.fd));
   }
 
   /** Size and mtime as the file is now. */
@@ -134,6 +138,7 @@ export class FileReader {
 
   /** After a truncation: read from the head again, with what it holds now as its identity. */
   async restart(): Promise<void> {
+    this.epoch++;
     this.splitter.reset();
     this.readOffset = 0;
     this.lineEnd = 0;
@@ -144,6 +149,10 @@ export class FileReader {
   positionAt(offset: number): FilePosition {
     const at = { dev: this.dev, ino: this.ino, fpLen: this.fpLen, fpHash: this.fpHash, offset, mtimeMs: this.mtimeMs };
     return this.bornMs === undefined ? at : { ...at, bornMs: this.bornMs };
+  }
+
+  identityNow(): FileIdentityNow {
+    return { epoch: this.epoch, fpLen: this.fpLen, fpHash: this.fpHash, bornMs: this.bornMs };
   }
 
   close(): Promise<void> {

@@ -199,3 +199,28 @@ test('whichever batch is the last one confirmed, resuming from its checkpoint yi
     t.deepEqual([...confirmed, ...again], expected, `confirmed through batch ${k}, resumed from file ${cp.file!.ino} line ${cp.file!.offset} skipping ${cp.skip}`);
   }
 });
+
+/** A file whose identity grows as it is read, and changes epoch when it is read again from its head. */
+class GrowingFile extends File {
+  identity = { epoch: 0, fpLen: 0, fpHash: 'empty', bornMs: undefined as number | undefined };
+  override positionAt(offset: number): FilePosition {
+    return { ...super.positionAt(offset), fpLen: this.identity.fpLen, fpHash: this.identity.fpHash };
+  }
+  identityNow() {
+    return this.identity;
+  }
+}
+
+test('a position taken while its file was young names it by the identity known at the checkpoint, unless the file was read again from its head since', (t) => {
+  const tracker = new CheckpointTracker<GrowingFile>(0);
+  const a = new GrowingFile(10);
+  tracker.begin(a, 0);
+  t.like(tracker.checkpoint().file, { offset: 0, fpLen: 0, fpHash: 'empty' });
+  a.identity = { epoch: 0, fpLen: 77, fpHash: 'first-line', bornMs: 123.5 };
+  tracker.produced(1);
+  t.like(tracker.checkpoint().file, { offset: 0, fpLen: 77, fpHash: 'first-line', bornMs: 123.5 }, 'the same position, a better name');
+  // Truncated and read again from its head: the position taken before describes the old content.
+  a.identity = { epoch: 1, fpLen: 30, fpHash: 'other', bornMs: 123.5 };
+  t.like(tracker.checkpoint().file, { offset: 0, fpLen: 0, fpHash: 'empty' });
+  t.is(tracker.checkpoint().file?.bornMs, undefined);
+});

@@ -81,3 +81,28 @@ test('a checkpoint in a young file (a short fingerprint) still there as .2 resum
   t.deepEqual(names(plan), ['dom.log.2', 'dom.log.1', 'dom.log.0', 'dom.log']);
   t.deepEqual(await resumeRead(base, plan, 40), Array.from({ length: 38 }, (_, i) => 2 + i), 'the unconfirmed lines and every newer one, once');
 });
+
+test('a checkpoint taken when its file was empty names it by what was read since: deleted and created again with its inode number, the new file is read whole', async (t) => {
+  const base = logDir(t, 'resume-recreated');
+  const writer = new RotatingWriter(base, 1024 * 1024, 3);
+  const first = new StreamRun(base, 'dom');
+  await first.stream.begin({ files: [{ path: base, ino: statSync(base).ino, offset: 0, detached: false }], skip: 0 });
+  writer.write(5);
+  await first.settle(5, 5);
+  await first.kill();
+  writer.close();
+  const cp = first.checkpoint;
+  t.is(cp.skip, 5, 'the position is still the head of the file, where it was empty');
+  t.true(cp.file!.fpLen > 0, 'named by the bytes read since, not by the empty head it had then');
+  // While it is down the file is deleted and created again (the domain's log removed): ext4 gives the new one its inode number.
+  const checkpointed = statSync(base).ino;
+  rmSync(base);
+  const again = new RotatingWriter(base, 1024 * 1024, 3);
+  again.seq = 100;
+  again.write(5);
+  again.close();
+  t.log(statSync(base).ino === checkpointed ? 'the new dom.log got the deleted file its inode number' : 'no inode number reused on this filesystem');
+  const plan = await planResume(base, cp);
+  t.true(plan.lost || plan.replaced !== undefined, 'the checkpointed file is not taken for the new one (counted and logged either way)');
+  t.deepEqual(await resumeRead(base, plan, 5), [100, 101, 102, 103, 104], 'none of the new lines skipped as if confirmed');
+});
