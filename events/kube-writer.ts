@@ -4,6 +4,7 @@
 // counted, logged rejection, never a blocked caller.
 import { performance } from 'node:perf_hooks';
 import { httpStatus, retryAfterMs } from './kube-client.js';
+import { releasedDeadline } from '../runtime/deadline.js';
 
 export type JobKind = 'eviction' | 'hypervisor-status';
 
@@ -133,7 +134,8 @@ export class KubeWriter {
 
   private async attempt(entry: Entry): Promise<void> {
     entry.attempts += 1;
-    const request = this.requestSignal();
+    // Released when the attempt ends: a burst of writes would otherwise hold a timer per request until its deadline.
+    const request = releasedDeadline(this.options.requestTimeoutMs, this.stop.signal);
     try {
       const outcome = await entry.job.run(request.signal);
       this.hooks.done(entry.job, outcome, entry.attempts, performance.now() - entry.enqueuedAt);
@@ -164,25 +166,6 @@ export class KubeWriter {
     } finally {
       request.done();
     }
-  }
-
-  /**
-   * The signal of one attempt: aborted at the request deadline or when the writer closes. Released as soon
-   * as the attempt ends, where AbortSignal.timeout/any would keep a timer and a registration per request
-   * alive until the deadline: a burst of writes would hold thousands of them.
-   */
-  private requestSignal(): { signal: AbortSignal; done(): void } {
-    const controller = new AbortController();
-    const onClose = () => controller.abort(this.stop.signal.reason);
-    const deadline = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), this.options.requestTimeoutMs);
-    this.stop.signal.addEventListener('abort', onClose, { once: true });
-    return {
-      signal: controller.signal,
-      done: () => {
-        clearTimeout(deadline);
-        this.stop.signal.removeEventListener('abort', onClose);
-      },
-    };
   }
 
   private settle(): void {

@@ -11,6 +11,7 @@
 // domain stays marked (libvirt_exporter_domain_stats_missing) until libvirtd is done with our stalled calls.
 import { ErrorCode, StatsFlag, StatsGroup } from '../libvirt/protocol.js';
 import { sleep } from '../runtime/backoff.js';
+import { releasedDeadline } from '../runtime/deadline.js';
 import {
   CallAbortedError,
   ConnectionClosedError,
@@ -103,20 +104,13 @@ class Deadline {
     return signalUntil(this.callEnd());
   }
 
-  /**
-   * `call` under a signal that aborts at callEnd(), its timer cleared as soon as the call settles. For the many
-   * short calls of one scrape (a first scrape reads every domain's XML): AbortSignal.timeout keeps its timer,
-   * and with it the signal, for the whole delay after the call has answered, long enough to be moved to V8's
-   * old generation, where thousands of them pile up until a full collection.
-   */
+  /** `call` under a deadline at callEnd(), released as soon as the call settles (runtime/deadline.ts says why). */
   async call<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    const timeout = (): void => controller.abort(new DOMException('libvirt call deadline', 'TimeoutError'));
-    const timer = setTimeout(timeout, Math.max(1, Math.ceil(this.callEnd() - performance.now())));
+    const deadline = releasedDeadline(Math.max(1, Math.ceil(this.callEnd() - performance.now())));
     try {
-      return await call(controller.signal);
+      return await call(deadline.signal);
     } finally {
-      clearTimeout(timer);
+      deadline.done();
     }
   }
 }
