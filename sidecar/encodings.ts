@@ -4,11 +4,11 @@
 // (payload-slabs.ts), given back once the output confirmed them.
 import type { LogRecord } from '../parsers/record.js';
 import { forwardEntries } from './forward-entries.js';
-import { slabCopy } from './payload-slabs.js';
+import { slabCopy, withRoom } from './payload-slabs.js';
 
 export type RecordEncoder = (records: readonly LogRecord[]) => Buffer;
 
-let pool = Buffer.allocUnsafe(1024 * 1024);
+let pool: Buffer = Buffer.allocUnsafe(1024 * 1024);
 
 /**
  * One JSON object per line, as stdout and the file output write them. Each line is written
@@ -18,12 +18,7 @@ export function encodeJsonLines(records: readonly LogRecord[]): Buffer {
   let length = 0;
   for (const record of records) {
     const text = JSON.stringify(record);
-    const worst = length + text.length * 3 + 1;
-    if (worst > pool.length) {
-      const grown = Buffer.allocUnsafe(Math.max(pool.length * 2, worst));
-      pool.copy(grown, 0, 0, length);
-      pool = grown;
-    }
+    pool = withRoom(pool, length, text.length * 3 + 1);
     length += pool.write(text, length);
     pool[length++] = 0x0a;
   }

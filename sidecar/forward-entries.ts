@@ -5,7 +5,7 @@
 // writes for the same entries (the smallest header for every length, fixext 8 for the time), so any
 // msgpack reader takes them; test/unit/sidecar/forward-entries.test.ts checks both.
 // Forward protocol v1: https://github.com/fluent/fluentd/wiki/Forward-Protocol-Specification-v1
-import { slabCopy } from './payload-slabs.js';
+import { slabCopy, withRoom } from './payload-slabs.js';
 
 /** What the writer takes: a record's fields; `undefined` fields are left out, as JSON leaves them out. */
 export type FlatRecord = { readonly time: string | null } & object;
@@ -13,7 +13,7 @@ export type FlatRecord = { readonly time: string | null } & object;
 /** msgpack ext type of Fluent's EventTime. */
 const EVENT_TIME_EXT = 0;
 
-let buf = Buffer.allocUnsafe(1024 * 1024);
+let buf: Buffer = Buffer.allocUnsafe(1024 * 1024);
 let pos = 0;
 
 /** `[EventTime, record]` entries, concatenated, copied into a payload slab. */
@@ -29,10 +29,7 @@ export function forwardEntries(records: readonly FlatRecord[], now = Date.now())
 }
 
 function reserve(bytes: number): void {
-  if (pos + bytes <= buf.length) return;
-  const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + bytes));
-  buf.copy(grown, 0, 0, pos);
-  buf = grown;
+  buf = withRoom(buf, pos, bytes);
 }
 
 /**

@@ -23,6 +23,17 @@ const slabOf = new WeakMap<ArrayBufferLike, Slab>();
 /** The slab new payloads go into. */
 let current: Slab | undefined;
 
+/**
+ * `scratch`, or a copy of its first `used` bytes in a buffer at least twice as large when `needed` more
+ * bytes do not fit: the encoders write a batch into one reused scratch buffer, then slabCopy() it.
+ */
+export function withRoom(scratch: Buffer, used: number, needed: number): Buffer {
+  if (used + needed <= scratch.length) return scratch;
+  const grown = Buffer.allocUnsafe(Math.max(scratch.length * 2, used + needed));
+  scratch.copy(grown, 0, 0, used);
+  return grown;
+}
+
 /** A copy of `source[0, length)` in a slab (or in a buffer of its own when larger). */
 export function slabCopy(source: Buffer, length: number): Buffer {
   if (length > SLAB_BYTES) {
