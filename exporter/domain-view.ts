@@ -9,13 +9,13 @@ export function labelsOf(domain: DomainRef): DomainLabels {
 }
 
 export interface DomainView {
-  readonly ref: DomainRef;
   /** The labels of every series of this domain, one object shared by all of them. */
   readonly labels: DomainLabels;
+  /** Its stats record, which also names the domain (`stats.domain`). */
   readonly stats: DomainStatsRecord;
 }
 
 /** `labels`: pass the domain's object of the previous scrape when it still fits, see seriesLabels (exposition.ts). */
 export function viewOf(stats: DomainStatsRecord, labels: DomainLabels = labelsOf(stats.domain)): DomainView {
-  return { ref: stats.domain, labels, stats };
+  return { labels, stats };
 }

@@ -4,7 +4,7 @@ import type { Collector } from './types.js';
 
 export const collectOpenstack: Collector = (snapshot, out) => {
   for (const view of snapshot.domains) {
-    const nova = snapshot.openstack.get(view.ref.uuid);
+    const nova = snapshot.openstack.get(view.stats.domain.uuid);
     if (!nova) continue;
     out.put(Metrics.openstackInfo, view.labels, 1, {
       instance_name: nova.instanceName,
