@@ -287,11 +287,7 @@ export class StatsFields {
     const entry = this.entries++;
     const width = this.fields.length;
     if (this.indexes.length < this.entries) this.indexes = grown(this.indexes, this.entries);
-    if (this.positions.length < this.entries * width) {
-      const positions = new Int32Array(Math.max(this.entries * width, this.positions.length * 2));
-      positions.set(this.positions);
-      this.positions = positions;
-    }
+    if (this.positions.length < this.entries * width) this.positions = grown(this.positions, this.entries * width);
     this.indexes[entry] = index;
     this.positions.fill(-1, entry * width, (entry + 1) * width);
     if (index !== NO_INDEX) this.entryOf.set(index, entry);
@@ -299,8 +295,9 @@ export class StatsFields {
   }
 }
 
-function grown(array: Uint32Array, atLeast: number): Uint32Array {
-  const bigger = new Uint32Array(Math.max(atLeast, array.length * 2));
+/** A copy of `array` with room for at least `atLeast` elements, at least twice its length. */
+function grown<A extends Uint32Array | Int32Array>(array: A, atLeast: number): A {
+  const bigger = new (array.constructor as new (length: number) => A)(Math.max(atLeast, array.length * 2));
   bigger.set(array);
   return bigger;
 }
