@@ -4,7 +4,7 @@
 import type net from 'node:net';
 import { DOMAIN_EVENT_KINDS, DOMAIN_STATE_NAMES, DOMAIN_STATE_REASON_NAMES, type DomainEventKind, Limits, RemoteProc, nameOf } from './protocol.js';
 import { type CallSpec, RpcConnection, type RpcLimits } from './rpc.js';
-import { readDomainStats } from './domain-stats.js';
+import { readDomainStats, streamDomainStats } from './domain-stats.js';
 import { DOMAIN_MIN_BYTES, readDomain, uuidToBytes, writeDomain } from './structs.js';
 import type {
   CallOptions,
@@ -17,6 +17,7 @@ import type {
   RegisterEventOptions,
 } from './types.js';
 import type { XdrReader, XdrWriter } from './xdr.js';
+import type { BodyDecoder } from './xdr-stream.js';
 
 /** How long close() waits for CONNECT_CLOSE's reply before cutting the socket. */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -26,6 +27,7 @@ function spec<A, R>(
   name: string,
   encode: ((w: XdrWriter, args: A) => void) | undefined,
   decode: (r: XdrReader) => R,
+  stream?: (payloadBytes: number, what: string) => BodyDecoder<R>,
 ): CallSpec<A, R> {
   return {
     proc,
@@ -36,6 +38,7 @@ function spec<A, R>(
       r.end(name);
       return value;
     },
+    decodeStream: stream && ((payloadBytes) => stream(payloadBytes, name)),
   };
 }
 
@@ -75,6 +78,7 @@ export const Calls = {
       w.uint(a.flags >>> 0);
     },
     readDomainStats,
+    streamDomainStats, // the one reply that can be tens of MiB: decoded as it arrives, never held whole
   ),
   domainGetInfo: spec(RemoteProc.DOMAIN_GET_INFO, 'DOMAIN_GET_INFO', writeDomain, (r): DomainInfo => ({
     state: r.uint('state'),
