@@ -306,8 +306,8 @@ export class StatsFields {
     return at < 0 ? undefined : textAt(this.columns, at);
   }
 
-  /** −1 unless the record read last has that field of that entry (the buffers also hold earlier records'). */
-  private position(entry: number, slot: number): number {
+  /** Where field `slot` of `entry` of the record read last is in its columns; −1 when absent (the buffers also hold earlier records'). */
+  position(entry: number, slot: number): number {
     return entry < this.entries ? this.positions[entry * this.fields.length + slot]! : -1;
   }
 
@@ -334,7 +334,7 @@ export class StatsFields {
 }
 
 /** A copy of `array` with room for at least `atLeast` elements, at least twice its length. */
-function grown<A extends Uint32Array | Int32Array>(array: A, atLeast: number): A {
+export function grown<A extends Uint32Array | Int32Array>(array: A, atLeast: number): A {
   const bigger = new (array.constructor as new (length: number) => A)(Math.max(atLeast, array.length * 2));
   bigger.set(array);
   return bigger;
