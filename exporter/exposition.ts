@@ -1,8 +1,9 @@
-// Turns collected values into the exposition format with prom-client, a run of samples at a time: a
-// scrape's samples are kept as compact per-family columns, and each run's text is made by prom-client's
-// registry and handed on (to the HTTP response) before the next is made, so a scrape never holds its whole
-// text, nor more than one run's sample objects. Samples are collected fresh for each scrape: a gone
-// domain leaves no series behind, and overlapping scrapes never share state.
+// Turns collected values into the exposition format with prom-client, a run of samples at a time: each
+// family's samples are made from the collectors' own data (the stats columns, read through a per-scrape index)
+// only when the family is written, and each run's text is made by prom-client's registry and handed on (to
+// the HTTP response) before the next run is made. So a scrape never holds its whole text, nor a sample of a
+// family that is not being written. Samples are made fresh for each scrape: a gone domain leaves no series
+// behind, and overlapping scrapes never share state.
 //
 // What is used of prom-client beyond its documented API, all pinned to the exact version in package.json
 // and checked byte for byte against its documented path (Counter/Gauge → Registry#metrics) by
@@ -12,6 +13,7 @@
 //   format, by '\n' and a final '\n# EOF\n' for OpenMetrics, where a counter family is named without
 //   `_total` and its samples with it); its text is the `# HELP` and `# TYPE` lines, then one line per
 //   sample, all joined by '\n', so the lines of a family formatted in runs are the runs' lines in order;
+//   it reads the samples while it runs and keeps none of them;
 // - a sample's `sharedLabels`: formatted once per object and cached (a WeakMap keyed by the object), after
 //   the sample's own `labels`;
 // - lib/registry.js and lib/validation.js loaded by path.
@@ -32,14 +34,17 @@ export type Labels = Readonly<Record<string, string>>;
 
 export const NO_LABELS: Labels = Object.freeze({});
 
-/** Where collectors put their samples. */
-export interface MetricWriter {
-  /**
-   * One sample. `shared` are labels many series have in common (a domain's domain and uuid): pass the same
-   * object for all of them, and the same object again next scrape, so that prom-client formats their text
-   * once. `own` are the labels of this series alone (vcpu, device, …), formatted for every sample.
-   */
-  put(def: MetricDef, shared: Labels, value: number, own?: Labels): void;
+/**
+ * One family of a scrape, as its collector hands it over: rows (domains, devices, …) that are visited in order
+ * when the family is written, each giving at most one sample. Nothing of it is made before it is written.
+ */
+export interface Family {
+  readonly def: MetricDef;
+  readonly rows: number;
+  /** Puts the sample of `row` into `run`, if the row has one. */
+  putRow(row: number, run: SampleRun): void;
+  /** Lets go of what its rows are read from, once it is written. */
+  release?(): void;
 }
 
 export const PROMETHEUS_TEXT = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -70,14 +75,6 @@ interface Sample {
   value: number;
 }
 
-/** One family's samples of one scrape, as columns: three array slots per sample, no object per sample. */
-interface FamilySamples {
-  readonly def: MetricDef;
-  readonly shared: Labels[];
-  readonly own: Labels[];
-  readonly values: number[];
-}
-
 const checked = new WeakSet<MetricDef>();
 
 /** The name checks prom-client's Counter and Gauge constructors make, once per definition. */
@@ -96,43 +93,107 @@ function familyName(def: MetricDef, contentType: ContentType): string {
 /** Receives the exposition text piece by piece; may return a promise to hold the next piece back (backpressure). */
 export type TextSink = (text: string) => void | Promise<void>;
 
-/** The samples of one scrape, by family in the order of their first sample. */
-export class ScrapeSamples implements MetricWriter {
-  private readonly families = new Map<MetricDef, FamilySamples>();
-
-  put(def: MetricDef, shared: Labels, value: number, own: Labels = NO_LABELS): void {
-    if (!Number.isFinite(value)) return;
-    let family = this.families.get(def);
-    if (!family) {
-      checkNames(def);
-      this.families.set(def, (family = { def, shared: [], own: [], values: [] }));
-    }
-    family.shared.push(shared);
-    family.own.push(own);
-    family.values.push(value);
-  }
+/**
+ * The samples of one run, handed to prom-client's formatter and then made again for the next run. The sample
+ * objects are reused from run to run (the formatter keeps none of them): one writer's runs are formatted one
+ * after the other.
+ */
+export class SampleRun {
+  private readonly samples: Sample[] = [];
+  length = 0;
 
   /**
-   * Writes the exposition to `sink`: each family in runs of at most BATCH samples, then the format's ending.
-   * prom-client formats a run as a family of its own (`# HELP`, `# TYPE`, then the sample lines joined by
-   * '\n'), so every run after a family's first is handed on without those two header lines.
+   * One sample. `shared` are labels many series have in common (a domain's domain and uuid): pass the same
+   * object for all of them, and the same object again next scrape, so that prom-client formats their text
+   * once. `own` are the labels of this series alone (vcpu, device, …), formatted for every sample. A
+   * non-finite value is left out: the exposition has no NaN or Inf from libvirt.
    */
-  async writeTo(contentType: ContentType, sink: TextSink): Promise<void> {
-    const registry = REGISTRIES[contentType];
-    const separator = contentType === OPENMETRICS_TEXT ? '\n' : '\n\n';
-    let first = true;
-    for (const family of this.families.values()) {
-      const count = family.values.length;
-      const header = await registry.getMetricsAsString(familyOf(family, contentType, 0, 0));
-      for (let start = 0; start < count; start += BATCH) {
-        const text = await registry.getMetricsAsString(familyOf(family, contentType, start, Math.min(count, start + BATCH)));
-        if (start > 0) await sink(text.slice(header.length));
-        else await sink(first ? text : separator + text);
-      }
-      first = false;
+  put(shared: Labels, value: number, own: Labels = NO_LABELS): void {
+    if (!Number.isFinite(value)) return;
+    const sample = this.samples[this.length];
+    if (sample === undefined) this.samples.push({ labels: own, sharedLabels: shared, value });
+    else {
+      sample.labels = own;
+      sample.sharedLabels = shared;
+      sample.value = value;
     }
-    await sink(contentType === OPENMETRICS_TEXT ? '\n# EOF\n' : '\n');
+    this.length++;
   }
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  /** What Registry#getMetricsAsString reads of a metric, for the samples put since the last clear(). */
+  asMetric(def: MetricDef, contentType: ContentType): { get(): Promise<unknown> } {
+    return metricOf(def, contentType, this.length === this.samples.length ? this.samples : this.samples.slice(0, this.length));
+  }
+}
+
+/** What Registry#getMetricsAsString reads of a metric: its get(). */
+function metricOf(def: MetricDef, contentType: ContentType, values: readonly Sample[]): { get(): Promise<unknown> } {
+  return { get: async () => ({ name: familyName(def, contentType), help: def.help, type: def.type, aggregator: 'sum', values }) };
+}
+
+/**
+ * A family of samples put one by one, kept until written: for the few samples of a scrape that are not read
+ * from the stats columns (the exporter's own health).
+ */
+export class SampleList implements Family {
+  private readonly shared: Labels[] = [];
+  private readonly own: Labels[] = [];
+  private readonly values: number[] = [];
+
+  constructor(readonly def: MetricDef) {}
+
+  get rows(): number {
+    return this.values.length;
+  }
+
+  put(shared: Labels, value: number, own: Labels = NO_LABELS): void {
+    this.shared.push(shared);
+    this.own.push(own);
+    this.values.push(value);
+  }
+
+  putRow(row: number, run: SampleRun): void {
+    run.put(this.shared[row]!, this.values[row]!, this.own[row]!);
+  }
+
+  release(): void {
+    this.shared.length = this.own.length = this.values.length = 0;
+  }
+}
+
+/**
+ * Writes the exposition of `families` to `sink`, in their order: each family in runs of at most BATCH samples,
+ * then the format's ending. A family whose rows give no sample is left out. prom-client formats a run as a
+ * family of its own (`# HELP`, `# TYPE`, then the sample lines joined by '\n'), so every run after a family's
+ * first is handed on without those two header lines.
+ */
+export async function writeFamilies(families: Iterable<Family>, contentType: ContentType, sink: TextSink): Promise<void> {
+  const registry = REGISTRIES[contentType];
+  const separator = contentType === OPENMETRICS_TEXT ? '\n' : '\n\n';
+  const run = new SampleRun();
+  let first = true;
+  for (const family of families) {
+    checkNames(family.def);
+    const { def, rows } = family;
+    let header: string | undefined;
+    for (let row = 0; row < rows; ) {
+      run.clear();
+      for (; row < rows && run.length < BATCH; row++) family.putRow(row, run);
+      if (run.length === 0) continue;
+      const text = await registry.getMetricsAsString(run.asMetric(def, contentType));
+      if (header !== undefined) await sink(text.slice(header.length));
+      else {
+        header = await registry.getMetricsAsString(metricOf(def, contentType, []));
+        await sink(first ? text : separator + text);
+        first = false;
+      }
+    }
+  }
+  await sink(contentType === OPENMETRICS_TEXT ? '\n# EOF\n' : '\n');
 }
 
 /**
@@ -141,21 +202,6 @@ export class ScrapeSamples implements MetricWriter {
  * generation. In runs, each run's garbage dies young and the text goes to the socket before the next is made.
  */
 const BATCH = 512;
-
-/**
- * What Registry#getMetricsAsString reads of a metric: its get(). Samples [start, end) of the family; the sample
- * objects live only while it runs.
- */
-function familyOf(family: FamilySamples, contentType: ContentType, start: number, end: number): { get(): Promise<unknown> } {
-  const { def, shared, own, values } = family;
-  return {
-    get: async () => {
-      const samples = new Array<Sample>(end - start);
-      for (let i = start; i < end; i++) samples[i - start] = { labels: own[i]!, sharedLabels: shared[i]!, value: values[i]! };
-      return { name: familyName(def, contentType), help: def.help, type: def.type, aggregator: 'sum', values: samples };
-    },
-  };
-}
 
 /**
  * Picks the exposition format from an Accept header by q-value: OpenMetrics 1.0.0 when the client prefers it

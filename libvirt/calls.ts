@@ -4,7 +4,7 @@
 import type net from 'node:net';
 import { DOMAIN_EVENT_KINDS, DOMAIN_STATE_NAMES, DOMAIN_STATE_REASON_NAMES, type DomainEventKind, Limits, RemoteProc, TypedParamType, nameOf } from './protocol.js';
 import { type CallSpec, RpcConnection, type RpcLimits } from './rpc.js';
-import { readDomainStats, TYPED_PARAM_MIN_BYTES, TYPED_PARAM_NAME_MAX } from './domain-stats.js';
+import { readDomainStats, streamDomainStats, TYPED_PARAM_MIN_BYTES, TYPED_PARAM_NAME_MAX } from './domain-stats.js';
 import { ProtocolError } from './errors.js';
 import { DOMAIN_MIN_BYTES, readDomain, uuidToBytes, writeDomain } from './structs.js';
 import type {
@@ -19,6 +19,7 @@ import type {
   RegisterEventOptions,
 } from './types.js';
 import type { XdrReader, XdrWriter } from './xdr.js';
+import type { BodyDecoder } from './xdr-stream.js';
 
 /** How long close() waits for CONNECT_CLOSE's reply before cutting the socket. */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -28,6 +29,7 @@ function spec<A, R>(
   name: string,
   encode: ((w: XdrWriter, args: A) => void) | undefined,
   decode: (r: XdrReader) => R,
+  stream?: (payloadBytes: number, what: string) => BodyDecoder<R>,
 ): CallSpec<A, R> {
   return {
     proc,
@@ -38,6 +40,7 @@ function spec<A, R>(
       r.end(name);
       return value;
     },
+    decodeStream: stream && ((payloadBytes) => stream(payloadBytes, name)),
   };
 }
 
@@ -77,6 +80,7 @@ export const Calls = {
       w.uint(a.flags >>> 0);
     },
     readDomainStats,
+    streamDomainStats, // the one reply that can be tens of MiB: decoded as it arrives, never held whole
   ),
   domainGetInfo: spec(RemoteProc.DOMAIN_GET_INFO, 'DOMAIN_GET_INFO', writeDomain, (r): DomainInfo => ({
     state: r.uint('state'),

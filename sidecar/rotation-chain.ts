@@ -33,6 +33,12 @@ export type PathChange =
   /** Truncated, and a copytruncate copy with the unread bytes is the new head. */
   | 'copied';
 
+/**
+ * How much older than our last read a copy's mtime may look and still count as made after it: file times
+ * come from the kernel's coarse clock, a tick or more behind Date.now().
+ */
+const MTIME_SLACK_MS = 1000;
+
 export class RotationChain {
   private files: FileReader[] = [];
   /** Open failures logged already, by `path:reason`. */
@@ -187,26 +193,42 @@ export class RotationChain {
   /**
    * The head was truncated (copytruncate, or a writer that truncates): it is read again from its
    * head. A copytruncate copy next to it still starts with its fingerprint: what we had not read
-   * is read from there first (true: the copy is the new head).
+   * is read from there first (true: a copy is the new head). Copies newer than that one were made
+   * by later truncations before we looked (each holds what was written between two of them): they
+   * follow it, oldest first, from their heads. When no copy has our bytes any more (pushed past the
+   * last backup), the copies made since we last read are read whole and the loss is counted.
    */
   private async truncated(head: FileReader): Promise<boolean> {
     this.opts.metrics.rotations.inc({ type: 'truncate' });
+    const copies = (await siblingsOf(this.path)).filter((s) => !s.isBase && s.ino !== head.ino);
+    // Newest first: the copy made by the last truncation is the likeliest to start with the bytes we fingerprinted.
+    let ours = copies.length;
     let copy: FileReader | undefined;
-    // Newest copy first: the one made by this truncation starts with the bytes we fingerprinted.
-    for (const sibling of (await siblingsOf(this.path)).reverse()) {
-      if (sibling.ino === head.ino || sibling.size <= head.lineEnd) continue;
-      const candidate = await this.openReader(sibling.path, head.lineEnd, true, sibling.ino);
-      if (candidate && (await head.sameStartAs(candidate.fd))) {
-        copy = candidate;
+    while (ours-- > 0) {
+      const candidate = await this.openReader(copies[ours]!.path, head.lineEnd, true, copies[ours]!.ino);
+      if (!candidate) continue;
+      if (await head.sameStartAs(candidate.fd)) {
+        // A copy with nothing we have not read yet is not read again.
+        if (candidate.size > head.lineEnd) copy = candidate;
+        else await this.discard(candidate);
         break;
       }
-      if (candidate) await this.discard(candidate);
+      await this.discard(candidate);
     }
-    if (!copy && head.readOffset > head.lineEnd) this.opts.log.warn(`${this.path}: truncated with a partial line unread and no copy found`);
-    if (!copy && head.size > head.lineEnd) this.opts.metrics.drops.inc({ reason: 'truncated_unread' });
+    if (ours < 0 && head.readOffset > head.lineEnd) this.opts.log.warn(`${this.path}: truncated with a partial line unread and no copy found`);
+    const later = ours >= 0 ? copies.slice(ours + 1) : copies.filter((s) => s.mtimeMs >= head.lastGrowth - MTIME_SLACK_MS);
+    if (ours < 0 && (later.length > 0 || head.size > head.lineEnd)) {
+      this.opts.metrics.drops.inc({ reason: 'truncated_unread' });
+      this.opts.log.warn(`${this.path}: truncated, and no copy holds the lines after offset ${head.lineEnd} any more; they are lost`);
+    }
     await head.restart();
-    if (copy) this.files.unshift(copy);
-    return copy !== undefined;
+    const chained: FileReader[] = copy ? [copy] : [];
+    for (const sibling of later) {
+      const reader = await this.openReader(sibling.path, 0, true, sibling.ino, sibling.bornMs);
+      if (reader) chained.push(reader);
+    }
+    this.files.unshift(...chained);
+    return chained.length > 0;
   }
 
   /**

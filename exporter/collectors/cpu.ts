@@ -1,6 +1,6 @@
 // Whole-domain CPU time (the cpu-total group, from the host's cgroup accounting).
 import { Metrics } from '../catalogue.js';
-import { fieldsOf, putFields, type FieldMetric } from './fields.js';
+import { fieldFamilies, fieldsOf, perDomainFamilies, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const CPU: readonly FieldMetric[] = [
@@ -11,9 +11,4 @@ const CPU: readonly FieldMetric[] = [
 
 const FIELDS = fieldsOf('', CPU);
 
-export const collectCpu: Collector = (snapshot, out) => {
-  for (const view of snapshot.domains) {
-    FIELDS.read(view.stats);
-    putFields(out, FIELDS, 0, CPU, view.labels);
-  }
-};
+export const collectCpu: Collector = (snapshot) => perDomainFamilies(snapshot, FIELDS, (entries) => fieldFamilies(entries, CPU));

@@ -8,7 +8,7 @@ import { collectOpenstack } from './openstack.js';
 import { collectState } from './state.js';
 import type { Collector } from './types.js';
 import { collectVcpu } from './vcpu.js';
-import { ScrapeSamples, type ContentType, type TextSink } from '../exposition.js';
+import { writeFamilies, type ContentType, type Family, type TextSink } from '../exposition.js';
 import type { Snapshot } from '../snapshot.js';
 import { HeldUntilNext } from '../../runtime/heap.js';
 
@@ -23,15 +23,21 @@ export const COLLECTORS: readonly Collector[] = [
   collectOpenstack,
 ];
 
-/** The last scrape's snapshot and samples, kept alive until the next scrape (runtime/heap.ts says why). */
-const lastScrape = new HeldUntilNext<{ snapshot: Snapshot; samples: ScrapeSamples }>();
+/**
+ * The last scrape's families, kept alive until the next scrape (runtime/heap.ts says why), each let go of
+ * what it read once written: the objects that give the scrape's code its shapes stay, its data does not.
+ */
+const lastScrape = new HeldUntilNext<readonly Family[]>();
 
 /** Writes the exposition of one snapshot in the negotiated format to `sink`, a run of samples at a time. */
 export async function writeSnapshot(snapshot: Snapshot, contentType: ContentType, sink: TextSink): Promise<void> {
-  const samples = new ScrapeSamples();
-  for (const collect of COLLECTORS) collect(snapshot, samples);
-  lastScrape.hold({ snapshot, samples });
-  await samples.writeTo(contentType, sink);
+  const families = COLLECTORS.flatMap((collect) => collect(snapshot));
+  try {
+    await writeFamilies(families, contentType, sink);
+  } finally {
+    for (const family of families) family.release?.();
+    lastScrape.hold(families);
+  }
 }
 
 /** The exposition text of one snapshot, as one string. */

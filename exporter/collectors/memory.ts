@@ -1,6 +1,6 @@
 // Assigned memory, memory usage and the balloon fields (the balloon group; sizes arrive in KiB).
 import { Metrics } from '../catalogue.js';
-import { fieldsOf, putFields, toBaseUnit, type FieldMetric } from './fields.js';
+import { EntryFamily, fieldFamilies, fieldsOf, perDomainFamilies, toBaseUnit, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const BALLOON: readonly FieldMetric[] = [
@@ -24,16 +24,14 @@ const LAST_UPDATE = FIELDS.slot('balloon.last-update');
 const AVAILABLE = FIELDS.slot('balloon.available');
 const USABLE = FIELDS.slot('balloon.usable');
 
-export const collectMemory: Collector = (snapshot, out) => {
-  for (const view of snapshot.domains) {
-    const labels = view.labels;
-    FIELDS.read(view.stats);
-    putFields(out, FIELDS, 0, BALLOON, labels);
+export const collectMemory: Collector = (snapshot) =>
+  perDomainFamilies(snapshot, FIELDS, (entries) => [
+    ...fieldFamilies(entries, BALLOON),
     // 0 means the guest never sent stats (libvirt reports it without a balloon driver).
-    const lastUpdate = FIELDS.number(0, LAST_UPDATE);
-    if (lastUpdate) out.put(Metrics.balloonLastUpdate, labels, lastUpdate);
-    const available = FIELDS.number(0, AVAILABLE);
-    const usable = FIELDS.number(0, USABLE);
-    if (available !== undefined && usable !== undefined) out.put(Metrics.memoryUsage, labels, toBaseUnit(available - usable, 'KiB'));
-  }
-};
+    new EntryFamily(Metrics.balloonLastUpdate, entries, (row) => entries.number(row, LAST_UPDATE) || undefined),
+    new EntryFamily(Metrics.memoryUsage, entries, (row) => {
+      const available = entries.number(row, AVAILABLE);
+      const usable = entries.number(row, USABLE);
+      return available === undefined || usable === undefined ? undefined : toBaseUnit(available - usable, 'KiB');
+    }),
+  ]);

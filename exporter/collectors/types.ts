@@ -1,5 +1,5 @@
-import type { MetricWriter } from '../exposition.js';
+import type { Family } from '../exposition.js';
 import type { Snapshot } from '../snapshot.js';
 
-/** One concern's metrics, computed from a snapshot; called once per scrape. */
-export type Collector = (snapshot: Snapshot, out: MetricWriter) => void;
+/** One concern's metrics of a snapshot, called once per scrape: its families, in the order of their first sample. */
+export type Collector = (snapshot: Snapshot) => readonly Family[];

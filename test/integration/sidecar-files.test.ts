@@ -21,9 +21,9 @@ async function readBeforeDeleted(sc: RunningSidecar, writer: RotatingWriter): Pr
 }
 
 /**
- * Lets the writer truncate again only once the sidecar has seen every truncation so far: copytruncate
- * copies do not chain like renamed files, so lines of a copy made and pushed on between two looks of
- * the sidecar are lost (not what this test is about; it may read behind as far as it likes).
+ * Lets the writer truncate again only once the sidecar has seen every truncation so far: a copy pushed
+ * past the last backup between two looks of the sidecar is lost by nature (counted; several truncations
+ * between two looks are test/unit/sidecar/copytruncate-chain.test.ts), not what this test is about.
  */
 async function truncationsSeen(sc: RunningSidecar, writer: RotatingWriter): Promise<void> {
   const seen = async (): Promise<number> => metricValue(await sc.metrics(), 'libvirt_telemetry_sidecar_rotations_total', { type: 'truncate' });

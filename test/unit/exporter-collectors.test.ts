@@ -9,21 +9,7 @@ import type { DomainStatsRecord } from '../../libvirt/types.js';
 import { sampleRecords, uuidFor } from '../harness/readers/domstats-text.js';
 import { decodedStats } from '../harness/fakes/stats-records.js';
 import { parseExposition, select, valueOf, type Sample } from '../harness/readers/exposition.js';
-
-function snapshotOf(records: DomainStatsRecord[], extra: Partial<Snapshot> = {}): Snapshot {
-  return {
-    up: true,
-    domainCount: records.length,
-    domains: records.map((r) => viewOf(r)),
-    openstack: new Map(),
-    complete: true,
-    durationSeconds: 0.012,
-    failures: new Map(),
-    statsMissing: [],
-    collectionErrors: 0,
-    ...extra,
-  };
-}
+import { snapshotOf } from '../harness/inputs/exporter-snapshot.js';
 
 async function scrape(records: DomainStatsRecord[], extra: Partial<Snapshot> = {}): Promise<Sample[]> {
   return parseExposition(await renderSnapshot(snapshotOf(records, extra), PROMETHEUS_TEXT));

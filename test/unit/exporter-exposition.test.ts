@@ -8,7 +8,7 @@ import path from 'node:path';
 import test from 'ava';
 import type * as PromClient from 'prom-client';
 import type { MetricDef } from '../../exporter/catalogue.js';
-import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, ScrapeSamples, type ContentType, type Labels } from '../../exporter/exposition.js';
+import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, SampleList, writeFamilies, type ContentType, type Labels } from '../../exporter/exposition.js';
 import { REPO_ROOT as repoRoot } from '../harness/repo.js';
 
 const require = createRequire(import.meta.url);
@@ -31,11 +31,20 @@ const PUTS: Put[] = [
   [COUNTER, odd, 1.5e-7, { device: 'sda' }],
 ];
 
+/** Families of `puts`, in the order of their first sample. */
+function familiesOf(puts: readonly Put[]): SampleList[] {
+  const families = new Map<MetricDef, SampleList>();
+  for (const [def, shared, value, own] of puts) {
+    let family = families.get(def);
+    if (!family) families.set(def, (family = new SampleList(def)));
+    family.put(shared, value, own);
+  }
+  return [...families.values()];
+}
+
 async function ours(contentType: ContentType, puts: readonly Put[] = PUTS): Promise<{ text: string; parts: number }> {
-  const samples = new ScrapeSamples();
-  for (const [def, shared, value, own] of puts) samples.put(def, shared, value, own);
   const parts: string[] = [];
-  await samples.writeTo(contentType, (text) => void parts.push(text));
+  await writeFamilies(familiesOf(puts), contentType, (text) => void parts.push(text));
   return { text: parts.join(''), parts: parts.length };
 }
 
@@ -81,28 +90,29 @@ for (const contentType of [PROMETHEUS_TEXT, OPENMETRICS_TEXT] as const) {
 }
 
 test('a shared label object is formatted once and reused, yet a changed own label shows', async (t) => {
-  const samples = new ScrapeSamples();
-  samples.put(COUNTER, vm1, 1, { device: 'vda' });
-  samples.put(COUNTER, vm1, 2, { device: 'vdb' });
-  const text = (await textOf(samples)).split('\n').filter((l) => !l.startsWith('#'));
+  const text = (
+    await textOf([
+      [COUNTER, vm1, 1, { device: 'vda' }],
+      [COUNTER, vm1, 2, { device: 'vdb' }],
+    ])
+  ).split('\n').filter((l) => !l.startsWith('#'));
   t.deepEqual(text.filter(Boolean), [
     `test_read_bytes_total{device="vda",domain="vm1",uuid="${vm1['uuid']}"} 1`,
     `test_read_bytes_total{device="vdb",domain="vm1",uuid="${vm1['uuid']}"} 2`,
   ]);
 });
 
-async function textOf(samples: ScrapeSamples): Promise<string> {
-  const parts: string[] = [];
-  await samples.writeTo(PROMETHEUS_TEXT, (text) => void parts.push(text));
-  return parts.join('');
+async function textOf(puts: readonly Put[]): Promise<string> {
+  return (await ours(PROMETHEUS_TEXT, puts)).text;
 }
 
-test('non-finite values are left out, not written as NaN or Inf', async (t) => {
-  const samples = new ScrapeSamples();
-  samples.put(GAUGE, vm1, Number.NaN);
-  samples.put(GAUGE, odd, Number.POSITIVE_INFINITY);
-  samples.put(PLAIN, {}, 1);
-  t.is(await textOf(samples), '# HELP test_up No labels.\n# TYPE test_up gauge\ntest_up 1\n');
+test('non-finite values are left out, not written as NaN or Inf, and a family left without samples is not written', async (t) => {
+  const puts: Put[] = [
+    [GAUGE, vm1, Number.NaN],
+    [GAUGE, odd, Number.POSITIVE_INFINITY],
+    [PLAIN, {}, 1],
+  ];
+  t.is(await textOf(puts), '# HELP test_up No labels.\n# TYPE test_up gauge\ntest_up 1\n');
 });
 
 test('prom-client is pinned to the exact version installed, the one these tests were written against', (t) => {

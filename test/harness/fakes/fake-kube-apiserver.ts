@@ -222,8 +222,11 @@ export class FakeKubeApiServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Writes a kubeconfig that points at this server with its bearer token. */
-  async writeKubeconfig(path: string, namespace = 'default'): Promise<void> {
+  /**
+   * Writes a kubeconfig that points at this server with its bearer token; with `ca` (PEM) a TLS server's
+   * certificate is verified against it, as in a cluster, instead of not at all.
+   */
+  async writeKubeconfig(path: string, namespace = 'default', ca?: Buffer): Promise<void> {
     const text = [
       'apiVersion: v1',
       'kind: Config',
@@ -231,7 +234,7 @@ export class FakeKubeApiServer {
       '- name: fake',
       '  cluster:',
       `    server: ${this.url}`,
-      '    insecure-skip-tls-verify: true',
+      ca ? `    certificate-authority-data: ${ca.toString('base64')}` : '    insecure-skip-tls-verify: true',
       'users:',
       '- name: agent',
       '  user:',
