@@ -12,9 +12,9 @@ import type { XdrReader } from './xdr.js';
 import { type BodyDecoder, type ItemReader, ItemStream, readAll } from './xdr-stream.js';
 
 /** Smallest wire size of a remote_typed_param: empty name (4) + type (4) + 4-byte arm. */
-const TYPED_PARAM_MIN_BYTES = 12;
+export const TYPED_PARAM_MIN_BYTES = 12;
 /** libvirt's client copies names into char[VIR_TYPED_PARAM_FIELD_LENGTH = 80]; longer ones are refused. */
-const TYPED_PARAM_NAME_MAX = 79;
+export const TYPED_PARAM_NAME_MAX = 79;
 /** The index of a parameter whose name has none (`state.state`, `block.count`). */
 export const NO_INDEX = 0xffffffff;
 
