@@ -97,9 +97,10 @@ export class EntryIndex {
   release(): void {
     this.rows = 0;
     this.domains = NO_VIEWS;
-    this.domainOf = this.domainOf.subarray(0, 0);
-    this.indexes = this.indexes.subarray(0, 0);
-    this.positions = this.positions.subarray(0, 0);
+    // New empty arrays: a subarray would keep the whole buffer.
+    this.domainOf = new Uint32Array(0);
+    this.indexes = new Uint32Array(0);
+    this.positions = new Int32Array(0);
   }
 }
 
