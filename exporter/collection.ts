@@ -9,7 +9,12 @@
 // others are exported in the same scrape, and a hung domain costs a scrape one call deadline. The stalled call
 // keeps that domain's job busy, so later NOWAIT calls return at once but without what only QEMU can tell; the
 // domain stays marked (libvirt_exporter_domain_stats_missing) until libvirtd is done with our stalled calls.
+//
+// Running QEMU domains' CPU times come from a small call per domain instead of the cpu-total group (see
+// RUNNING_GROUPS): libvirt answers it without QEMU's monitor or the domain's job.
 import { ErrorCode, StatsFlag, StatsGroup } from '../libvirt/protocol.js';
+import { parseUri } from '../libvirt/uri.js';
+import { withCpuTimes } from '../libvirt/cpu-times.js';
 import { sleep } from '../runtime/backoff.js';
 import { releasedDeadline } from '../runtime/deadline.js';
 import {
@@ -30,6 +35,14 @@ import type { DomainFailures, Snapshot } from './snapshot.js';
 /** The groups the collectors read. */
 export const STATS_GROUPS =
   StatsGroup.STATE | StatsGroup.CPU_TOTAL | StatsGroup.BALLOON | StatsGroup.VCPU | StatsGroup.INTERFACE | StatsGroup.BLOCK;
+
+/**
+ * The groups asked for running domains of the QEMU driver once libvirtd is slow per domain (a split collection).
+ * libvirt 9.0 sends a domain's QEMU eight monitor commands for STATS_GROUPS, one of them (query-stats) for the
+ * cpu-total group's KVM halt-polling times, which no collector reads; the CPU times that group also carries come
+ * instead from DOMAIN_GET_CPU_STATS (libvirt/cpu-times.ts), which libvirt answers from the domain's cgroup.
+ */
+const RUNNING_GROUPS = STATS_GROUPS & ~StatsGroup.CPU_TOTAL;
 
 /** Calls in flight at once; libvirtd serves 5 per client (max_client_requests), one may be stalled. */
 const CONCURRENCY = 4;
@@ -120,6 +133,14 @@ function signalUntil(end: number): AbortSignal {
   return AbortSignal.timeout(Math.max(1, Math.ceil(end - performance.now())));
 }
 
+/** One stats call of a collection: its domains (undefined: every domain) and groups. */
+interface StatsCall {
+  readonly domains: readonly DomainRef[] | undefined;
+  readonly stats: number;
+  /** Its records get their CPU times from a call per domain (stats is RUNNING_GROUPS). */
+  readonly cpuTimes: boolean;
+}
+
 /** What one call attempt came to ('cancelled': we no longer needed it). */
 type Outcome<T> = { ok: true; value: T } | Failure;
 type Failure = { ok: false; kind: 'timeout' | 'cancelled' | 'gone' | 'error' | 'closed'; error: unknown };
@@ -200,11 +221,17 @@ export class Collection {
     // The bulk call's domains are known only from its reply: a fallback lists them, once for all groups.
     let listing: Promise<readonly DomainRef[]> | undefined;
     const membersOf = (group: readonly DomainRef[] | undefined) => (group ? Promise.resolve(group) : (listing ??= this.list(client, signalUntil(end), state)));
-    const groups = listed ? partition(listed, CONCURRENCY) : [undefined];
+    const calls: StatsCall[][] = listed ? splitCalls(listed, isQemuDriver(client.uri)) : [[{ domains: undefined, stats: STATS_GROUPS, cpuTimes: false }]];
     const timing = { spentMs: 0, domains: 0 };
     // One pool for every group's per-domain calls: a hung domain holds one lane, the others go on.
     const lanes = new Lanes(CONCURRENCY);
-    const results = await Promise.all(groups.map((group) => this.groupStats(client, group, membersOf, { hedgeAt, end, lanes }, state, timing)));
+    const results = await Promise.all(
+      calls.map(async (sequence) => {
+        const records: DomainStatsRecord[] = [];
+        for (const call of sequence) records.push(...(await this.groupStats(client, call, membersOf, { hedgeAt, end, lanes }, state, timing)));
+        return records;
+      }),
+    );
     if (timing.domains > 0) this.perDomainMs = timing.spentMs / timing.domains;
     if (state.complete) this.lastStatsMs = performance.now() - started;
     const records = results.flat();
@@ -221,7 +248,7 @@ export class Collection {
    */
   private async groupStats(
     client: LibvirtClient,
-    group: readonly DomainRef[] | undefined,
+    { domains: group, stats, cpuTimes }: StatsCall,
     membersOf: (group: readonly DomainRef[] | undefined) => Promise<readonly DomainRef[]>,
     { hedgeAt, end, lanes }: { hedgeAt: number; end: number; lanes: Lanes },
     state: CollectionState,
@@ -231,18 +258,21 @@ export class Collection {
     let onAnswering!: () => void;
     const answering = new Promise<void>((resolve) => (onAnswering = resolve));
     // NOWAIT and a domain list: libvirtd skips the listed domains that have gone meanwhile.
-    const call = attempt(client.getAllDomainStats({ stats: STATS_GROUPS, flags: StatsFlag.NOWAIT, domains: group ?? [], signal: signalUntil(end), onAnswering }));
+    const call = attempt(client.getAllDomainStats({ stats, flags: StatsFlag.NOWAIT, domains: group ?? [], signal: signalUntil(end), onAnswering }));
     const hedge = new AbortController();
     const first = await Promise.race([call, answering.then(() => 'answering' as const), sleep(hedgeAt - performance.now(), hedge.signal).then(() => undefined)]);
     hedge.abort();
     const early = first === 'answering' ? await call : first;
-    const answered = (records: DomainStatsRecord[]): DomainStatsRecord[] => {
+    const answered = async (records: DomainStatsRecord[]): Promise<DomainStatsRecord[]> => {
       state.answered = true;
       timing.spentMs += performance.now() - sent;
       timing.domains += records.length;
-      return records;
+      if (!cpuTimes) return records;
+      const complete: DomainStatsRecord[] = [];
+      for (const record of records) complete.push(await this.withCpuTimes(client, record, end, state));
+      return complete;
     };
-    if (early?.ok) return answered(early.value);
+    if (early?.ok) return await answered(early.value);
     if (early?.kind === 'closed') throw early.error;
 
     const cancel = new AbortController();
@@ -252,7 +282,7 @@ export class Collection {
     const outcome = early ?? (await call);
     if (outcome.ok || outcome.kind === 'closed') {
       cancel.abort();
-      if (outcome.ok) return answered(outcome.value);
+      if (outcome.ok) return await answered(outcome.value);
       throw outcome.error;
     }
     if (outcome.kind !== 'timeout') state.answered = true;
@@ -288,6 +318,23 @@ export class Collection {
       else if (one.kind !== 'cancelled' && one.kind !== 'gone') failed.push({ domain, failure: one });
     });
     return { records, failed };
+  }
+
+  /**
+   * `record` with the domain's CPU times (libvirt/cpu-times.ts). A domain that has stopped or gone meanwhile,
+   * or a host without CPU accounting, has none, as the group would give none; a call that fails otherwise is
+   * counted against the domain, whose stats are then marked missing.
+   */
+  private async withCpuTimes(client: LibvirtClient, record: DomainStatsRecord, end: number, state: CollectionState): Promise<DomainStatsRecord> {
+    const domain = record.domain;
+    const totals = await attempt(client.domainGetCpuTotals(domain, { signal: signalUntil(end) }));
+    if (!totals.ok && totals.kind !== 'gone' && !notRunning(totals)) {
+      if (totals.kind === 'closed') throw totals.error;
+      state.complete = false;
+      state.missing.set(domain.uuid, domain);
+      this.countFailure(domain, totals);
+    }
+    return withCpuTimes(record, totals.ok ? totals.value : undefined);
   }
 
   private async list(client: LibvirtClient, signal: AbortSignal, state: CollectionState): Promise<readonly DomainRef[]> {
@@ -400,6 +447,31 @@ async function attempt<T>(call: Promise<T>): Promise<Outcome<T>> {
     if (error instanceof ConnectionClosedError) return { ok: false, kind: 'closed', error };
     return { ok: false, kind: 'error', error };
   }
+}
+
+/**
+ * The calls of a split collection, as sequences one per lane. For the QEMU driver the running domains get
+ * RUNNING_GROUPS and their CPU times by a call per domain; the inactive ones, which libvirt reports without
+ * QEMU, get STATS_GROUPS as before in one call ahead of the first lane's.
+ */
+function splitCalls(listed: readonly DomainRef[], qemu: boolean): StatsCall[][] {
+  if (!qemu) return partition(listed, CONCURRENCY).map((domains) => [{ domains, stats: STATS_GROUPS, cpuTimes: false }]);
+  // An inactive domain's id is −1.
+  const running = listed.filter((d) => d.id >= 0);
+  const inactive = listed.filter((d) => d.id < 0);
+  const lanes = partition(running, CONCURRENCY).map((domains): StatsCall[] => [{ domains, stats: RUNNING_GROUPS, cpuTimes: true }]);
+  if (inactive.length > 0) (lanes[0] ??= []).unshift({ domains: inactive, stats: STATS_GROUPS, cpuTimes: false });
+  return lanes;
+}
+
+/** The URI names libvirt's QEMU driver (RUNNING_GROUPS is about it); a `remote` URI leaves it to the daemon. */
+function isQemuDriver(uri: string): boolean {
+  return parseUri(uri).openName.startsWith('qemu:');
+}
+
+/** libvirt's answer for a domain that is no longer running, or a host without CPU accounting: nothing to report. */
+function notRunning(outcome: Failure): boolean {
+  return outcome.error instanceof LibvirtError && outcome.error.code === ErrorCode.OPERATION_INVALID;
 }
 
 /** `items` in at most `parts` contiguous runs of near-equal length. */

@@ -2,12 +2,14 @@
 // decoder over structs.ts and xdr.ts, and the LibvirtClient methods, each one encode-call-decode on the RPC
 // core (rpc.ts). Each decoder consumes the whole payload: trailing bytes mean a layout mismatch (ProtocolError).
 import type net from 'node:net';
-import { DOMAIN_EVENT_KINDS, DOMAIN_STATE_NAMES, DOMAIN_STATE_REASON_NAMES, type DomainEventKind, Limits, RemoteProc, nameOf } from './protocol.js';
+import { DOMAIN_EVENT_KINDS, DOMAIN_STATE_NAMES, DOMAIN_STATE_REASON_NAMES, type DomainEventKind, Limits, RemoteProc, TypedParamType, nameOf } from './protocol.js';
 import { type CallSpec, RpcConnection, type RpcLimits } from './rpc.js';
-import { readDomainStats } from './domain-stats.js';
+import { readDomainStats, streamDomainStats, TYPED_PARAM_MIN_BYTES, TYPED_PARAM_NAME_MAX } from './domain-stats.js';
+import { ProtocolError } from './errors.js';
 import { DOMAIN_MIN_BYTES, readDomain, uuidToBytes, writeDomain } from './structs.js';
 import type {
   CallOptions,
+  DomainCpuTotals,
   DomainInfo,
   DomainRef,
   DomainStateInfo,
@@ -17,6 +19,7 @@ import type {
   RegisterEventOptions,
 } from './types.js';
 import type { XdrReader, XdrWriter } from './xdr.js';
+import type { BodyDecoder } from './xdr-stream.js';
 
 /** How long close() waits for CONNECT_CLOSE's reply before cutting the socket. */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -26,6 +29,7 @@ function spec<A, R>(
   name: string,
   encode: ((w: XdrWriter, args: A) => void) | undefined,
   decode: (r: XdrReader) => R,
+  stream?: (payloadBytes: number, what: string) => BodyDecoder<R>,
 ): CallSpec<A, R> {
   return {
     proc,
@@ -36,6 +40,7 @@ function spec<A, R>(
       r.end(name);
       return value;
     },
+    decodeStream: stream && ((payloadBytes) => stream(payloadBytes, name)),
   };
 }
 
@@ -75,6 +80,7 @@ export const Calls = {
       w.uint(a.flags >>> 0);
     },
     readDomainStats,
+    streamDomainStats, // the one reply that can be tens of MiB: decoded as it arrives, never held whole
   ),
   domainGetInfo: spec(RemoteProc.DOMAIN_GET_INFO, 'DOMAIN_GET_INFO', writeDomain, (r): DomainInfo => ({
     state: r.uint('state'),
@@ -87,6 +93,24 @@ export const Calls = {
     writeDomain(w, dom);
     w.uint(0); // flags: must be 0
   }, (r) => ({ state: r.int('state'), reason: r.int('reason') })),
+  domainGetCpuTotals: spec(RemoteProc.DOMAIN_GET_CPU_STATS, 'DOMAIN_GET_CPU_STATS', (w, dom: DomainRef) => {
+    writeDomain(w, dom);
+    w.uint(CPU_TOTALS.size); // nparams: as many as we read
+    w.int(-1); // start_cpu −1: the whole domain…
+    w.uint(1); // …which is one "CPU"
+    w.uint(0); // flags
+  }, (r): DomainCpuTotals => {
+    const totals: { -readonly [K in keyof DomainCpuTotals]: number } = {};
+    const n = r.count(Limits.CPU_STATS_PARAMS_MAX, TYPED_PARAM_MIN_BYTES, 'cpu stats params');
+    for (let i = 0; i < n; i++) {
+      const name = r.string(TYPED_PARAM_NAME_MAX, 'typed param name');
+      const value = readTypedParamValue(r, name);
+      const field = CPU_TOTALS.get(name);
+      if (field !== undefined && typeof value === 'number') totals[field] = value;
+    }
+    r.int('nparams');
+    return totals;
+  }),
   domainGetXmlDesc: spec(RemoteProc.DOMAIN_GET_XML_DESC, 'DOMAIN_GET_XML_DESC', writeXmlDescArgs, (r) => r.string(Limits.STRING_MAX, 'xml')),
   domainLookupByName: spec(RemoteProc.DOMAIN_LOOKUP_BY_NAME, 'DOMAIN_LOOKUP_BY_NAME', (w, name: string) => {
     w.string(name, Limits.STRING_MAX);
@@ -112,6 +136,37 @@ export const Calls = {
     nothing,
   ),
 } as const;
+
+/** DOMAIN_GET_CPU_STATS's parameters of the whole domain (virDomainGetCPUStats) and where DomainCpuTotals keeps them. */
+const CPU_TOTALS = new Map<string, keyof DomainCpuTotals>([
+  ['cpu_time', 'cpuTimeNs'],
+  ['user_time', 'userTimeNs'],
+  ['system_time', 'systemTimeNs'],
+]);
+
+/** The value of a remote_typed_param (§5.1) named `name`: BOOLEAN as 0 or 1, hypers as the nearest double. */
+function readTypedParamValue(r: XdrReader, name: string): number | string {
+  const type = r.int('typed param type');
+  switch (type) {
+    case TypedParamType.INT:
+      return r.int(name);
+    case TypedParamType.UINT:
+      return r.uint(name);
+    case TypedParamType.LLONG:
+      return r.hyperAsNumber(name);
+    case TypedParamType.ULLONG:
+      return r.uhyperAsNumber(name);
+    case TypedParamType.DOUBLE:
+      return r.double(name);
+    case TypedParamType.BOOLEAN:
+      return r.int(name) !== 0 ? 1 : 0;
+    case TypedParamType.STRING:
+      return r.string(Limits.STRING_MAX, name);
+    default:
+      // The arm's size is unknown, so nothing after it can be decoded.
+      throw new ProtocolError(`typed param '${name}': unknown type ${type}`);
+  }
+}
 
 function writeXmlDescArgs(w: XdrWriter, a: { domain: DomainRef; flags: number }): void {
   writeDomain(w, a.domain);
@@ -165,6 +220,10 @@ export class RemoteClient extends RpcConnection implements LibvirtClient {
 
   domainGetInfo(domain: DomainRef, options?: CallOptions): Promise<DomainInfo> {
     return this.call(Calls.domainGetInfo, domain, options);
+  }
+
+  domainGetCpuTotals(domain: DomainRef, options?: CallOptions): Promise<DomainCpuTotals> {
+    return this.call(Calls.domainGetCpuTotals, domain, options);
   }
 
   async domainGetState(domain: DomainRef, options?: CallOptions): Promise<DomainStateInfo> {

@@ -7,13 +7,14 @@ import { ProtocolError } from './errors.js';
 import { BytesTable } from './intern.js';
 import { Limits, TypedParamType } from './protocol.js';
 import { DOMAIN_MIN_BYTES, readDomain } from './structs.js';
-import type { DomainStatsRecord, StatsColumns, StatsParamValue } from './types.js';
+import type { DomainRef, DomainStatsRecord, StatsColumns, StatsParamValue } from './types.js';
 import type { XdrReader } from './xdr.js';
+import { type BodyDecoder, type ItemReader, ItemStream, readAll } from './xdr-stream.js';
 
 /** Smallest wire size of a remote_typed_param: empty name (4) + type (4) + 4-byte arm. */
-const TYPED_PARAM_MIN_BYTES = 12;
+export const TYPED_PARAM_MIN_BYTES = 12;
 /** libvirt's client copies names into char[VIR_TYPED_PARAM_FIELD_LENGTH = 80]; longer ones are refused. */
-const TYPED_PARAM_NAME_MAX = 79;
+export const TYPED_PARAM_NAME_MAX = 79;
 /** The index of a parameter whose name has none (`state.state`, `block.count`). */
 export const NO_INDEX = 0xffffffff;
 
@@ -109,19 +110,56 @@ const NO_COLUMNS = new Columns(0);
 
 /** remote_domain_stats_record<> → records over shared columns. Bounded as every read (xdr.ts): counts are checked before allocating. */
 export function readDomainStats(r: XdrReader): DomainStatsRecord[] {
-  const count = r.count(Limits.DOMAIN_LIST_MAX, DOMAIN_MIN_BYTES + 4, 'stats records');
-  const records = new Array<DomainStatsRecord>(count);
-  let columns = NO_COLUMNS;
-  for (let i = 0; i < count; i++) {
-    const domain = readDomain(r);
-    const n = r.count(Limits.DOMAIN_STATS_PARAMS_MAX, TYPED_PARAM_MIN_BYTES, 'typed params');
-    // A new block sized for this record and, up to BLOCK_PARAMS, for as many more like it as the reply has left.
-    if (columns.capacity - columns.length < n) columns = new Columns(Math.max(n, Math.min(BLOCK_PARAMS, n * (count - i))));
-    const first = columns.length;
-    for (let j = 0; j < n; j++) readParam(r, columns);
-    records[i] = { domain, columns, first, end: columns.length };
+  return readAll(r, new DomainStatsReader());
+}
+
+/** The same decoding while the reply arrives (xdr-stream.ts): memory is the columns plus at most one item. */
+export function streamDomainStats(payloadBytes: number, what: string): BodyDecoder<DomainStatsRecord[]> {
+  return new ItemStream(payloadBytes, new DomainStatsReader(), what);
+}
+
+/**
+ * The stats reply as items: the record count, then per record its head (domain and parameter count) and each
+ * parameter. An item changes nothing until its last read succeeded, so a chunk boundary anywhere is fine.
+ */
+class DomainStatsReader implements ItemReader<DomainStatsRecord[]> {
+  private records: DomainStatsRecord[] | undefined;
+  /** The record being read: its domain, where its parameters start, how many are still to come; records read before it. */
+  private domain: DomainRef | undefined;
+  private first = 0;
+  private params = 0;
+  private read = 0;
+  private columns = NO_COLUMNS;
+
+  next(r: XdrReader): boolean {
+    const records = this.records;
+    if (records === undefined) {
+      const count = r.count(Limits.DOMAIN_LIST_MAX, DOMAIN_MIN_BYTES + 4, 'stats records');
+      this.records = new Array<DomainStatsRecord>(count);
+      return count === 0;
+    }
+    if (this.domain === undefined) {
+      const domain = readDomain(r);
+      const n = r.count(Limits.DOMAIN_STATS_PARAMS_MAX, TYPED_PARAM_MIN_BYTES, 'typed params');
+      // A new block sized for this record and, up to BLOCK_PARAMS, for as many more like it as the reply has left.
+      const columns = this.columns;
+      if (columns.capacity - columns.length < n) this.columns = new Columns(Math.max(n, Math.min(BLOCK_PARAMS, n * (records.length - this.read))));
+      this.domain = domain;
+      this.first = this.columns.length;
+      this.params = n;
+    } else {
+      readParam(r, this.columns);
+      this.params--;
+    }
+    if (this.params > 0) return false;
+    records[this.read++] = { domain: this.domain, columns: this.columns, first: this.first, end: this.columns.length };
+    this.domain = undefined;
+    return this.read === records.length;
   }
-  return records;
+
+  value(): DomainStatsRecord[] {
+    return this.records!;
+  }
 }
 
 function readParam(r: XdrReader, columns: Columns): void {

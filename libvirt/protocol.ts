@@ -45,6 +45,8 @@ export const Limits = {
   AUTH_TYPE_LIST_MAX: 20,
   TUNABLE_PARAMS_MAX: 2048,
   UUID_BYTES: 16,
+  /** DOMAIN_GET_CPU_STATS: parameters of a reply (REMOTE_DOMAIN_GET_CPU_STATS_MAX). */
+  CPU_STATS_PARAMS_MAX: 2048,
 } as const;
 
 /** §5.2 remote program procedures (append-only in libvirt, valid for every daemon version that has them). */
@@ -62,6 +64,7 @@ export const RemoteProc = {
   AUTH_POLKIT: 70,
   CONNECT_GET_LIB_VERSION: 157,
   DOMAIN_GET_STATE: 212,
+  DOMAIN_GET_CPU_STATS: 262,
   CONNECT_LIST_ALL_DOMAINS: 273,
   CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: 316,
   CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: 317,

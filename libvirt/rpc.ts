@@ -1,18 +1,20 @@
 // The RPC core: the receive path on one screen (reference §1, §8.1). The socket's chunks become packets
 // (framing.ts: each length word checked before anything is sized from it), each packet's header picks its
-// route (reply, event, keepalive), and a reply completes the call waiting on its serial. Anything a daemon
-// must not send closes the connection: the stream has no start marker, so after a skipped bad packet every
-// later one would be misread.
+// route (reply, event, keepalive), and a reply completes the call waiting on its serial. A long reply whose call
+// can decode it as it arrives (the stats reply, up to the packet limit) is fed to that decoder from its header
+// on, never held whole. Anything a daemon must not send closes the connection: the stream has no start marker,
+// so after a skipped bad packet every later one would be misread.
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { CallAbortedError, type CloseReason, ConnectionClosedError, type LibvirtError, ProtocolError } from './errors.js';
 import { EventStream } from './event-stream.js';
-import { FrameReader, type Header, decodePacket, encodePacket } from './framing.js';
+import { FrameReader, type Header, type PacketHandler, type PayloadSink, decodePacket, encodePacket, skipPayload } from './framing.js';
 import { Keepalive } from './keepalive.js';
-import { KeepaliveProc, Limits, MessageStatus, MessageType, PROGRAM_VERSION, Program } from './protocol.js';
+import { KeepaliveProc, MessageStatus, MessageType, PROGRAM_VERSION, Program } from './protocol.js';
 import { readRemoteError } from './structs.js';
 import type { CallOptions, CloseInfo, DomainEvent, EventStreamOptions, KeepaliveOptions } from './types.js';
 import type { XdrReader, XdrWriter } from './xdr.js';
+import type { BodyDecoder } from './xdr-stream.js';
 
 /** One remote procedure: its number, the encoder of its arguments, the decoder of its reply (calls.ts). */
 export interface CallSpec<A, R> {
@@ -20,6 +22,8 @@ export interface CallSpec<A, R> {
   readonly name: string;
   readonly encode: ((w: XdrWriter, args: A) => void) | undefined;
   readonly decode: (r: XdrReader) => R;
+  /** The same decoding as the OK reply's payload (`payloadBytes` long) arrives, for a reply that may be large. */
+  readonly decodeStream?: ((payloadBytes: number) => BodyDecoder<R>) | undefined;
 }
 
 export interface RpcLimits {
@@ -42,6 +46,8 @@ const MAX_SILENT_TIMEOUTS = 2;
 
 const PING: Header = { prog: Program.KEEPALIVE, vers: PROGRAM_VERSION, proc: KeepaliveProc.PING, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK };
 const PONG: Header = { ...PING, proc: KeepaliveProc.PONG };
+/** What arrives after the connection closed. */
+const DISCARD = skipPayload(() => undefined);
 
 /** Where a packet goes, decided by program and message type, never by serial alone: events carry serials too. */
 export function routeOf({ prog, vers, proc, type, serial, status }: Header): 'ping' | 'pong' | 'event' | 'reply' {
@@ -112,27 +118,64 @@ export class RpcConnection extends EventEmitter {
     if (this.closeInfo) return;
     this.keepalive.heard();
     try {
-      for (const packet of this.frames.push(chunk)) {
-        this.route(packet);
-        if (this.closeInfo) return;
-      }
-      this.noticeAnswer(this.frames.startOf(Limits.PACKET_MIN));
+      this.frames.receive(chunk, this.receiver);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.shutdown('protocol', err);
     }
   }
 
-  /** Tells a call that its reply, still incomplete, has begun to arrive (`head`: the packet's length word and header). */
-  private noticeAnswer(head: Buffer | undefined): void {
-    if (head === undefined) return;
-    const { prog, type, serial } = decodePacket(head).header;
-    if (prog !== Program.REMOTE || type !== MessageType.REPLY) return;
-    const call = this.pending.get(serial);
-    const answering = call?.answering;
-    if (answering === undefined) return;
-    call!.answering = undefined;
-    answering();
+  private readonly receiver: PacketHandler = {
+    packet: (packet) => {
+      if (!this.closeInfo) this.route(packet);
+    },
+    begins: (header, payloadBytes) => (this.closeInfo ? DISCARD : this.begins(header, payloadBytes)),
+  };
+
+  /**
+   * A packet's header has come ahead of its payload. A reply tells its call that it has begun to arrive; an OK
+   * reply whose call decodes while it arrives (CallSpec.decodeStream) is fed to that decoder, the late reply of
+   * an abandoned call is passed over, and anything else is buffered whole.
+   */
+  private begins(header: Header, payloadBytes: number): PayloadSink | undefined {
+    if (routeOf(header) !== 'reply') return undefined;
+    const { serial, status } = header;
+    const call = this.callOf(header);
+    if (call === undefined) {
+      const answered = this.abandoned.get(serial);
+      return skipPayload(() => {
+        this.replied();
+        if (this.abandoned.get(serial) === answered) this.lateReply(serial);
+      });
+    }
+    const answering = call.answering;
+    if (answering !== undefined) {
+      call.answering = undefined;
+      answering();
+    }
+    const decoder = status === MessageStatus.OK ? call.spec.decodeStream?.(payloadBytes) : undefined;
+    return decoder && this.streamTo(serial, call, decoder);
+  }
+
+  /** Feeds a reply's payload to its call's decoder while the call waits for it; a call abandoned meanwhile gets no more. */
+  private streamTo(serial: number, call: PendingCall, decoder: BodyDecoder<unknown>): PayloadSink {
+    let waiting: BodyDecoder<unknown> | undefined = decoder;
+    const stillWaiting = (): BodyDecoder<unknown> | undefined => {
+      if (waiting !== undefined && this.pending.get(serial) !== call) waiting = undefined; // drops the decoded part
+      return waiting;
+    };
+    return {
+      feed: (bytes) => stillWaiting()?.feed(bytes),
+      end: () => {
+        this.replied();
+        const decoding = stillWaiting();
+        if (decoding === undefined) return this.lateReply(serial);
+        // Decoded while still pending: a body that does not decode closes the connection, which rejects this call too.
+        const value = decoding.end();
+        this.pending.delete(serial);
+        call.resolve(value);
+      },
+    };
   }
 
   private route(packet: Buffer): void {
@@ -149,20 +192,37 @@ export class RpcConnection extends EventEmitter {
     }
   }
 
-  private complete({ proc, serial, status }: Header, body: XdrReader): void {
-    this.lastReplyAt = performance.now();
-    this.silentTimeouts = 0;
+  /** The call a reply answers; undefined for the late reply of an abandoned call. Throws for any other reply. */
+  private callOf({ proc, serial }: Header): PendingCall | undefined {
     const call = this.pending.get(serial);
-    if (!call) {
-      const answered = this.abandoned.get(serial);
-      if (!answered) throw new ProtocolError(`reply with serial ${serial} matches no call`);
-      this.abandoned.delete(serial); // the late reply to a call whose deadline passed
-      return answered();
+    if (call === undefined) {
+      if (!this.abandoned.has(serial)) throw new ProtocolError(`reply with serial ${serial} matches no call`);
+      return undefined;
     }
     if (call.spec.proc !== proc) throw new ProtocolError(`reply ${serial} is for procedure ${proc}, the call was ${call.spec.proc}`);
+    return call;
+  }
+
+  /** The daemon answered a call: it is serving this connection. */
+  private replied(): void {
+    this.lastReplyAt = performance.now();
+    this.silentTimeouts = 0;
+  }
+
+  /** The late reply to a call whose deadline passed: the daemon is done with it. */
+  private lateReply(serial: number): void {
+    const answered = this.abandoned.get(serial);
+    this.abandoned.delete(serial);
+    answered?.();
+  }
+
+  private complete(header: Header, body: XdrReader): void {
+    this.replied();
+    const call = this.callOf(header);
+    if (call === undefined) return this.lateReply(header.serial);
     // Decoded while still pending: a body that does not decode closes the connection, which rejects this call too.
-    const outcome = decodeReply(call.spec, status, body);
-    this.pending.delete(serial);
+    const outcome = decodeReply(call.spec, header.status, body);
+    this.pending.delete(header.serial);
     if (outcome.ok) call.resolve(outcome.value);
     else call.reject(outcome.error);
   }

@@ -61,6 +61,17 @@ export interface DomainInfo {
   readonly cpuTimeNs: bigint;
 }
 
+/**
+ * DOMAIN_GET_CPU_STATS of the whole domain (start_cpu −1): the CPU time of all its threads by libvirt's cgroup
+ * accounting, in ns (the cpu-total stats group's cpu.time, cpu.user, cpu.system). What the host does not
+ * account is absent.
+ */
+export interface DomainCpuTotals {
+  readonly cpuTimeNs?: number;
+  readonly userTimeNs?: number;
+  readonly systemTimeNs?: number;
+}
+
 /** DOMAIN_GET_STATE, with the names of libvirt's enums (protocol.ts; 'unknown' for values newer than our tables). */
 export interface DomainStateInfo {
   readonly state: number;
@@ -243,6 +254,8 @@ export interface LibvirtClient {
   getAllDomainStats(options?: GetAllDomainStatsOptions): Promise<DomainStatsRecord[]>;
   domainGetInfo(domain: DomainRef, options?: CallOptions): Promise<DomainInfo>;
   domainGetState(domain: DomainRef, options?: CallOptions): Promise<DomainStateInfo>;
+  /** A running domain's CPU times from its cgroup; libvirt answers without its job or QEMU's monitor. */
+  domainGetCpuTotals(domain: DomainRef, options?: CallOptions): Promise<DomainCpuTotals>;
   /** flags: OR of DomainXmlFlag (SECURE and MIGRATABLE are refused on a read-only connection). */
   domainGetXmlDesc(domain: DomainRef, flags?: number, options?: CallOptions): Promise<string>;
   /**

@@ -8,13 +8,30 @@ const pad4 = (n: number): number => (4 - (n & 3)) & 3;
 
 const utf8 = (bytes: Uint8Array, at: number, n: number): string => Buffer.prototype.toString.call(bytes, 'utf8', at, at + n);
 
+/**
+ * Thrown (not an Error: no stack is captured) by a reader over part of a payload when a read runs past the bytes
+ * that have arrived but not past the payload: the item is read again once `end` bytes of this buffer are there.
+ */
+export class ShortRead {
+  constructor(readonly end: number) {}
+}
+
 export class XdrReader {
   private offset = 0;
 
-  constructor(private readonly buf: Buffer) {}
+  /** `beyond`: bytes of the payload after `buf` that have not arrived yet (xdr-stream.ts); 0 for a whole payload. */
+  constructor(
+    private readonly buf: Buffer,
+    private readonly beyond = 0,
+  ) {}
 
+  /** Bytes left of the payload, including those still to come: what every count is checked against. */
   get remaining(): number {
-    return this.buf.length - this.offset;
+    return this.buf.length - this.offset + this.beyond;
+  }
+
+  get position(): number {
+    return this.offset;
   }
 
   /** Fails unless every byte was consumed: trailing bytes mean we decoded with the wrong layout. */
@@ -27,6 +44,7 @@ export class XdrReader {
       throw new ProtocolError(`${what}: needs ${bytes} bytes, only ${this.remaining} left`);
     }
     const at = this.offset;
+    if (at + bytes > this.buf.length) throw new ShortRead(at + bytes);
     this.offset += bytes;
     return at;
   }

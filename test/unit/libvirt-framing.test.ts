@@ -124,3 +124,38 @@ test('FrameReader rejects a length word below 28 or above 32 MiB + 4 as soon as 
   word.writeUInt32BE(Limits.PACKET_MAX);
   t.deepEqual(new FrameReader().push(word), [], 'the largest legal length waits for its bytes');
 });
+
+test('FrameReader hands a long packet\'s header first and streams its payload to the sink it is given, holding none of it', (t) => {
+  const a = encodeCall(Calls.getLibVersion, 1, undefined);
+  const long = encodeCall(Calls.connectOpen, 2, { name: 'x'.repeat(300), flags: 1 });
+  const stream = Buffer.concat([a, long, a]);
+  const events: string[] = [];
+  const fed: Buffer[] = [];
+  const reader = new FrameReader();
+  const handler = {
+    packet: (packet: Buffer) => events.push(`packet ${decodePacket(packet).header.serial}`),
+    begins: (header: Header, payloadBytes: number) => {
+      events.push(`begins ${header.serial} ${payloadBytes}`);
+      return header.serial === 2 ? { feed: (bytes: Buffer) => void fed.push(Buffer.from(bytes)), end: () => void events.push('end') } : undefined;
+    },
+  };
+  for (let at = 0; at < stream.length; at += 7) {
+    reader.receive(stream.subarray(at, at + 7), handler);
+    t.true(reader.bufferedBytes <= Limits.PACKET_MIN, 'no more than a header is held');
+  }
+  // The header-only packets were cut too: whole once their header is there, with no payload to stream.
+  t.deepEqual(events, ['packet 1', `begins 2 ${long.length - Limits.PACKET_MIN}`, 'end', 'packet 1']);
+  t.deepEqual(Buffer.concat(fed), long.subarray(Limits.PACKET_MIN));
+});
+
+test('FrameReader refuses an over-long length word before any sink is asked for or anything is sized from it', (t) => {
+  const word = Buffer.alloc(Limits.PACKET_MIN);
+  word.writeUInt32BE(Limits.PACKET_MAX + 1);
+  let asked = 0;
+  const handler = { packet: () => undefined, begins: () => (asked++, undefined) };
+  for (const pieces of [[word], [word.subarray(0, 2), word.subarray(2)]]) {
+    const reader = new FrameReader();
+    t.throws(() => pieces.forEach((piece) => reader.receive(piece, handler)), { instanceOf: ProtocolError, message: /exceeds the maximum packet size/ });
+  }
+  t.is(asked, 0);
+});

@@ -1,11 +1,16 @@
 // The RPC core (libvirt/rpc.ts) against a scripted peer: routing, deadlines, abandoned serials, keepalive, close.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import test from 'ava';
+import { Calls } from '../../libvirt/calls.js';
+import { paramsOf } from '../../libvirt/domain-stats.js';
+import { decodePacket } from '../../libvirt/framing.js';
 import { CallAbortedError, ConnectionClosedError, EventQueueOverflowError, LibvirtError, ProtocolError } from '../../libvirt/errors.js';
 import { KeepaliveProc, Program, RemoteProc } from '../../libvirt/protocol.js';
-import type { CloseInfo, DomainEvent } from '../../libvirt/types.js';
+import type { CloseInfo, DomainEvent, DomainStatsRecord } from '../../libvirt/types.js';
 import { errorReply, ping, reply, validEvents } from '../harness/fakes/server-packets.js';
 import { scriptedPeer } from '../harness/fakes/scripted-peer.js';
+import { statsPacket } from '../harness/fakes/stats-daemon.js';
 
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
@@ -234,5 +239,102 @@ test('bad arguments reject the call without sending anything or closing the conn
   await t.throwsAsync(client.domainGetState({ name: 'x', uuid: '4dea22b3-1d52-d8f3-2516-782e98ab3fa0', id: 2 ** 40 }), { instanceOf: RangeError });
   await sleep(20);
   t.deepEqual(received, []);
+  t.false(client.isClosed);
+});
+
+/** A stats reply of about `bytes` for `serial`, and the records the whole-buffer decode gives for it. */
+function statsReply(serial: number, bytes: number): { packet: Buffer; expected: DomainStatsRecord[] } {
+  const { packet } = statsPacket(serial, bytes);
+  return { packet, expected: Calls.getAllDomainStats.decode(decodePacket(packet).body) };
+}
+
+const sameRecords = (a: DomainStatsRecord[], b: DomainStatsRecord[]): boolean =>
+  isDeepStrictEqual(a.map((r) => [r.domain, [...paramsOf(r)]]), b.map((r) => [r.domain, [...paramsOf(r)]]));
+
+test('a stats reply in parts is decoded as it arrives: its call is told once when the header is there, and gets the same records', async (t) => {
+  const { client, peer, nextPacket, dispose } = await scriptedPeer();
+  t.teardown(dispose);
+  let told = 0;
+  const call = client.getAllDomainStats({ onAnswering: () => told++ });
+  const h = await nextPacket();
+  const { packet, expected } = statsReply(h.serial, 300_000);
+  peer.write(packet.subarray(0, 27));
+  await sleep(30);
+  t.is(told, 0, 'the header is not complete');
+  peer.write(packet.subarray(27, 28));
+  await sleep(30);
+  t.is(told, 1);
+  for (let at = 28; at < packet.length; at += 40_000) peer.write(packet.subarray(at, at + 40_000));
+  t.true(sameRecords(await call, expected));
+  t.is(told, 1);
+  t.false(client.isClosed);
+});
+
+test('a stats reply that does not decode closes the connection as soon as the bad part arrives, not when the packet is complete', async (t) => {
+  const { client, peer, nextPacket, dispose } = await scriptedPeer();
+  t.teardown(dispose);
+  const call = client.getAllDomainStats();
+  const h = await nextPacket();
+  const { packet } = statsReply(h.serial, 300_000);
+  const bad = Buffer.from(packet);
+  bad.writeInt32BE(8, bad.indexOf('state.state') + 12); // the first parameter's type
+  peer.write(bad.subarray(0, 10_000));
+  const info = await client.closed;
+  t.is(info.reason, 'protocol');
+  t.regex(info.error!.message, /'state.state': unknown type 8/);
+  t.is((await t.throwsAsync(call, { instanceOf: ConnectionClosedError }))?.reason, 'protocol');
+});
+
+test('a stats packet that ends in the middle of an item closes the connection and fails the call', async (t) => {
+  const { client, peer, nextPacket, dispose } = await scriptedPeer();
+  t.teardown(dispose);
+  const call = client.getAllDomainStats();
+  const h = await nextPacket();
+  const { packet } = statsReply(h.serial, 300_000);
+  const cut = Buffer.from(packet.subarray(0, packet.length - 5)); // the last value loses 5 of its 8 bytes
+  cut.writeUInt32BE(cut.length, 0);
+  for (let at = 0; at < cut.length; at += 65_536) peer.write(cut.subarray(at, at + 65_536));
+  const info = await client.closed;
+  t.is(info.reason, 'protocol');
+  t.regex(info.error!.message, /needs 8 bytes, only 3 left/);
+  await t.throwsAsync(call, { instanceOf: ConnectionClosedError });
+});
+
+test('the late stats reply of an abandoned call is passed over, and so is the rest of one abandoned while it arrives', async (t) => {
+  const { client, peer, nextPacket, dispose } = await scriptedPeer();
+  t.teardown(dispose);
+  for (const abandonedWhen of ['before', 'during'] as const) {
+    const deadline = new AbortController();
+    const call = client.getAllDomainStats({ signal: deadline.signal });
+    const h = await nextPacket();
+    const { packet } = statsReply(h.serial, 300_000);
+    // A body that would not decode after the abandonment: passed over, never decoded.
+    packet.writeInt32BE(8, packet.indexOf('state.reason', 150_000) + 12);
+    if (abandonedWhen === 'before') deadline.abort(new Error('deadline'));
+    peer.write(packet.subarray(0, 100_000));
+    await sleep(30);
+    if (abandonedWhen === 'during') deadline.abort(new Error('deadline'));
+    const aborted = await t.throwsAsync(call, { instanceOf: CallAbortedError });
+    peer.write(packet.subarray(100_000));
+    await aborted!.daemonDone;
+    t.false(client.isClosed, abandonedWhen);
+    const next = client.getAllDomainStats();
+    const hn = await nextPacket();
+    const fresh = statsReply(hn.serial, 100_000);
+    peer.write(fresh.packet);
+    t.true(sameRecords(await next, fresh.expected), abandonedWhen);
+  }
+});
+
+test('an error reply to a stats call, in parts, is a LibvirtError as in one piece', async (t) => {
+  const { client, peer, nextPacket, dispose } = await scriptedPeer();
+  t.teardown(dispose);
+  const call = client.getAllDomainStats();
+  const h = await nextPacket();
+  const packet = errorReply(h.proc, h.serial, 1, `internal error: ${'x'.repeat(1000)}`);
+  peer.write(packet.subarray(0, 40));
+  await sleep(20);
+  peer.write(packet.subarray(40));
+  await t.throwsAsync(call, { instanceOf: LibvirtError, message: /^internal error: x+$/ });
   t.false(client.isClosed);
 });

@@ -80,6 +80,14 @@ export function validReplies(serial: number): Map<number, Buffer> {
     })],
     [RemoteProc.DOMAIN_GET_INFO, reply(RemoteProc.DOMAIN_GET_INFO, serial, (w) => w.uint(1).uhyper(131072n).uhyper(131072n).uint(1).uhyper(8001925000n))],
     [RemoteProc.DOMAIN_GET_STATE, reply(RemoteProc.DOMAIN_GET_STATE, serial, (w) => w.int(3).int(1))],
+    [RemoteProc.DOMAIN_GET_CPU_STATS, reply(RemoteProc.DOMAIN_GET_CPU_STATS, serial, (w) => {
+      w.uint(3);
+      for (const [name, ns] of [['cpu_time', 8001925000n], ['user_time', 6000000000n], ['system_time', 2000000000n]] as const) {
+        str(w, name);
+        w.int(TypedParamType.ULLONG).uhyper(ns);
+      }
+      w.int(3);
+    })],
     [RemoteProc.DOMAIN_GET_XML_DESC, reply(RemoteProc.DOMAIN_GET_XML_DESC, serial, (w) => str(w, "<domain type='qemu'/>"))],
     [RemoteProc.DOMAIN_LOOKUP_BY_UUID, reply(RemoteProc.DOMAIN_LOOKUP_BY_UUID, serial, (w) => writeDomain(w, VM1))],
     [RemoteProc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, reply(RemoteProc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, serial, (w) => w.int(7))],

@@ -66,12 +66,17 @@ export function writeStatsRecord(w: XdrWriter, domain: DomainRef, params: readon
   for (const p of params) writeParam(w, p);
 }
 
-/** `records` through the wire and the client's decoder: what the exporter gets from libvirtd for them. */
-export function decodedStats(records: readonly PlainStatsRecord[]): DomainStatsRecord[] {
+/** `records` as the payload of a GET_ALL_DOMAIN_STATS reply. */
+export function statsPayload(records: readonly PlainStatsRecord[]): Buffer {
   const w = new XdrWriter(Limits.MESSAGE_MAX);
   w.uint(records.length);
   for (const { domain, params } of records) writeStatsRecord(w, domain, [...params].map(([name, value]) => [name, wireTypeOf(value), value] as const));
-  const r = new XdrReader(w.finish());
+  return w.finish();
+}
+
+/** `records` through the wire and the client's decoder: what the exporter gets from libvirtd for them. */
+export function decodedStats(records: readonly PlainStatsRecord[]): DomainStatsRecord[] {
+  const r = new XdrReader(statsPayload(records));
   const decoded = readDomainStats(r);
   r.end('stats records');
   return decoded;
