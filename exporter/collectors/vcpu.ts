@@ -2,7 +2,7 @@
 // threads' wait and delay only with --collector.vcpu-scheduling (exporter/collection.ts says why), and then
 // wherever libvirt gives them, so that the series do not come and go with how a collection was made.
 import { Metrics } from '../catalogue.js';
-import { EntryIndex, fieldFamilies, fieldsOf, FirstSampleOrder, type FieldMetric } from './fields.js';
+import { ColumnFamily, DOMAIN_ONLY, EntryIndex, fieldsOf, fieldValues, indexLabel, listFirstSamples, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const DOMAIN: readonly FieldMetric[] = [{ metric: Metrics.infoVcpus, field: 'vcpu.current' }];
@@ -14,21 +14,26 @@ const SCHEDULING: readonly FieldMetric[] = [
 ];
 
 const DOMAIN_FIELDS = fieldsOf('', DOMAIN);
-const WITH_SCHEDULING = { mappings: [TIME, ...SCHEDULING], fields: fieldsOf('vcpu', [TIME, ...SCHEDULING]) };
-const TIME_ONLY = { mappings: [TIME], fields: fieldsOf('vcpu', [TIME]) };
+const DOMAIN_VALUES = fieldValues(DOMAIN);
+const VCPU_LABEL = indexLabel('vcpu');
+/** The per-vCPU fields read and their values, with and without the threads' wait and delay. */
+const perVcpu = (mappings: readonly FieldMetric[]) => ({ fields: fieldsOf('vcpu', mappings), values: fieldValues(mappings) });
+const WITH_SCHEDULING = perVcpu([TIME, ...SCHEDULING]);
+const TIME_ONLY = perVcpu([TIME]);
 
 export const collectVcpu: Collector = (snapshot) => {
-  const { mappings: perVcpu, fields: vcpuFields } = snapshot.vcpuScheduling ? WITH_SCHEDULING : TIME_ONLY;
+  const { fields: vcpuFields, values: vcpuValues } = snapshot.vcpuScheduling ? WITH_SCHEDULING : TIME_ONLY;
   const domains = new EntryIndex(DOMAIN_FIELDS, snapshot.domains);
   const vcpus = new EntryIndex(vcpuFields, snapshot.domains);
-  const domainFamilies = fieldFamilies(domains, DOMAIN);
-  const vcpuFamilies = fieldFamilies(vcpus, perVcpu, (row) => ({ vcpu: String(vcpus.index(row)) }));
-  const order = new FirstSampleOrder(domainFamilies.length + vcpuFamilies.length);
+  const domainFamilies = DOMAIN_VALUES.map((value) => new ColumnFamily(value, domains, DOMAIN_ONLY));
+  const vcpuFamilies = vcpuValues.map((value) => new ColumnFamily(value, vcpus, VCPU_LABEL));
+  const listed: ColumnFamily[] = [];
+  const total = domainFamilies.length + vcpuFamilies.length;
   snapshot.domains.forEach((view, domain) => {
     DOMAIN_FIELDS.read(view.stats);
-    order.saw(domainFamilies, domains.add(domain, 0));
+    listFirstSamples(listed, total, domainFamilies, domains.add(domain, 0));
     const count = vcpuFields.read(view.stats);
-    for (let entry = 0; entry < count; entry++) order.saw(vcpuFamilies, vcpus.add(domain, entry));
+    for (let entry = 0; entry < count; entry++) listFirstSamples(listed, total, vcpuFamilies, vcpus.add(domain, entry));
   });
-  return order.families;
+  return listed;
 };
