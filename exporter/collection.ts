@@ -24,6 +24,7 @@ import {
   type DomainRef,
   type DomainStatsRecord,
   type LibvirtClient,
+  type DomainCpuTotals,
   type VcpuInfo,
 } from '../libvirt/types.js';
 import type { ConnectionSupervisor } from '../libvirt/supervisor.js';
@@ -50,7 +51,11 @@ const RUNNING_GROUPS_WITH_VCPU = STATS_GROUPS & ~StatsGroup.CPU_TOTAL;
 /** vCPUs asked of DOMAIN_GET_VCPUS (libvirtd clears room for as many); a domain with this many online is asked for all. */
 const VCPUS_FIRST_ASK = 256;
 
-/** Calls in flight at once; libvirtd serves 5 per client (max_client_requests), one may be stalled. */
+/**
+ * Stats calls in flight at once; libvirtd serves 5 per client (max_client_requests), one may be stalled. The
+ * running QEMU domains' CPU-time calls run alongside, one at a time; each is answered at once, so they are
+ * normally done long before a stalled call is hedged (HEDGE_MIN_MS).
+ */
 const CONCURRENCY = 4;
 /**
  * libvirtd's time per domain from which a collection is split across CONCURRENCY calls. Domains whose stats it
@@ -145,8 +150,14 @@ function signalUntil(end: number): AbortSignal {
 interface StatsCall {
   readonly domains: readonly DomainRef[] | undefined;
   readonly stats: number;
-  /** Its records get CPU times, and vCPU times unless `stats` has the vcpu group, from the per-domain calls. */
+  /** Its records get the CPU times, and the vCPU times unless `stats` has the vcpu group, of the per-domain calls. */
   readonly cpuTimes: boolean;
+}
+
+/** A running domain's CPU and vCPU times, from the per-domain calls (undefined: not asked, or the call failed). */
+interface CpuTimes {
+  readonly totals: DomainCpuTotals | undefined;
+  readonly vcpus: readonly VcpuInfo[] | undefined;
 }
 
 /** What one call attempt came to ('cancelled': we no longer needed it). */
@@ -230,15 +241,26 @@ export class Collection {
     // The bulk call's domains are known only from its reply: a fallback lists them, once for all groups.
     let listing: Promise<readonly DomainRef[]> | undefined;
     const membersOf = (group: readonly DomainRef[] | undefined) => (group ? Promise.resolve(group) : (listing ??= this.list(client, signalUntil(end), state)));
-    const running = this.options.vcpuScheduling ? RUNNING_GROUPS_WITH_VCPU : RUNNING_GROUPS;
-    const calls: StatsCall[][] = listed ? splitCalls(listed, isQemuDriver(client.uri) ? running : undefined) : [[{ domains: undefined, stats: STATS_GROUPS, cpuTimes: false }]];
+    let calls: StatsCall[][] = [[{ domains: undefined, stats: STATS_GROUPS, cpuTimes: false }]];
+    let times: Promise<ReadonlyMap<string, CpuTimes>> | undefined;
+    if (listed && isQemuDriver(client.uri)) {
+      // An inactive domain's id is −1.
+      const active = listed.filter((d) => d.id >= 0);
+      const running = this.options.vcpuScheduling ? RUNNING_GROUPS_WITH_VCPU : RUNNING_GROUPS;
+      calls = qemuCalls(active, listed.filter((d) => d.id < 0), running);
+      // Alongside the stats calls, on the fifth of libvirtd's requests per client: each is quick, but a round trip.
+      times = this.cpuTimes(client, active, (running & StatsGroup.VCPU) === 0, end, state);
+      times.catch(() => undefined); // a lost connection is reported by the stats calls
+    } else if (listed) {
+      calls = partition(listed, CONCURRENCY).map((domains) => [{ domains, stats: STATS_GROUPS, cpuTimes: false }]);
+    }
     const timing = { spentMs: 0, domains: 0 };
     // One pool for every group's per-domain calls: a hung domain holds one lane, the others go on.
     const lanes = new Lanes(CONCURRENCY);
     const results = await Promise.all(
       calls.map(async (sequence) => {
         const records: DomainStatsRecord[] = [];
-        for (const call of sequence) records.push(...(await this.groupStats(client, call, membersOf, { hedgeAt, end, lanes }, state, timing)));
+        for (const call of sequence) records.push(...(await this.groupStats(client, call, membersOf, { hedgeAt, end, lanes, times }, state, timing)));
         return records;
       }),
     );
@@ -260,7 +282,7 @@ export class Collection {
     client: LibvirtClient,
     { domains: group, stats, cpuTimes }: StatsCall,
     membersOf: (group: readonly DomainRef[] | undefined) => Promise<readonly DomainRef[]>,
-    { hedgeAt, end, lanes }: { hedgeAt: number; end: number; lanes: Lanes },
+    { hedgeAt, end, lanes, times }: { hedgeAt: number; end: number; lanes: Lanes; times: Promise<ReadonlyMap<string, CpuTimes>> | undefined },
     state: CollectionState,
     timing: { spentMs: number; domains: number },
   ): Promise<DomainStatsRecord[]> {
@@ -277,10 +299,12 @@ export class Collection {
       state.answered = true;
       timing.spentMs += performance.now() - sent;
       timing.domains += records.length;
-      if (!cpuTimes) return records;
-      const complete: DomainStatsRecord[] = [];
-      for (const record of records) complete.push(await this.withCpuTimes(client, record, (stats & StatsGroup.VCPU) === 0, end, state));
-      return complete;
+      if (!cpuTimes || !times) return records;
+      const got = await times;
+      return records.map((record) => {
+        const domain = got.get(record.domain.uuid);
+        return withCpuTimes(record, domain?.totals, domain?.vcpus);
+      });
     };
     if (early?.ok) return await answered(early.value);
     if (early?.kind === 'closed') throw early.error;
@@ -331,28 +355,37 @@ export class Collection {
   }
 
   /**
-   * `record` with the domain's CPU and vCPU times (libvirt/cpu-times.ts). A domain that has stopped or gone
-   * meanwhile, or a host without CPU accounting, has none, as the groups would give none; a call that fails
-   * otherwise is counted against the domain, whose stats are then marked missing.
+   * The running domains' CPU times, and vCPU times `withVcpus` (libvirt/cpu-times.ts), one domain after the
+   * other, by uuid. A domain that has stopped or gone meanwhile, or a host without CPU accounting, has none, as
+   * the groups would give none; a call that fails otherwise, or a domain the deadline leaves unasked, is
+   * counted against the domain, whose stats are then marked missing.
    */
-  private async withCpuTimes(client: LibvirtClient, record: DomainStatsRecord, withVcpus: boolean, end: number, state: CollectionState): Promise<DomainStatsRecord> {
-    const domain = record.domain;
-    const totals = await attempt(client.domainGetCpuTotals(domain, { signal: signalUntil(end) }));
-    const outcomes: Outcome<unknown>[] = [totals];
-    let vcpus: Outcome<VcpuInfo[]> | undefined;
-    if (withVcpus) {
-      vcpus = await attempt(client.domainGetVcpus(domain, VCPUS_FIRST_ASK, { signal: signalUntil(end) }));
-      if (vcpus.ok && vcpus.value.length >= VCPUS_FIRST_ASK) vcpus = await attempt(client.domainGetVcpus(domain, Limits.VCPUINFO_MAX, { signal: signalUntil(end) }));
-      outcomes.push(vcpus);
+  private async cpuTimes(client: LibvirtClient, domains: readonly DomainRef[], withVcpus: boolean, end: number, state: CollectionState): Promise<ReadonlyMap<string, CpuTimes>> {
+    const times = new Map<string, CpuTimes>();
+    for (const domain of domains) {
+      if (performance.now() >= end) {
+        state.complete = false;
+        state.missing.set(domain.uuid, domain);
+        continue;
+      }
+      const totals = await attempt(client.domainGetCpuTotals(domain, { signal: signalUntil(end) }));
+      const outcomes: Outcome<unknown>[] = [totals];
+      let vcpus: Outcome<VcpuInfo[]> | undefined;
+      if (withVcpus) {
+        vcpus = await attempt(client.domainGetVcpus(domain, VCPUS_FIRST_ASK, { signal: signalUntil(end) }));
+        if (vcpus.ok && vcpus.value.length >= VCPUS_FIRST_ASK) vcpus = await attempt(client.domainGetVcpus(domain, Limits.VCPUINFO_MAX, { signal: signalUntil(end) }));
+        outcomes.push(vcpus);
+      }
+      for (const outcome of outcomes) {
+        if (outcome.ok || outcome.kind === 'gone' || notRunning(outcome)) continue;
+        if (outcome.kind === 'closed') throw outcome.error;
+        state.complete = false;
+        state.missing.set(domain.uuid, domain);
+        this.countFailure(domain, outcome);
+      }
+      times.set(domain.uuid, { totals: totals.ok ? totals.value : undefined, vcpus: vcpus?.ok ? vcpus.value : undefined });
     }
-    for (const outcome of outcomes) {
-      if (outcome.ok || outcome.kind === 'gone' || notRunning(outcome)) continue;
-      if (outcome.kind === 'closed') throw outcome.error;
-      state.complete = false;
-      state.missing.set(domain.uuid, domain);
-      this.countFailure(domain, outcome);
-    }
-    return withCpuTimes(record, totals.ok ? totals.value : undefined, vcpus?.ok ? vcpus.value : undefined);
+    return times;
   }
 
   private async list(client: LibvirtClient, signal: AbortSignal, state: CollectionState): Promise<readonly DomainRef[]> {
@@ -468,16 +501,12 @@ async function attempt<T>(call: Promise<T>): Promise<Outcome<T>> {
 }
 
 /**
- * The calls of a split collection, as sequences one per lane. For the QEMU driver the running domains get the
- * groups `running` (RUNNING_GROUPS…) and their CPU and vCPU times by the per-domain calls; the inactive ones,
- * which libvirt reports without QEMU (their vCPU count from the definition, by the vcpu group), get STATS_GROUPS
- * in one call ahead of the first lane's. Other drivers (`running` undefined) get STATS_GROUPS throughout.
+ * The stats calls of a split collection on the QEMU driver, as sequences one per lane: the running domains get
+ * the groups `running` (RUNNING_GROUPS…), their CPU and vCPU times come from the per-domain calls; the inactive
+ * ones, which libvirt reports without QEMU (their vCPU count from the definition, by the vcpu group), get
+ * STATS_GROUPS in one call ahead of the first lane's.
  */
-function splitCalls(listed: readonly DomainRef[], running: number | undefined): StatsCall[][] {
-  if (running === undefined) return partition(listed, CONCURRENCY).map((domains) => [{ domains, stats: STATS_GROUPS, cpuTimes: false }]);
-  // An inactive domain's id is −1.
-  const active = listed.filter((d) => d.id >= 0);
-  const inactive = listed.filter((d) => d.id < 0);
+function qemuCalls(active: readonly DomainRef[], inactive: readonly DomainRef[], running: number): StatsCall[][] {
   const lanes = partition(active, CONCURRENCY).map((domains): StatsCall[] => [{ domains, stats: running, cpuTimes: true }]);
   if (inactive.length > 0) (lanes[0] ??= []).unshift({ domains: inactive, stats: STATS_GROUPS, cpuTimes: false });
   return lanes;
