@@ -1,6 +1,6 @@
 // vCPU count and per-vCPU thread times (the vcpu group).
 import { Metrics } from '../catalogue.js';
-import { ColumnFamily, DOMAIN_ONLY, EntryIndex, fieldsOf, fieldValues, indexLabel, listFirstSamples, type FieldMetric } from './fields.js';
+import { ColumnFamily, DOMAIN_ONLY, EntryIndex, fieldsOf, fieldValues, GROUP_CAPACITY, indexLabel, listFirstSamples, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const DOMAIN: readonly FieldMetric[] = [{ metric: Metrics.infoVcpus, field: 'vcpu.current' }];
@@ -19,7 +19,7 @@ const VCPU_LABEL = indexLabel('vcpu');
 
 export const collectVcpu: Collector = (snapshot) => {
   const domains = new EntryIndex(DOMAIN_FIELDS, snapshot.domains);
-  const vcpus = new EntryIndex(VCPU_FIELDS, snapshot.domains);
+  const vcpus = new EntryIndex(VCPU_FIELDS, snapshot.domains, GROUP_CAPACITY);
   const domainFamilies = DOMAIN_VALUES.map((value) => new ColumnFamily(value, domains, DOMAIN_ONLY));
   const vcpuFamilies = VCPU_VALUES.map((value) => new ColumnFamily(value, vcpus, VCPU_LABEL));
   const listed: ColumnFamily[] = [];
