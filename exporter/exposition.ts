@@ -40,9 +40,11 @@ export const NO_LABELS: Labels = Object.freeze({});
  */
 export interface Family {
   readonly def: MetricDef;
-  readonly rows: number;
-  /** Puts the sample of `row` into `run`, if the row has one. */
-  putRow(row: number, run: SampleRun): void;
+  /**
+   * Puts the samples of rows `row`, `row` + 1, … into `run` until the run is full or the rows end; returns
+   * the row to go on with. A row without a sample is passed over.
+   */
+  putRows(row: number, run: SampleRun): number;
   /** Lets go of what its rows are read from, once it is written. */
   release?(): void;
 }
@@ -96,11 +98,16 @@ export type TextSink = (text: string) => void | Promise<void>;
 /**
  * The samples of one run, handed to prom-client's formatter and then made again for the next run. The sample
  * objects are reused from run to run (the formatter keeps none of them): one writer's runs are formatted one
- * after the other.
+ * after the other, so each writer has a run of its own.
  */
 export class SampleRun {
   private readonly samples: Sample[] = [];
   length = 0;
+
+  /** BATCH samples: the formatter's turn. */
+  get full(): boolean {
+    return this.length >= BATCH;
+  }
 
   /**
    * One sample. `shared` are labels many series have in common (a domain's domain and uuid): pass the same
@@ -122,6 +129,11 @@ export class SampleRun {
 
   clear(): void {
     this.length = 0;
+  }
+
+  /** Lets go of the last run's samples. */
+  release(): void {
+    this.length = this.samples.length = 0;
   }
 
   /** What Registry#getMetricsAsString reads of a metric, for the samples put since the last clear(). */
@@ -146,18 +158,15 @@ export class SampleList implements Family {
 
   constructor(readonly def: MetricDef) {}
 
-  get rows(): number {
-    return this.values.length;
-  }
-
   put(shared: Labels, value: number, own: Labels = NO_LABELS): void {
     this.shared.push(shared);
     this.own.push(own);
     this.values.push(value);
   }
 
-  putRow(row: number, run: SampleRun): void {
-    run.put(this.shared[row]!, this.values[row]!, this.own[row]!);
+  putRows(row: number, run: SampleRun): number {
+    for (; row < this.values.length && !run.full; row++) run.put(this.shared[row]!, this.values[row]!, this.own[row]!);
+    return row;
   }
 
   release(): void {
@@ -171,18 +180,19 @@ export class SampleList implements Family {
  * family of its own (`# HELP`, `# TYPE`, then the sample lines joined by '\n'), so every run after a family's
  * first is handed on without those two header lines.
  */
-export async function writeFamilies(families: Iterable<Family>, contentType: ContentType, sink: TextSink): Promise<void> {
+export async function writeFamilies(families: Iterable<Family>, contentType: ContentType, sink: TextSink, run = new SampleRun()): Promise<void> {
   const registry = REGISTRIES[contentType];
   const separator = contentType === OPENMETRICS_TEXT ? '\n' : '\n\n';
-  const run = new SampleRun();
   let first = true;
   for (const family of families) {
-    checkNames(family.def);
-    const { def, rows } = family;
+    const { def } = family;
+    checkNames(def);
     let header: string | undefined;
-    for (let row = 0; row < rows; ) {
+    for (let row = 0, end = false; !end; ) {
       run.clear();
-      for (; row < rows && run.length < BATCH; row++) family.putRow(row, run);
+      const next = family.putRows(row, run);
+      end = next === row || !run.full;
+      row = next;
       if (run.length === 0) continue;
       const text = await registry.getMetricsAsString(run.asMetric(def, contentType));
       if (header !== undefined) await sink(text.slice(header.length));

@@ -39,8 +39,9 @@ export function interpretOnly(): void {
  * them. Why keep garbage alive: V8 frees a hidden class once no object of it is left, and with it discards
  * all code optimized for that shape. If nothing of a scrape outlived it, each full collection between scrapes
  * would throw away the optimized collectors and formatting code, and the next scrape would run unoptimized
- * while they are compiled again. Holding one whole scrape costs its objects' memory; holding a sample of it
- * (one domain) is not enough, the code still loses its optimization.
+ * while they are compiled again. What matters is that objects of each shape live on, not their data: the
+ * caller hands over the burst's objects after letting go of what they hold (the exporter's families with
+ * their indexes emptied), so holding them costs a few objects, not a scrape's memory.
  */
 export class HeldUntilNext<T> {
   private value: T | undefined;

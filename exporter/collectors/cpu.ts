@@ -1,6 +1,6 @@
 // Whole-domain CPU time (the cpu-total group, from the host's cgroup accounting).
 import { Metrics } from '../catalogue.js';
-import { fieldFamilies, fieldsOf, perDomainFamilies, type FieldMetric } from './fields.js';
+import { fieldsOf, fieldValues, perDomainCollector, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const CPU: readonly FieldMetric[] = [
@@ -9,6 +9,4 @@ const CPU: readonly FieldMetric[] = [
   { metric: Metrics.cpuSystem, field: 'cpu.system', unit: 'ns' },
 ];
 
-const FIELDS = fieldsOf('', CPU);
-
-export const collectCpu: Collector = (snapshot) => perDomainFamilies(snapshot, FIELDS, (entries) => fieldFamilies(entries, CPU));
+export const collectCpu: Collector = perDomainCollector(fieldsOf('', CPU), fieldValues(CPU));

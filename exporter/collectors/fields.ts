@@ -5,8 +5,7 @@
 import type { MetricDef } from '../catalogue.js';
 import { grown, numberAt, StatsFields, textAt } from '../../libvirt/domain-stats.js';
 import type { DomainView } from '../domain-view.js';
-import type { Family, Labels, SampleRun } from '../exposition.js';
-import type { Snapshot } from '../snapshot.js';
+import { NO_LABELS, type Family, type Labels, type SampleRun } from '../exposition.js';
 import type { Collector } from './types.js';
 
 /** libvirt's units that are not Prometheus base units (seconds, bytes). */
@@ -98,29 +97,95 @@ export class EntryIndex {
   release(): void {
     this.rows = 0;
     this.domains = NO_VIEWS;
-    this.domainOf = this.domainOf.subarray(0, 0);
-    this.indexes = this.indexes.subarray(0, 0);
-    this.positions = this.positions.subarray(0, 0);
+    // New empty arrays: a subarray would keep the whole buffer.
+    this.domainOf = new Uint32Array(0);
+    this.indexes = new Uint32Array(0);
+    this.positions = new Int32Array(0);
   }
 }
 
-/** A family of an index's rows: a sample for each row `value` gives a number for, labelled with the row's domain and `own`. */
-export class EntryFamily implements Family {
+/** How a row of an index gets the labels of its own series (the vcpu, the device, …): one object per collector. */
+export interface RowLabels {
+  own(entries: EntryIndex, row: number): Labels;
+}
+
+/** No labels of its own: the domain's are all. */
+export const DOMAIN_ONLY: RowLabels = { own: () => NO_LABELS };
+
+/** `label` is the entry's group index (`vcpu="0"`). */
+export function indexLabel(label: string): RowLabels {
+  return { own: (entries, row) => ({ [label]: String(entries.index(row)) }) };
+}
+
+/** `label` is the entry's field `slot`, a string (`device="vda"`): rows without it are not added to the index. */
+export function nameLabel(label: string, slot: number): RowLabels {
+  return { own: (entries, row) => ({ [label]: entries.text(row, slot)! }) };
+}
+
+/**
+ * What a family's value of a row is: field `slot` in base units ('field'); 1 when field `slot` is present
+ * ('present'); field `slot` unless it is 0 ('nonzero'); field `slot` minus field `minus`, in base units
+ * ('difference'). A row without the fields has no sample.
+ */
+export interface RowValue {
+  readonly metric: MetricDef;
+  readonly kind: 'field' | 'present' | 'nonzero' | 'difference';
+  readonly slot: number;
+  readonly minus?: number;
+  readonly unit?: Unit;
+}
+
+/** The values of mapped fields, one per mapping: `mappings[i]` is field slot i. */
+export function fieldValues(mappings: readonly FieldMetric[]): RowValue[] {
+  return mappings.map(({ metric, unit }, slot) => ({ metric, kind: 'field', slot, unit }));
+}
+
+/**
+ * A family of an index's rows: a sample for each row that has a value, labelled with the row's domain and
+ * `labels`. One class for every family read from the columns, so that the code that makes the samples sees
+ * one shape of family, and none of its objects is made anew per scrape but the family and its index.
+ */
+export class ColumnFamily implements Family {
+  readonly def: MetricDef;
+
   constructor(
-    readonly def: MetricDef,
+    private readonly spec: RowValue,
     readonly entries: EntryIndex,
-    /** The row's value in base units; undefined when it has none. */
-    readonly value: (row: number) => number | undefined,
-    private readonly own?: (row: number) => Labels,
-  ) {}
+    private readonly labels: RowLabels,
+  ) {
+    this.def = spec.metric;
+  }
 
   get rows(): number {
     return this.entries.rows;
   }
 
-  putRow(row: number, run: SampleRun): void {
-    const value = this.value(row);
-    if (value !== undefined) run.put(this.entries.view(row).labels, value, this.own?.(row));
+  /** The value of `row`, undefined when it has none. */
+  value(row: number): number | undefined {
+    const { kind, slot, unit } = this.spec;
+    const value = this.entries.number(row, slot);
+    if (value === undefined) return undefined;
+    switch (kind) {
+      case 'field':
+        return toBaseUnit(value, unit);
+      case 'present':
+        return 1;
+      case 'nonzero':
+        return value || undefined;
+      case 'difference': {
+        const minus = this.entries.number(row, this.spec.minus!);
+        return minus === undefined ? undefined : toBaseUnit(value - minus, unit);
+      }
+    }
+  }
+
+  putRows(row: number, run: SampleRun): number {
+    const { entries, labels } = this;
+    for (; row < entries.rows && !run.full; row++) {
+      const value = this.value(row);
+      if (value !== undefined) run.put(entries.view(row).labels, value, labels.own(entries, row));
+    }
+    return row;
   }
 
   release(): void {
@@ -128,54 +193,35 @@ export class EntryFamily implements Family {
   }
 }
 
-/** A family per mapping: field `slot` (the mapping's position) of each row, in base units. */
-export function fieldFamilies(entries: EntryIndex, mappings: readonly FieldMetric[], own?: (row: number) => Labels): EntryFamily[] {
-  return mappings.map(({ metric, unit }, slot) => {
-    const value = (row: number): number | undefined => {
-      const raw = entries.number(row, slot);
-      return raw === undefined ? undefined : toBaseUnit(raw, unit);
-    };
-    return new EntryFamily(metric, entries, value, own);
-  });
-}
-
 /**
- * A collector's families in the order of their first sample, which is the order of the exposition: told each
- * row as the index grows, in the order the rows are listed, it lists a family at its first row with a sample.
+ * Lists `families`, which read the same index, in `listed` at their first sample: told each row as the index
+ * grows, in the order the rows are listed, `listed` ends up in the order of the exposition. Arrays only, no
+ * object of its own: nothing of it outlives the scrape (runtime/heap.ts says why that matters).
  */
-export class FirstSampleOrder {
-  readonly families: EntryFamily[] = [];
-  private readonly listed = new Set<EntryFamily>();
-
-  constructor(private readonly total: number) {}
-
-  /** The row `row` of `families`, which read the same index. */
-  saw(families: readonly EntryFamily[], row: number): void {
-    if (this.families.length === this.total) return;
-    for (const family of families) {
-      if (this.listed.has(family)) continue;
-      const value = family.value(row);
-      if (value === undefined || !Number.isFinite(value)) continue;
-      this.listed.add(family);
-      this.families.push(family);
-    }
+export function listFirstSamples(listed: ColumnFamily[], total: number, families: readonly ColumnFamily[], row: number): void {
+  if (listed.length === total) return;
+  for (const family of families) {
+    if (listed.includes(family)) continue;
+    const value = family.value(row);
+    if (value !== undefined && Number.isFinite(value)) listed.push(family);
   }
-
 }
 
 /**
- * The families `familiesOf` makes of an index of every domain's fields that have no group index (cpu.time,
- * balloon.current: `fields` of group ''), in the order of their first sample.
+ * A collector of the fields of a domain that have no group index (cpu.time, balloon.current: `fields` of
+ * group ''): a family per value, each row labelled as `labels` says.
  */
-export function perDomainFamilies(snapshot: Snapshot, fields: StatsFields, familiesOf: (entries: EntryIndex) => EntryFamily[]): EntryFamily[] {
-  const entries = new EntryIndex(fields, snapshot.domains);
-  const families = familiesOf(entries);
-  const order = new FirstSampleOrder(families.length);
-  snapshot.domains.forEach((view, domain) => {
-    fields.read(view.stats);
-    order.saw(families, entries.add(domain, 0));
-  });
-  return order.families;
+export function perDomainCollector(fields: StatsFields, values: readonly RowValue[], labels: RowLabels = DOMAIN_ONLY): Collector {
+  return (snapshot) => {
+    const entries = new EntryIndex(fields, snapshot.domains);
+    const families = values.map((value) => new ColumnFamily(value, entries, labels));
+    const listed: ColumnFamily[] = [];
+    snapshot.domains.forEach((view, domain) => {
+      fields.read(view.stats);
+      listFirstSamples(listed, families.length, families, entries.add(domain, 0));
+    });
+    return listed;
+  };
 }
 
 /**
@@ -185,16 +231,18 @@ export function perDomainFamilies(snapshot: Snapshot, fields: StatsFields, famil
 export function perDeviceCollector(group: string, label: string, mappings: readonly FieldMetric[]): Collector {
   const fields = fieldsOf(group, mappings, 'name');
   const nameSlot = fields.slot('name');
+  const labels = nameLabel(label, nameSlot);
+  const values = fieldValues(mappings);
   return (snapshot) => {
     const entries = new EntryIndex(fields, snapshot.domains);
-    const families = fieldFamilies(entries, mappings, (row) => ({ [label]: entries.text(row, nameSlot)! }));
-    const order = new FirstSampleOrder(families.length);
+    const families = values.map((value) => new ColumnFamily(value, entries, labels));
+    const listed: ColumnFamily[] = [];
     snapshot.domains.forEach((view, domain) => {
       const count = fields.read(view.stats);
       for (let entry = 0; entry < count; entry++) {
-        if (fields.text(entry, nameSlot) !== undefined) order.saw(families, entries.add(domain, entry));
+        if (fields.text(entry, nameSlot) !== undefined) listFirstSamples(listed, families.length, families, entries.add(domain, entry));
       }
     });
-    return order.families;
+    return listed;
   };
 }

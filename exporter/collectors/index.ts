@@ -8,7 +8,7 @@ import { collectOpenstack } from './openstack.js';
 import { collectState } from './state.js';
 import type { Collector } from './types.js';
 import { collectVcpu } from './vcpu.js';
-import { writeFamilies, type ContentType, type Family, type TextSink } from '../exposition.js';
+import { SampleRun, writeFamilies, type ContentType, type Family, type TextSink } from '../exposition.js';
 import type { Snapshot } from '../snapshot.js';
 import { HeldUntilNext } from '../../runtime/heap.js';
 
@@ -24,19 +24,22 @@ export const COLLECTORS: readonly Collector[] = [
 ];
 
 /**
- * The last scrape's families, kept alive until the next scrape (runtime/heap.ts says why), each let go of
- * what it read once written: the objects that give the scrape's code its shapes stay, its data does not.
+ * The last scrape's families and sample run, kept alive until the next scrape (runtime/heap.ts says why),
+ * each let go of what it read once written: the objects that give the scrape's code its shapes stay, its data
+ * does not.
  */
-const lastScrape = new HeldUntilNext<readonly Family[]>();
+const lastScrape = new HeldUntilNext<{ families: readonly Family[]; run: SampleRun }>();
 
 /** Writes the exposition of one snapshot in the negotiated format to `sink`, a run of samples at a time. */
 export async function writeSnapshot(snapshot: Snapshot, contentType: ContentType, sink: TextSink): Promise<void> {
   const families = COLLECTORS.flatMap((collect) => collect(snapshot));
+  const run = new SampleRun();
   try {
-    await writeFamilies(families, contentType, sink);
+    await writeFamilies(families, contentType, sink, run);
   } finally {
     for (const family of families) family.release?.();
-    lastScrape.hold(families);
+    run.release();
+    lastScrape.hold({ families, run });
   }
 }
 

@@ -1,6 +1,6 @@
 // Assigned memory, memory usage and the balloon fields (the balloon group; sizes arrive in KiB).
 import { Metrics } from '../catalogue.js';
-import { EntryFamily, fieldFamilies, fieldsOf, perDomainFamilies, toBaseUnit, type FieldMetric } from './fields.js';
+import { fieldsOf, fieldValues, perDomainCollector, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const BALLOON: readonly FieldMetric[] = [
@@ -20,18 +20,10 @@ const BALLOON: readonly FieldMetric[] = [
 ];
 
 const FIELDS = fieldsOf('', BALLOON, 'balloon.last-update');
-const LAST_UPDATE = FIELDS.slot('balloon.last-update');
-const AVAILABLE = FIELDS.slot('balloon.available');
-const USABLE = FIELDS.slot('balloon.usable');
 
-export const collectMemory: Collector = (snapshot) =>
-  perDomainFamilies(snapshot, FIELDS, (entries) => [
-    ...fieldFamilies(entries, BALLOON),
-    // 0 means the guest never sent stats (libvirt reports it without a balloon driver).
-    new EntryFamily(Metrics.balloonLastUpdate, entries, (row) => entries.number(row, LAST_UPDATE) || undefined),
-    new EntryFamily(Metrics.memoryUsage, entries, (row) => {
-      const available = entries.number(row, AVAILABLE);
-      const usable = entries.number(row, USABLE);
-      return available === undefined || usable === undefined ? undefined : toBaseUnit(available - usable, 'KiB');
-    }),
-  ]);
+export const collectMemory: Collector = perDomainCollector(FIELDS, [
+  ...fieldValues(BALLOON),
+  // 0 means the guest never sent stats (libvirt reports it without a balloon driver).
+  { metric: Metrics.balloonLastUpdate, kind: 'nonzero', slot: FIELDS.slot('balloon.last-update') },
+  { metric: Metrics.memoryUsage, kind: 'difference', slot: FIELDS.slot('balloon.available'), minus: FIELDS.slot('balloon.usable'), unit: 'KiB' },
+]);

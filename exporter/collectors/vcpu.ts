@@ -1,6 +1,6 @@
 // vCPU count and per-vCPU thread times (the vcpu group).
 import { Metrics } from '../catalogue.js';
-import { EntryIndex, fieldFamilies, fieldsOf, FirstSampleOrder, type FieldMetric } from './fields.js';
+import { ColumnFamily, DOMAIN_ONLY, EntryIndex, fieldsOf, fieldValues, indexLabel, listFirstSamples, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const DOMAIN: readonly FieldMetric[] = [{ metric: Metrics.infoVcpus, field: 'vcpu.current' }];
@@ -13,18 +13,22 @@ const PER_VCPU: readonly FieldMetric[] = [
 
 const DOMAIN_FIELDS = fieldsOf('', DOMAIN);
 const VCPU_FIELDS = fieldsOf('vcpu', PER_VCPU);
+const DOMAIN_VALUES = fieldValues(DOMAIN);
+const VCPU_VALUES = fieldValues(PER_VCPU);
+const VCPU_LABEL = indexLabel('vcpu');
 
 export const collectVcpu: Collector = (snapshot) => {
   const domains = new EntryIndex(DOMAIN_FIELDS, snapshot.domains);
   const vcpus = new EntryIndex(VCPU_FIELDS, snapshot.domains);
-  const domainFamilies = fieldFamilies(domains, DOMAIN);
-  const vcpuFamilies = fieldFamilies(vcpus, PER_VCPU, (row) => ({ vcpu: String(vcpus.index(row)) }));
-  const order = new FirstSampleOrder(domainFamilies.length + vcpuFamilies.length);
+  const domainFamilies = DOMAIN_VALUES.map((value) => new ColumnFamily(value, domains, DOMAIN_ONLY));
+  const vcpuFamilies = VCPU_VALUES.map((value) => new ColumnFamily(value, vcpus, VCPU_LABEL));
+  const listed: ColumnFamily[] = [];
+  const total = domainFamilies.length + vcpuFamilies.length;
   snapshot.domains.forEach((view, domain) => {
     DOMAIN_FIELDS.read(view.stats);
-    order.saw(domainFamilies, domains.add(domain, 0));
+    listFirstSamples(listed, total, domainFamilies, domains.add(domain, 0));
     const count = VCPU_FIELDS.read(view.stats);
-    for (let entry = 0; entry < count; entry++) order.saw(vcpuFamilies, vcpus.add(domain, entry));
+    for (let entry = 0; entry < count; entry++) listFirstSamples(listed, total, vcpuFamilies, vcpus.add(domain, entry));
   });
-  return order.families;
+  return listed;
 };

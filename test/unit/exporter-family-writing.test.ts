@@ -5,7 +5,7 @@
 // output for the same snapshots, in both formats.
 import { createHash } from 'node:crypto';
 import test from 'ava';
-import { renderSnapshot } from '../../exporter/collectors/index.js';
+import { renderSnapshot, writeSnapshot } from '../../exporter/collectors/index.js';
 import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, type ContentType } from '../../exporter/exposition.js';
 import type { Snapshot } from '../../exporter/snapshot.js';
 import { readDomainStats } from '../../libvirt/domain-stats.js';
@@ -88,4 +88,23 @@ test('families are listed in the order of their first sample, not in the order a
     'libvirt_domain_vcpu_time_seconds_total',
     'libvirt_domain_info_vcpus',
   ]);
+});
+
+test('two scrapes of one snapshot, one of them held back by a slow client, each write the whole exposition', async (t) => {
+  const snapshot = syntheticReply();
+  const expected = await renderSnapshot(snapshot, PROMETHEUS_TEXT);
+  const slow: string[] = [];
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  // The slow writer stops after its first piece until the fast one, and a later scrape, have finished.
+  const slowWrite = writeSnapshot(snapshot, PROMETHEUS_TEXT, async (text) => {
+    slow.push(text);
+    if (slow.length === 1) await held;
+  });
+  t.is(await renderSnapshot(snapshot, PROMETHEUS_TEXT), expected);
+  t.is(await renderSnapshot(syntheticReply(), OPENMETRICS_TEXT), await renderSnapshot(syntheticReply(), OPENMETRICS_TEXT));
+  release();
+  await slowWrite;
+  t.true(slow.length > 2, 'written in several pieces');
+  t.is(slow.join(''), expected);
 });
