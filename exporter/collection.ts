@@ -10,9 +10,9 @@
 // keeps that domain's job busy, so later NOWAIT calls return at once but without what only QEMU can tell; the
 // domain stays marked (libvirt_exporter_domain_stats_missing) until libvirtd is done with our stalled calls.
 //
-// Running QEMU domains' CPU times come from a small call per domain instead of the cpu-total group (see
-// RUNNING_GROUPS): libvirt answers it without QEMU's monitor or the domain's job.
-import { ErrorCode, StatsFlag, StatsGroup } from '../libvirt/protocol.js';
+// Running QEMU domains' CPU and vCPU times come from two small calls per domain instead of the cpu-total and
+// vcpu groups (see RUNNING_GROUPS): libvirt answers them without QEMU's monitor or the domain's job.
+import { ErrorCode, Limits, StatsFlag, StatsGroup } from '../libvirt/protocol.js';
 import { parseUri } from '../libvirt/uri.js';
 import { withCpuTimes } from '../libvirt/cpu-times.js';
 import { sleep } from '../runtime/backoff.js';
@@ -24,6 +24,7 @@ import {
   type DomainRef,
   type DomainStatsRecord,
   type LibvirtClient,
+  type VcpuInfo,
 } from '../libvirt/types.js';
 import type { ConnectionSupervisor } from '../libvirt/supervisor.js';
 import { labelsOf, viewOf, type DomainLabels } from './domain-view.js';
@@ -38,11 +39,16 @@ export const STATS_GROUPS =
 
 /**
  * The groups asked for running domains of the QEMU driver once libvirtd is slow per domain (a split collection).
- * libvirt 9.0 sends a domain's QEMU eight monitor commands for STATS_GROUPS, one of them (query-stats) for the
- * cpu-total group's KVM halt-polling times, which no collector reads; the CPU times that group also carries come
- * instead from DOMAIN_GET_CPU_STATS (libvirt/cpu-times.ts), which libvirt answers from the domain's cgroup.
+ * libvirt 9.0 sends a domain's QEMU eight monitor commands for STATS_GROUPS, three of them (query-stats twice,
+ * query-stats-schemas) for the cpu-total and vcpu groups' KVM figures, which no collector reads; the CPU and vCPU
+ * times those groups also carry come instead from DOMAIN_GET_CPU_STATS and DOMAIN_GET_VCPUS
+ * (libvirt/cpu-times.ts), which libvirt answers from the cgroup and /proc. The vCPU threads' wait and delay come
+ * only with the vcpu group: with vcpuScheduling it stays (RUNNING_GROUPS_WITH_VCPU), and GET_VCPUS is not needed.
  */
-const RUNNING_GROUPS = STATS_GROUPS & ~StatsGroup.CPU_TOTAL;
+const RUNNING_GROUPS = STATS_GROUPS & ~(StatsGroup.CPU_TOTAL | StatsGroup.VCPU);
+const RUNNING_GROUPS_WITH_VCPU = STATS_GROUPS & ~StatsGroup.CPU_TOTAL;
+/** vCPUs asked of DOMAIN_GET_VCPUS (libvirtd clears room for as many); a domain with this many online is asked for all. */
+const VCPUS_FIRST_ASK = 256;
 
 /** Calls in flight at once; libvirtd serves 5 per client (max_client_requests), one may be stalled. */
 const CONCURRENCY = 4;
@@ -69,6 +75,8 @@ export interface CollectionOptions {
   readonly scrapeTimeoutMs: number;
   /** Read Nova metadata from the domain XML. */
   readonly openstack: boolean;
+  /** Export the vCPU threads' wait and delay: running domains keep the vcpu group, which alone gives them (see RUNNING_GROUPS). */
+  readonly vcpuScheduling: boolean;
   /** Re-read a domain's XML after this long (it is also re-read when the domain restarts, i.e. its id changes). */
   readonly metadataTtlMs: number;
 }
@@ -137,7 +145,7 @@ function signalUntil(end: number): AbortSignal {
 interface StatsCall {
   readonly domains: readonly DomainRef[] | undefined;
   readonly stats: number;
-  /** Its records get their CPU times from a call per domain (stats is RUNNING_GROUPS). */
+  /** Its records get CPU times, and vCPU times unless `stats` has the vcpu group, from the per-domain calls. */
   readonly cpuTimes: boolean;
 }
 
@@ -198,6 +206,7 @@ export class Collection {
       domains: (stats?.records ?? []).map((record) => viewOf(record, this.labelsOf(record.domain))),
       statsMissing: stats ? [...state.missing.values()].map((domain) => this.labelsOf(domain)) : [],
       openstack,
+      vcpuScheduling: this.options.vcpuScheduling,
       complete: state.complete,
       durationSeconds: (performance.now() - started) / 1000,
       failures: new Map([...this.failures].map(([uuid, f]) => [uuid, { ...f } satisfies DomainFailures])),
@@ -221,7 +230,8 @@ export class Collection {
     // The bulk call's domains are known only from its reply: a fallback lists them, once for all groups.
     let listing: Promise<readonly DomainRef[]> | undefined;
     const membersOf = (group: readonly DomainRef[] | undefined) => (group ? Promise.resolve(group) : (listing ??= this.list(client, signalUntil(end), state)));
-    const calls: StatsCall[][] = listed ? splitCalls(listed, isQemuDriver(client.uri)) : [[{ domains: undefined, stats: STATS_GROUPS, cpuTimes: false }]];
+    const running = this.options.vcpuScheduling ? RUNNING_GROUPS_WITH_VCPU : RUNNING_GROUPS;
+    const calls: StatsCall[][] = listed ? splitCalls(listed, isQemuDriver(client.uri) ? running : undefined) : [[{ domains: undefined, stats: STATS_GROUPS, cpuTimes: false }]];
     const timing = { spentMs: 0, domains: 0 };
     // One pool for every group's per-domain calls: a hung domain holds one lane, the others go on.
     const lanes = new Lanes(CONCURRENCY);
@@ -269,7 +279,7 @@ export class Collection {
       timing.domains += records.length;
       if (!cpuTimes) return records;
       const complete: DomainStatsRecord[] = [];
-      for (const record of records) complete.push(await this.withCpuTimes(client, record, end, state));
+      for (const record of records) complete.push(await this.withCpuTimes(client, record, (stats & StatsGroup.VCPU) === 0, end, state));
       return complete;
     };
     if (early?.ok) return await answered(early.value);
@@ -321,20 +331,28 @@ export class Collection {
   }
 
   /**
-   * `record` with the domain's CPU times (libvirt/cpu-times.ts). A domain that has stopped or gone meanwhile,
-   * or a host without CPU accounting, has none, as the group would give none; a call that fails otherwise is
-   * counted against the domain, whose stats are then marked missing.
+   * `record` with the domain's CPU and vCPU times (libvirt/cpu-times.ts). A domain that has stopped or gone
+   * meanwhile, or a host without CPU accounting, has none, as the groups would give none; a call that fails
+   * otherwise is counted against the domain, whose stats are then marked missing.
    */
-  private async withCpuTimes(client: LibvirtClient, record: DomainStatsRecord, end: number, state: CollectionState): Promise<DomainStatsRecord> {
+  private async withCpuTimes(client: LibvirtClient, record: DomainStatsRecord, withVcpus: boolean, end: number, state: CollectionState): Promise<DomainStatsRecord> {
     const domain = record.domain;
     const totals = await attempt(client.domainGetCpuTotals(domain, { signal: signalUntil(end) }));
-    if (!totals.ok && totals.kind !== 'gone' && !notRunning(totals)) {
-      if (totals.kind === 'closed') throw totals.error;
+    const outcomes: Outcome<unknown>[] = [totals];
+    let vcpus: Outcome<VcpuInfo[]> | undefined;
+    if (withVcpus) {
+      vcpus = await attempt(client.domainGetVcpus(domain, VCPUS_FIRST_ASK, { signal: signalUntil(end) }));
+      if (vcpus.ok && vcpus.value.length >= VCPUS_FIRST_ASK) vcpus = await attempt(client.domainGetVcpus(domain, Limits.VCPUINFO_MAX, { signal: signalUntil(end) }));
+      outcomes.push(vcpus);
+    }
+    for (const outcome of outcomes) {
+      if (outcome.ok || outcome.kind === 'gone' || notRunning(outcome)) continue;
+      if (outcome.kind === 'closed') throw outcome.error;
       state.complete = false;
       state.missing.set(domain.uuid, domain);
-      this.countFailure(domain, totals);
+      this.countFailure(domain, outcome);
     }
-    return withCpuTimes(record, totals.ok ? totals.value : undefined);
+    return withCpuTimes(record, totals.ok ? totals.value : undefined, vcpus?.ok ? vcpus.value : undefined);
   }
 
   private async list(client: LibvirtClient, signal: AbortSignal, state: CollectionState): Promise<readonly DomainRef[]> {
@@ -450,16 +468,17 @@ async function attempt<T>(call: Promise<T>): Promise<Outcome<T>> {
 }
 
 /**
- * The calls of a split collection, as sequences one per lane. For the QEMU driver the running domains get
- * RUNNING_GROUPS and their CPU times by a call per domain; the inactive ones, which libvirt reports without
- * QEMU, get STATS_GROUPS as before in one call ahead of the first lane's.
+ * The calls of a split collection, as sequences one per lane. For the QEMU driver the running domains get the
+ * groups `running` (RUNNING_GROUPS…) and their CPU and vCPU times by the per-domain calls; the inactive ones,
+ * which libvirt reports without QEMU (their vCPU count from the definition, by the vcpu group), get STATS_GROUPS
+ * in one call ahead of the first lane's. Other drivers (`running` undefined) get STATS_GROUPS throughout.
  */
-function splitCalls(listed: readonly DomainRef[], qemu: boolean): StatsCall[][] {
-  if (!qemu) return partition(listed, CONCURRENCY).map((domains) => [{ domains, stats: STATS_GROUPS, cpuTimes: false }]);
+function splitCalls(listed: readonly DomainRef[], running: number | undefined): StatsCall[][] {
+  if (running === undefined) return partition(listed, CONCURRENCY).map((domains) => [{ domains, stats: STATS_GROUPS, cpuTimes: false }]);
   // An inactive domain's id is −1.
-  const running = listed.filter((d) => d.id >= 0);
+  const active = listed.filter((d) => d.id >= 0);
   const inactive = listed.filter((d) => d.id < 0);
-  const lanes = partition(running, CONCURRENCY).map((domains): StatsCall[] => [{ domains, stats: RUNNING_GROUPS, cpuTimes: true }]);
+  const lanes = partition(active, CONCURRENCY).map((domains): StatsCall[] => [{ domains, stats: running, cpuTimes: true }]);
   if (inactive.length > 0) (lanes[0] ??= []).unshift({ domains: inactive, stats: STATS_GROUPS, cpuTimes: false });
   return lanes;
 }

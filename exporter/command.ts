@@ -63,6 +63,14 @@ const options = [
     description: 'export libvirt_domain_openstack_info from the Nova metadata in the domain XML (--no-collector.openstack disables)',
   },
   {
+    name: 'collector.vcpu-scheduling',
+    type: 'boolean',
+    default: false,
+    description:
+      'export libvirt_domain_vcpu_wait_seconds_total and libvirt_domain_vcpu_delay_seconds_total (the guest\'s steal time). ' +
+      'libvirt gives them only with its vcpu stats group, which costs two more QEMU monitor commands per running domain and scrape',
+  },
+  {
     name: 'openstack.metadata-ttl',
     type: 'duration',
     default: '10m',
@@ -114,6 +122,7 @@ async function run(o: ExporterOptions): Promise<number> {
     reconnectMaxBackoffMs: o['libvirt.reconnect-max'],
     maxMessageBytes: o['libvirt.max-frame'],
     openstack: o['collector.openstack'],
+    vcpuScheduling: o['collector.vcpu-scheduling'],
     metadataTtlMs: o['openstack.metadata-ttl'],
     logLevel: o['log.level'] as Level,
     logFormat: o['log.format'] as LogFormat,

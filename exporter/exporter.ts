@@ -24,6 +24,8 @@ export interface ExporterSettings {
   /** Largest libvirt message accepted (header + payload), --libvirt.max-frame. */
   readonly maxMessageBytes: number;
   readonly openstack: boolean;
+  /** Export the vCPU threads' wait and delay (--collector.vcpu-scheduling). */
+  readonly vcpuScheduling: boolean;
   readonly metadataTtlMs: number;
   readonly logLevel: Level;
   readonly logFormat: LogFormat;
@@ -52,6 +54,7 @@ export async function runExporter(s: ExporterSettings): Promise<number> {
     callTimeoutMs: s.callTimeoutMs,
     scrapeTimeoutMs: s.scrapeTimeoutMs,
     openstack: s.openstack,
+    vcpuScheduling: s.vcpuScheduling,
     metadataTtlMs: s.metadataTtlMs,
   });
   connection.start();

@@ -18,6 +18,8 @@ export interface Snapshot {
   readonly domains: readonly DomainView[];
   /** Domains whose stats, or the part only QEMU can tell, are missing from this collection. */
   readonly statsMissing: readonly DomainLabels[];
+  /** The vCPU threads' wait and delay are exported (--collector.vcpu-scheduling); else they are left out wherever they come from. */
+  readonly vcpuScheduling: boolean;
   /** Nova metadata by domain uuid, for the domains that have it. */
   readonly openstack: ReadonlyMap<string, NovaInstance>;
   /** Every domain's stats arrived (no call failed or timed out). */

@@ -17,6 +17,7 @@ import type {
   GetAllDomainStatsOptions,
   LibvirtClient,
   RegisterEventOptions,
+  VcpuInfo,
 } from './types.js';
 import type { XdrReader, XdrWriter } from './xdr.js';
 import type { BodyDecoder } from './xdr-stream.js';
@@ -111,6 +112,15 @@ export const Calls = {
     r.int('nparams');
     return totals;
   }),
+  domainGetVcpus: spec(RemoteProc.DOMAIN_GET_VCPUS, 'DOMAIN_GET_VCPUS', (w, a: { domain: DomainRef; maxInfo: number }) => {
+    writeDomain(w, a.domain);
+    w.int(a.maxInfo);
+    w.int(0); // maplen: no CPU maps
+  }, (r): VcpuInfo[] => {
+    const info = r.array(Limits.VCPUINFO_MAX, VCPU_INFO_BYTES, readVcpuInfo, 'vcpu info');
+    r.opaqueFixed(r.count(Limits.CPUMAPS_MAX, 1, 'cpumaps'), 'cpumaps');
+    return info;
+  }),
   domainGetXmlDesc: spec(RemoteProc.DOMAIN_GET_XML_DESC, 'DOMAIN_GET_XML_DESC', writeXmlDescArgs, (r) => r.string(Limits.STRING_MAX, 'xml')),
   domainLookupByName: spec(RemoteProc.DOMAIN_LOOKUP_BY_NAME, 'DOMAIN_LOOKUP_BY_NAME', (w, name: string) => {
     w.string(name, Limits.STRING_MAX);
@@ -143,6 +153,13 @@ const CPU_TOTALS = new Map<string, keyof DomainCpuTotals>([
   ['user_time', 'userTimeNs'],
   ['system_time', 'systemTimeNs'],
 ]);
+
+/** remote_vcpu_info: number, state, cpu_time (hyper), cpu. */
+const VCPU_INFO_BYTES = 20;
+
+function readVcpuInfo(r: XdrReader): VcpuInfo {
+  return { number: r.uint('vcpu number'), state: r.int('vcpu state'), cpuTimeNs: r.uhyperAsNumber('vcpu cpu_time'), cpu: r.int('vcpu cpu') };
+}
 
 /** The value of a remote_typed_param (§5.1) named `name`: BOOLEAN as 0 or 1, hypers as the nearest double. */
 function readTypedParamValue(r: XdrReader, name: string): number | string {
@@ -224,6 +241,10 @@ export class RemoteClient extends RpcConnection implements LibvirtClient {
 
   domainGetCpuTotals(domain: DomainRef, options?: CallOptions): Promise<DomainCpuTotals> {
     return this.call(Calls.domainGetCpuTotals, domain, options);
+  }
+
+  domainGetVcpus(domain: DomainRef, maxInfo: number, options?: CallOptions): Promise<VcpuInfo[]> {
+    return this.call(Calls.domainGetVcpus, { domain, maxInfo }, options);
   }
 
   async domainGetState(domain: DomainRef, options?: CallOptions): Promise<DomainStateInfo> {

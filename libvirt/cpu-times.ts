@@ -1,10 +1,12 @@
-// A running domain's CPU times added to its stats record under the names the cpu-total stats group gives them,
-// from DOMAIN_GET_CPU_STATS. libvirt answers that call from the domain's cgroup without the domain's job; its
-// cpu-total group reads the same cgroup but also asks QEMU's monitor (query-stats) for KVM's halt-polling
-// times, which no collector reads and which under load cost more than the CPU times themselves.
+// A running domain's CPU and vCPU times added to its stats record under the names the cpu-total and vcpu stats
+// groups give them, from DOMAIN_GET_CPU_STATS and DOMAIN_GET_VCPUS. libvirt answers those two from the cgroup
+// and /proc without the domain's job; its cpu-total and vcpu groups read the same sources but also ask QEMU's
+// monitor (query-stats, query-stats-schemas) for KVM figures no collector reads, which under load cost more
+// than the times themselves. What the groups give and these calls do not: vcpu.maximum, vcpu.<n>.wait,
+// vcpu.<n>.delay and the KVM figures.
 import { NO_INDEX, STATS_KEYS } from './domain-stats.js';
 import { TypedParamType } from './protocol.js';
-import type { DomainCpuTotals, DomainStatsRecord, StatsColumns } from './types.js';
+import type { DomainCpuTotals, DomainStatsRecord, StatsColumns, VcpuInfo } from './types.js';
 
 /** A parameter to add: its key (group and field as STATS_KEYS has them), index, wire type and value. */
 interface Added {
@@ -15,8 +17,8 @@ interface Added {
   readonly value: number;
 }
 
-/** `record` with the CPU times that were read (undefined: the call failed) after its own parameters. */
-export function withCpuTimes(record: DomainStatsRecord, totals: DomainCpuTotals | undefined): DomainStatsRecord {
+/** `record` with the CPU and vCPU times that were read (undefined: that call failed) after its own parameters. */
+export function withCpuTimes(record: DomainStatsRecord, totals: DomainCpuTotals | undefined, vcpus: readonly VcpuInfo[] | undefined): DomainStatsRecord {
   const added: Added[] = [];
   const total = (field: string, value: number | undefined): void => {
     if (value !== undefined) added.push({ group: '', field, index: NO_INDEX, type: TypedParamType.ULLONG, value });
@@ -24,6 +26,14 @@ export function withCpuTimes(record: DomainStatsRecord, totals: DomainCpuTotals 
   total('cpu.time', totals?.cpuTimeNs);
   total('cpu.user', totals?.userTimeNs);
   total('cpu.system', totals?.systemTimeNs);
+  if (vcpus) {
+    // GET_VCPUS lists the online vCPUs only, as vcpu.current counts them.
+    added.push({ group: '', field: 'vcpu.current', index: NO_INDEX, type: TypedParamType.UINT, value: vcpus.length });
+    for (const vcpu of vcpus) {
+      added.push({ group: 'vcpu', field: 'state', index: vcpu.number, type: TypedParamType.INT, value: vcpu.state });
+      added.push({ group: 'vcpu', field: 'time', index: vcpu.number, type: TypedParamType.ULLONG, value: vcpu.cpuTimeNs });
+    }
+  }
   return added.length === 0 ? record : extended(record, added);
 }
 

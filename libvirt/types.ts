@@ -72,6 +72,17 @@ export interface DomainCpuTotals {
   readonly systemTimeNs?: number;
 }
 
+/** One online vCPU in DOMAIN_GET_VCPUS (remote_vcpu_info). */
+export interface VcpuInfo {
+  readonly number: number;
+  /** virVcpuState: 0 offline, 1 running, 2 blocked. */
+  readonly state: number;
+  /** CPU time of the vCPU's host thread, ns. */
+  readonly cpuTimeNs: number;
+  /** The host CPU it runs on, −1 when unknown. */
+  readonly cpu: number;
+}
+
 /** DOMAIN_GET_STATE, with the names of libvirt's enums (protocol.ts; 'unknown' for values newer than our tables). */
 export interface DomainStateInfo {
   readonly state: number;
@@ -256,6 +267,11 @@ export interface LibvirtClient {
   domainGetState(domain: DomainRef, options?: CallOptions): Promise<DomainStateInfo>;
   /** A running domain's CPU times from its cgroup; libvirt answers without its job or QEMU's monitor. */
   domainGetCpuTotals(domain: DomainRef, options?: CallOptions): Promise<DomainCpuTotals>;
+  /**
+   * A running domain's online vCPUs (at most `maxInfo`) and their threads' CPU times, read from /proc; libvirt
+   * answers without the domain's job or QEMU's monitor.
+   */
+  domainGetVcpus(domain: DomainRef, maxInfo: number, options?: CallOptions): Promise<VcpuInfo[]>;
   /** flags: OR of DomainXmlFlag (SECURE and MIGRATABLE are refused on a read-only connection). */
   domainGetXmlDesc(domain: DomainRef, flags?: number, options?: CallOptions): Promise<string>;
   /**

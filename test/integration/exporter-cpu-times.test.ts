@@ -1,7 +1,8 @@
-// Running QEMU domains' CPU times through DOMAIN_GET_CPU_STATS (libvirt/cpu-times.ts) against the real libvirtd
-// 9.0 and a running TCG domain: the call agrees with virsh, libvirt answers it for an inactive domain with
-// OPERATION_INVALID (the exporter's "nothing to report"), and the exporter at its default flags exports the
-// times from it while QEMU's monitor no longer gets the cpu-total group's query-stats.
+// Running QEMU domains' CPU and vCPU times through DOMAIN_GET_CPU_STATS and DOMAIN_GET_VCPUS (libvirt/cpu-times.ts)
+// against the real libvirtd 9.0 and a running TCG domain: the calls agree with virsh, libvirt answers them for
+// an inactive domain with OPERATION_INVALID (the exporter's "nothing to report"), and the exporter at its
+// default flags exports the times from them while QEMU's monitor gets no query-stats at all; with
+// --collector.vcpu-scheduling the vcpu group stays, for the vCPU threads' wait and delay.
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,15 +51,27 @@ async function domstats(...groups: string[]): Promise<Map<string, number>> {
 const between = (t: { true: (v: boolean, m?: string) => void }, what: string, low: number, value: number | undefined, high: number): void =>
   t.true(value !== undefined && low <= value && value <= high, `${what}: ${low} ≤ ${value} ≤ ${high}`);
 
-test.serial('the call agrees with the cpu-total group of virsh domstats; an inactive domain is OPERATION_INVALID', async (t) => {
-  const before = await domstats('--cpu-total');
+test.serial('the two calls agree with the cpu-total and vcpu groups of virsh domstats; an inactive domain is OPERATION_INVALID', async (t) => {
+  const before = await domstats('--cpu-total', '--vcpu');
   const totals = await client.domainGetCpuTotals(refs.running!);
-  const after = await domstats('--cpu-total');
+  const vcpus = await client.domainGetVcpus(refs.running!, 256);
+  const after = await domstats('--cpu-total', '--vcpu');
   for (const [field, value] of [['cpu.time', totals.cpuTimeNs], ['cpu.user', totals.userTimeNs], ['cpu.system', totals.systemTimeNs]] as const) {
     between(t, field, before.get(field)!, value, after.get(field)!);
   }
-  const error = await t.throwsAsync(client.domainGetCpuTotals(refs.inactive!), { instanceOf: LibvirtError });
-  t.is((error as LibvirtError | undefined)?.code, ErrorCode.OPERATION_INVALID);
+  t.deepEqual(vcpus.map((v) => v.number), [0, 1]);
+  t.is(vcpus.length, after.get('vcpu.current')!);
+  for (const vcpu of vcpus) {
+    t.is(vcpu.state, after.get(`vcpu.${vcpu.number}.state`)!);
+    between(t, `vcpu.${vcpu.number}.time`, before.get(`vcpu.${vcpu.number}.time`)!, vcpu.cpuTimeNs, after.get(`vcpu.${vcpu.number}.time`)!);
+  }
+  // Asked for fewer than it has, libvirt gives that many.
+  t.deepEqual((await client.domainGetVcpus(refs.running!, 1)).map((v) => v.number), [0]);
+
+  for (const call of [() => client.domainGetCpuTotals(refs.inactive!), () => client.domainGetVcpus(refs.inactive!, 256)]) {
+    const error = await t.throwsAsync(call(), { instanceOf: LibvirtError });
+    t.is((error as LibvirtError | undefined)?.code, ErrorCode.OPERATION_INVALID);
+  }
 });
 
 /** The QMP commands QEMU's monitor of the running domain reads while `during` runs (strace of its recvmsg calls). */
@@ -86,52 +99,64 @@ async function qmpCommands(during: () => Promise<void>): Promise<string[]> {
   return [...received.matchAll(/\{"execute":\s*"([a-z-]+)"(?:,\s*"arguments":\s*(\{[^}]*\}))?/g)].map((m) => (m[2] ? `${m[1]} ${m[2]}` : m[1]!));
 }
 
-test.serial('default flags: a running domain\'s CPU times come from the call, and its QEMU gets no halt-polling query-stats', async (t) => {
-  const exporter = await startExporter(['--libvirt.uri', URIS.qemuTcp]);
-  t.teardown(() => exporter.stop());
-  // The first collection is one bulk call with every group; it finds libvirtd slow per domain, so the next
-  // ones are split and take the running domains' CPU times from the call.
-  await exporter.scrape();
-  await exporter.scrape();
-  const uuid = refs.running!.uuid;
-  // The monitor commands of one scrape: balloon (2), vcpu (2), block (3), and not the cpu-total group's
-  // query-stats for KVM's halt-polling times. Other tests' tools may ask the same QEMU meanwhile (the daemon is
-  // shared): a trace with more than one scrape's commands is taken again.
-  const ONE_SCRAPE = [
-    'qom-get {"path":"/machine/peripheral/balloon0","property":"guest-stats"}',
-    'query-balloon',
-    'query-blockstats',
-    'query-blockstats {"query-nodes":true}',
-    'query-named-block-nodes {"flat":true}',
-    'query-stats {"target":"vcpu"}',
-    'query-stats-schemas',
-  ];
-  let before = new Map<string, number>();
-  let after = new Map<string, number>();
-  let scrape = await exporter.scrape();
-  let commands: string[] = [];
-  for (let attempt = 0; attempt < 5; attempt++) {
-    before = await domstats('--cpu-total', '--vcpu');
-    commands = await qmpCommands(async () => {
-      scrape = await exporter.scrape();
-    });
-    after = await domstats('--cpu-total', '--vcpu');
-    if (commands.length <= ONE_SCRAPE.length) break;
-  }
-  t.deepEqual([...commands].sort(), ONE_SCRAPE, 'the monitor got no halt-polling query-stats');
-  t.is(scrape.status, 200);
-  t.is(valueOf(scrape.samples, Metrics.lastScrapeSuccess.name), 1);
+/** The monitor commands of one split scrape besides the balloon (2) and block (3) groups'. */
+const BALLOON_AND_BLOCK = [
+  'qom-get {"path":"/machine/peripheral/balloon0","property":"guest-stats"}',
+  'query-balloon',
+  'query-blockstats',
+  'query-blockstats {"query-nodes":true}',
+  'query-named-block-nodes {"flat":true}',
+];
 
-  const id = { uuid };
-  const seconds = (ns: number): number => ns / 1e9;
-  for (const [metric, field] of [[Metrics.cpuTime, 'cpu.time'], [Metrics.cpuUser, 'cpu.user'], [Metrics.cpuSystem, 'cpu.system']] as const) {
-    between(t, metric.name, seconds(before.get(field)!), valueOf(scrape.samples, metric.name, id), seconds(after.get(field)!));
-  }
-  t.is(valueOf(scrape.samples, Metrics.infoVcpus.name, id), 2);
-  for (const vcpu of ['0', '1']) {
-    between(t, `vcpu ${vcpu}`, seconds(before.get(`vcpu.${vcpu}.time`)!), valueOf(scrape.samples, Metrics.vcpuTime.name, { uuid, vcpu }), seconds(after.get(`vcpu.${vcpu}.time`)!));
-  }
-  // The inactive domain, asked for in a call of its own with every group, is reported as before.
-  t.is(valueOf(scrape.samples, Metrics.infoVcpus.name, { uuid: refs.inactive!.uuid }), 1);
-  t.deepEqual(select(scrape.samples, Metrics.state.name, { uuid: refs.inactive!.uuid }).map((x) => x.labels.state), ['shutoff']);
-});
+for (const { title, flags, monitor } of [
+  { title: 'default flags: a running domain\'s CPU and vCPU times come from the two calls, and its QEMU gets no query-stats', flags: [], monitor: BALLOON_AND_BLOCK },
+  {
+    title: '--collector.vcpu-scheduling: the vcpu group stays (query-stats and its schemas) for wait and delay; the CPU times still come from the call',
+    flags: ['--collector.vcpu-scheduling'],
+    monitor: [...BALLOON_AND_BLOCK, 'query-stats {"target":"vcpu"}', 'query-stats-schemas'].sort(),
+  },
+]) {
+  test.serial(title, async (t) => {
+    const exporter = await startExporter(['--libvirt.uri', URIS.qemuTcp, ...flags]);
+    t.teardown(() => exporter.stop());
+    // The first collection is one bulk call with every group; it finds libvirtd slow per domain, so the next
+    // ones are split and take the running domains' times from the calls.
+    await exporter.scrape();
+    await exporter.scrape();
+    const uuid = refs.running!.uuid;
+    // Never the cpu-total group's query-stats for KVM's halt-polling times. Other tests' tools may ask the same
+    // QEMU meanwhile (the daemon is shared): a trace with more than one scrape's commands is taken again.
+    let before = new Map<string, number>();
+    let after = new Map<string, number>();
+    let scrape = await exporter.scrape();
+    let commands: string[] = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      before = await domstats('--cpu-total', '--vcpu');
+      commands = await qmpCommands(async () => {
+        scrape = await exporter.scrape();
+      });
+      after = await domstats('--cpu-total', '--vcpu');
+      if (commands.length <= monitor.length) break;
+    }
+    t.deepEqual([...commands].sort(), monitor, 'the monitor commands of one scrape');
+    t.is(scrape.status, 200);
+    t.is(valueOf(scrape.samples, Metrics.lastScrapeSuccess.name), 1);
+
+    const id = { uuid };
+    const seconds = (ns: number): number => ns / 1e9;
+    for (const [metric, field] of [[Metrics.cpuTime, 'cpu.time'], [Metrics.cpuUser, 'cpu.user'], [Metrics.cpuSystem, 'cpu.system']] as const) {
+      between(t, metric.name, seconds(before.get(field)!), valueOf(scrape.samples, metric.name, id), seconds(after.get(field)!));
+    }
+    t.is(valueOf(scrape.samples, Metrics.infoVcpus.name, id), 2);
+    for (const vcpu of ['0', '1']) {
+      between(t, `vcpu ${vcpu}`, seconds(before.get(`vcpu.${vcpu}.time`)!), valueOf(scrape.samples, Metrics.vcpuTime.name, { uuid, vcpu }), seconds(after.get(`vcpu.${vcpu}.time`)!));
+      for (const metric of [Metrics.vcpuWait, Metrics.vcpuDelay]) {
+        t.is(select(scrape.samples, metric.name, { uuid, vcpu }).length, flags.length, `${metric.name} only with the flag`);
+      }
+    }
+    if (flags.length > 0) between(t, 'vcpu 0 delay', seconds(before.get('vcpu.0.delay')!), valueOf(scrape.samples, Metrics.vcpuDelay.name, { uuid, vcpu: '0' }), seconds(after.get('vcpu.0.delay')!));
+    // The inactive domain, asked for in a call of its own with every group, is reported as before.
+    t.is(valueOf(scrape.samples, Metrics.infoVcpus.name, { uuid: refs.inactive!.uuid }), 1);
+    t.deepEqual(select(scrape.samples, Metrics.state.name, { uuid: refs.inactive!.uuid }).map((x) => x.labels.state), ['shutoff']);
+  });
+}

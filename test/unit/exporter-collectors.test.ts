@@ -66,6 +66,14 @@ test('extra metrics: state, CPU, vCPU wait/delay, block latency, balloon fields'
   t.false(s.some((x) => /dirtyrate|haltpoll|capacity/.test(x.name)));
 });
 
+test('vCPU wait and delay are left out without --collector.vcpu-scheduling, even where libvirt gave them; the vCPU times stay', async (t) => {
+  const s = await scrape(sampleRecords('domstats-tinylinux.txt'), { vcpuScheduling: false });
+  t.is(select(s, 'libvirt_domain_vcpu_wait_seconds_total').length, 0);
+  t.is(select(s, 'libvirt_domain_vcpu_delay_seconds_total').length, 0);
+  t.true(select(s, 'libvirt_domain_vcpu_time_seconds_total', { ...tinylinux, vcpu: '0' }).length === 1);
+  t.is(valueOf(s, 'libvirt_domain_info_vcpus', tinylinux), 1);
+});
+
 test('a guest without balloon driver and with a gap in net indices (net.count=2, only net.1)', async (t) => {
   const s = await scrape(sampleRecords('domstats-tiny-noos.txt'));
   const tiny = { domain: 'tiny', uuid: uuidFor('tiny') };

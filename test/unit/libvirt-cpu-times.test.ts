@@ -1,5 +1,5 @@
-// DOMAIN_GET_CPU_STATS on the wire (the reply captured from libvirtd 9.0 for a running TCG domain), and its
-// times added to a stats record under the cpu-total group's names (libvirt/cpu-times.ts).
+// DOMAIN_GET_CPU_STATS and DOMAIN_GET_VCPUS on the wire (replies captured from libvirtd 9.0 for a running TCG
+// domain), and their times added to a stats record under the cpu-total and vcpu groups' names (libvirt/cpu-times.ts).
 import test from 'ava';
 import { Calls } from '../../libvirt/calls.js';
 import { withCpuTimes } from '../../libvirt/cpu-times.js';
@@ -64,6 +64,35 @@ test('DOMAIN_GET_CPU_STATS: parameters of other names or types are skipped, miss
   t.throws(() => Calls.domainGetCpuTotals.decode(new XdrReader(truncated)), { instanceOf: ProtocolError });
 });
 
+test('DOMAIN_GET_VCPUS asks for maxinfo entries and no CPU maps; the reply of libvirtd 9.0 decodes', (t) => {
+  const spec = Calls.domainGetVcpus;
+  t.is(spec.proc, RemoteProc.DOMAIN_GET_VCPUS);
+  t.deepEqual(
+    encodeCall(spec.proc, 7, spec.encode!, { domain: DOMAIN, maxInfo: 256 }),
+    hex(`00 00 00 50 | 20 00 80 86 | 00 00 00 01 | 00 00 00 14 | 00 00 00 00 | 00 00 00 07 | 00 00 00 00 | ${DOMAIN_BYTES} |
+      00 00 01 00 | 00 00 00 00`),
+  );
+  const { body } = decodePacket(hex(`
+    00 00 00 38 | 20 00 80 86 | 00 00 00 01 | 00 00 00 14 | 00 00 00 01 | 00 00 00 05 | 00 00 00 00 |
+    00 00 00 01 | 00 00 00 00 | 00 00 00 01 | 00 00 00 02 21 61 eb 80 | 00 00 00 01 |
+    00 00 00 00`));
+  t.deepEqual(spec.decode(body), [{ number: 0, state: 1, cpuTimeNs: 9150000000, cpu: 1 }]);
+});
+
+test('DOMAIN_GET_VCPUS: CPU maps are read past, counts beyond the protocol or the reply are refused before allocating', (t) => {
+  const withMaps = hex(`00 00 00 02 |
+    00 00 00 00 | 00 00 00 01 | 00 00 00 00 00 00 00 0a | 00 00 00 00 |
+    00 00 00 03 | 00 00 00 02 | 00 00 00 00 00 00 00 0b | ff ff ff ff |
+    00 00 00 02 | 03 01 00 00`);
+  t.deepEqual(Calls.domainGetVcpus.decode(new XdrReader(withMaps)), [
+    { number: 0, state: 1, cpuTimeNs: 10, cpu: 0 },
+    { number: 3, state: 2, cpuTimeNs: 11, cpu: -1 },
+  ]);
+  t.throws(() => Calls.domainGetVcpus.decode(new XdrReader(hex('00 00 40 01'))), { instanceOf: ProtocolError, message: /exceeds the protocol maximum 16384/ });
+  t.throws(() => Calls.domainGetVcpus.decode(new XdrReader(hex('00 00 00 02 | 00 00 00 00 00 00 00 01'))), { instanceOf: ProtocolError, message: /cannot fit/ });
+  t.throws(() => Calls.domainGetVcpus.decode(new XdrReader(hex('00 00 00 00 | 00 80 00 01'))), { instanceOf: ProtocolError, message: /exceeds the protocol maximum/ });
+});
+
 /** A stats reply of RUNNING_GROUPS' kind for DOMAIN: state, a balloon figure, a block device with its name. */
 function runningRecord() {
   const w = new XdrWriter(Limits.MESSAGE_MAX);
@@ -79,9 +108,13 @@ function runningRecord() {
   return readDomainStats(r)[0]!;
 }
 
-test('withCpuTimes: the record keeps its parameters, strings included, and gains cpu.* as the group names them', (t) => {
+test('withCpuTimes: the record keeps its parameters, strings included, and gains cpu.* and vcpu.* as the groups name them', (t) => {
   const record = runningRecord();
-  const joined = withCpuTimes(record, { cpuTimeNs: 14371461000, userTimeNs: 11542952000, systemTimeNs: 2828509000 });
+  const vcpus = [
+    { number: 0, state: 1, cpuTimeNs: 9150000000, cpu: 1 },
+    { number: 2, state: 2, cpuTimeNs: 17, cpu: 0 },
+  ];
+  const joined = withCpuTimes(record, { cpuTimeNs: 14371461000, userTimeNs: 11542952000, systemTimeNs: 2828509000 }, vcpus);
   t.is(joined.domain, record.domain);
   t.deepEqual([...paramsOf(joined)], [
     ['state.state', 1],
@@ -92,11 +125,16 @@ test('withCpuTimes: the record keeps its parameters, strings included, and gains
     ['cpu.time', 14371461000],
     ['cpu.user', 11542952000],
     ['cpu.system', 2828509000],
+    ['vcpu.current', 2],
+    ['vcpu.0.state', 1],
+    ['vcpu.0.time', 9150000000],
+    ['vcpu.2.state', 2],
+    ['vcpu.2.time', 17],
   ]);
-  // The collectors' readers find them as they find the group's parameters.
-  const cpu = new StatsFields('', ['cpu.time', 'cpu.system']);
-  cpu.read(joined);
-  t.deepEqual([cpu.number(0, 0), cpu.number(0, 1)], [14371461000, 2828509000]);
+  // The collectors' readers find them as they find the groups' parameters.
+  const perVcpu = new StatsFields('vcpu', ['time']);
+  t.is(perVcpu.read(joined), 2);
+  t.deepEqual([perVcpu.index(0), perVcpu.number(0, 0), perVcpu.index(1), perVcpu.number(1, 0)], [0, 9150000000, 2, 17]);
   const block = new StatsFields('block', ['name', 'rd.bytes']);
   t.is(block.read(joined), 1);
   t.deepEqual([block.text(0, 0), block.number(0, 1)], ['vda', 512]);
@@ -104,9 +142,10 @@ test('withCpuTimes: the record keeps its parameters, strings included, and gains
   t.deepEqual([...paramsOf(record)].map(([name]) => name), ['state.state', 'balloon.rss', 'block.count', 'block.0.name', 'block.0.rd.bytes']);
 });
 
-test('withCpuTimes: a failed call adds nothing, and gives the record itself; what the host does not account stays absent', (t) => {
+test('withCpuTimes: a failed call adds nothing of its own; nothing to add gives the record itself', (t) => {
   const record = runningRecord();
-  t.is(withCpuTimes(record, undefined), record);
-  t.is(withCpuTimes(record, {}), record);
-  t.deepEqual([...paramsOf(withCpuTimes(record, { cpuTimeNs: 5 }))].slice(-2), [['block.0.rd.bytes', 512], ['cpu.time', 5]]);
+  t.is(withCpuTimes(record, undefined, undefined), record);
+  t.is(withCpuTimes(record, {}, undefined), record);
+  t.deepEqual([...paramsOf(withCpuTimes(record, { cpuTimeNs: 5 }, undefined))].slice(-2), [['block.0.rd.bytes', 512], ['cpu.time', 5]]);
+  t.deepEqual([...paramsOf(withCpuTimes(record, undefined, []))].slice(-1), [['vcpu.current', 0]]);
 });

@@ -88,6 +88,11 @@ export function validReplies(serial: number): Map<number, Buffer> {
       }
       w.int(3);
     })],
+    [RemoteProc.DOMAIN_GET_VCPUS, reply(RemoteProc.DOMAIN_GET_VCPUS, serial, (w) => {
+      w.uint(1);
+      w.uint(0).int(1).uhyper(7000000000n).int(0); // vCPU 0, running, its thread's CPU time, on host CPU 0
+      w.uint(0); // no CPU maps
+    })],
     [RemoteProc.DOMAIN_GET_XML_DESC, reply(RemoteProc.DOMAIN_GET_XML_DESC, serial, (w) => str(w, "<domain type='qemu'/>"))],
     [RemoteProc.DOMAIN_LOOKUP_BY_UUID, reply(RemoteProc.DOMAIN_LOOKUP_BY_UUID, serial, (w) => writeDomain(w, VM1))],
     [RemoteProc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, reply(RemoteProc.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, serial, (w) => w.int(7))],

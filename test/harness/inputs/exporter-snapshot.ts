@@ -10,6 +10,7 @@ export function snapshotOf(records: readonly DomainStatsRecord[], extra: Partial
     domainCount: records.length,
     domains: records.map((r) => viewOf(r)),
     openstack: new Map(),
+    vcpuScheduling: true,
     complete: true,
     durationSeconds: 0.012,
     failures: new Map(),
