@@ -32,6 +32,9 @@ export function fieldsOf(group: string, mappings: readonly FieldMetric[], ...ext
 
 const NO_VIEWS: readonly DomainView[] = [];
 
+/** The first room of an index of an indexed group (disks, NICs, vCPUs): it grows by doubling as entries come. */
+export const GROUP_CAPACITY = 64;
+
 /**
  * The entries of one group of every domain of a snapshot (a domain's own fields, or each of its disks, NICs or
  * vCPUs), one row each in the order their samples are listed: the row's domain, its group index, and where
@@ -45,12 +48,13 @@ export class EntryIndex {
   private indexes: Uint32Array;
   private positions: Int32Array;
 
+  /** `capacity`: rows to make room for at first; one per domain for the fields without index, fewer for a group whose entries a host may not have. */
   constructor(
     private readonly fields: StatsFields,
     private domains: readonly DomainView[],
+    capacity = Math.max(1, domains.length),
   ) {
     this.width = fields.fields.length;
-    const capacity = Math.max(1, domains.length);
     this.domainOf = new Uint32Array(capacity);
     this.indexes = new Uint32Array(capacity);
     this.positions = new Int32Array(capacity * this.width);
@@ -234,7 +238,7 @@ export function perDeviceCollector(group: string, label: string, mappings: reado
   const labels = nameLabel(label, nameSlot);
   const values = fieldValues(mappings);
   return (snapshot) => {
-    const entries = new EntryIndex(fields, snapshot.domains);
+    const entries = new EntryIndex(fields, snapshot.domains, GROUP_CAPACITY);
     const families = values.map((value) => new ColumnFamily(value, entries, labels));
     const listed: ColumnFamily[] = [];
     snapshot.domains.forEach((view, domain) => {

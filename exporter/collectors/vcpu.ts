@@ -2,7 +2,7 @@
 // threads' wait and delay only with --collector.vcpu-scheduling (exporter/collection.ts says why), and then
 // wherever libvirt gives them, so that the series do not come and go with how a collection was made.
 import { Metrics } from '../catalogue.js';
-import { ColumnFamily, DOMAIN_ONLY, EntryIndex, fieldsOf, fieldValues, indexLabel, listFirstSamples, type FieldMetric } from './fields.js';
+import { ColumnFamily, DOMAIN_ONLY, EntryIndex, fieldsOf, fieldValues, GROUP_CAPACITY, indexLabel, listFirstSamples, type FieldMetric } from './fields.js';
 import type { Collector } from './types.js';
 
 const DOMAIN: readonly FieldMetric[] = [{ metric: Metrics.infoVcpus, field: 'vcpu.current' }];
@@ -24,7 +24,7 @@ const TIME_ONLY = perVcpu([TIME]);
 export const collectVcpu: Collector = (snapshot) => {
   const { fields: vcpuFields, values: vcpuValues } = snapshot.vcpuScheduling ? WITH_SCHEDULING : TIME_ONLY;
   const domains = new EntryIndex(DOMAIN_FIELDS, snapshot.domains);
-  const vcpus = new EntryIndex(vcpuFields, snapshot.domains);
+  const vcpus = new EntryIndex(vcpuFields, snapshot.domains, GROUP_CAPACITY);
   const domainFamilies = DOMAIN_VALUES.map((value) => new ColumnFamily(value, domains, DOMAIN_ONLY));
   const vcpuFamilies = vcpuValues.map((value) => new ColumnFamily(value, vcpus, VCPU_LABEL));
   const listed: ColumnFamily[] = [];

@@ -42,6 +42,11 @@ function streamed(payload: Buffer, cuts: readonly number[]): DomainStatsRecord[]
   return decoder.end();
 }
 
+/** A repeatable random integer below n. */
+function seeded(seed: number): (n: number) => number {
+  return (n) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+}
+
 const bytewise = (payload: Buffer): number[] => Array.from({ length: payload.length }, (_, i) => i);
 
 /** A small reply with every type, an empty record, names with and without index, and a string longer than a chunk. */
@@ -99,8 +104,7 @@ test('a 2 MiB reply of QEMU-like domains gives the same columns cut at random po
   write(w);
   const payload = w.finish();
   const expected = columnsOf(whole(payload));
-  let seed = 12345;
-  const random = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  const random = seeded(12345);
   for (let round = 0; round < 8; round++) {
     const cuts: number[] = [];
     // Pieces from 1 byte to about a socket read, so that cuts land in every kind of item.
@@ -109,11 +113,10 @@ test('a 2 MiB reply of QEMU-like domains gives the same columns cut at random po
   }
 });
 
-/** The error a decode throws (its class and message), or 'decoded'. */
-function failure(decode: () => unknown): string {
+/** A decode's outcome as text: its columns, or the class and message of its error. */
+function outcome(decode: () => DomainStatsRecord[]): string {
   try {
-    decode();
-    return 'decoded';
+    return JSON.stringify(columnsOf(decode()), (_key, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v));
   } catch (err) {
     return `${(err as Error).name}: ${(err as Error).message}`;
   }
@@ -143,9 +146,26 @@ test('bad replies fail the same way streamed as whole, wherever they are cut: tr
     'trailing bytes': Buffer.concat([good, Buffer.alloc(8)]),
   };
   for (const [name, payload] of Object.entries(bad)) {
-    const expected = failure(() => whole(payload));
+    const expected = outcome(() => whole(payload));
     t.regex(expected, /^ProtocolError: /, name);
-    t.is(failure(() => streamed(payload, [])), expected, `${name}, one piece`);
-    t.is(failure(() => streamed(payload, bytewise(payload))), expected, `${name}, byte by byte`);
+    t.is(outcome(() => streamed(payload, [])), expected, `${name}, one piece`);
+    t.is(outcome(() => streamed(payload, bytewise(payload))), expected, `${name}, byte by byte`);
   }
+});
+
+test('mutated replies: streamed in random pieces, each decodes to the same columns or fails with the same error as whole', (t) => {
+  const good = syntheticPayload('/var/lib/libvirt/images/a.qcow2');
+  const random = seeded(777);
+  const outcomes = new Set<string>();
+  for (let round = 0; round < 400; round++) {
+    const payload = Buffer.from(good.subarray(0, good.length - (round % 5 === 0 ? random(good.length) : 0)));
+    for (let flips = 1 + random(3); flips > 0 && payload.length > 0; flips--) payload[random(payload.length)] = random(256);
+    const cuts: number[] = [];
+    for (let at = random(8); at < payload.length; at += 1 + random(24)) cuts.push(at);
+    const expected = outcome(() => whole(payload));
+    const got = outcome(() => streamed(payload, cuts));
+    if (got !== expected) return t.fail(`round ${round}: streamed ${got.slice(0, 200)}, whole ${expected.slice(0, 200)}`);
+    outcomes.add(expected.startsWith('ProtocolError') ? expected.replace(/[0-9]+/g, 'N') : 'decoded');
+  }
+  t.true(outcomes.has('decoded') && outcomes.size > 5, [...outcomes].join('\n'));
 });
