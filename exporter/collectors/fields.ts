@@ -213,15 +213,22 @@ export function listFirstSamples(listed: ColumnFamily[], total: number, families
 
 /**
  * A collector of the fields of a domain that have no group index (cpu.time, balloon.current: `fields` of
- * group ''): a family per value, each row labelled as `labels` says.
+ * group ''): a family per value, each row labelled as `labels` says; only the domains `included` accepts
+ * (asked with the domain's record read).
  */
-export function perDomainCollector(fields: StatsFields, values: readonly RowValue[], labels: RowLabels = DOMAIN_ONLY): Collector {
+export function perDomainCollector(
+  fields: StatsFields,
+  values: readonly RowValue[],
+  labels: RowLabels = DOMAIN_ONLY,
+  included: (fields: StatsFields) => boolean = () => true,
+): Collector {
   return (snapshot) => {
     const entries = new EntryIndex(fields, snapshot.domains);
     const families = values.map((value) => new ColumnFamily(value, entries, labels));
     const listed: ColumnFamily[] = [];
     snapshot.domains.forEach((view, domain) => {
       fields.read(view.stats);
+      if (!included(fields)) return;
       listFirstSamples(listed, families.length, families, entries.add(domain, 0));
     });
     return listed;

@@ -6,6 +6,7 @@ import { OPENMETRICS_TEXT, PROMETHEUS_TEXT } from '../../exporter/exposition.js'
 import type { NovaInstance } from '../../libvirt/nova-metadata.js';
 import type { Snapshot } from '../../exporter/snapshot.js';
 import type { DomainStatsRecord } from '../../libvirt/types.js';
+import { paramsOf } from '../../libvirt/domain-stats.js';
 import { sampleRecords, uuidFor } from '../harness/readers/domstats-text.js';
 import { decodedStats } from '../harness/fakes/stats-records.js';
 import { parseExposition, select, valueOf, type Sample } from '../harness/readers/exposition.js';
@@ -13,6 +14,11 @@ import { snapshotOf } from '../harness/inputs/exporter-snapshot.js';
 
 async function scrape(records: DomainStatsRecord[], extra: Partial<Snapshot> = {}): Promise<Sample[]> {
   return parseExposition(await renderSnapshot(snapshotOf(records, extra), PROMETHEUS_TEXT));
+}
+
+/** The record's cpu.time as decoded, before any collector looks at it. */
+function decodedCpuTime(record: DomainStatsRecord): number | undefined {
+  return paramsOf(record).get('cpu.time') as number | undefined;
 }
 
 const tinylinux = { domain: 'tinylinux', uuid: uuidFor('tinylinux') };
@@ -85,6 +91,22 @@ test('a guest without balloon driver and with a gap in net indices (net.count=2,
   t.is(select(s, 'libvirt_domain_memory_usage_bytes').length, 0);
   t.is(select(s, 'libvirt_domain_balloon_last_update_timestamp_seconds').length, 0);
   t.is(valueOf(s, 'libvirt_domain_balloon_rss_bytes', tiny), 48672 * 1024);
+});
+
+test('a shut-off domain has no CPU times, though libvirt 9.0 reports libvirtd\'s own for it; its state and memory stay', async (t) => {
+  // Captured from libvirtd 9.0: cpu.time is libvirtd's CPU time, the same for every shut-off domain.
+  const records = sampleRecords('domstats-shutoff.txt');
+  t.truthy(decodedCpuTime(records[0]!));
+  const s = await scrape(records);
+  const shutoff = { domain: 'shutoff', uuid: uuidFor('shutoff') };
+  for (const name of ['libvirt_domain_cpu_time_seconds_total', 'libvirt_domain_cpu_user_seconds_total', 'libvirt_domain_cpu_system_seconds_total']) {
+    t.is(select(s, name).length, 0, name);
+  }
+  t.deepEqual(select(s, 'libvirt_domain_state').map((x) => x.labels.state), ['shutoff']);
+  t.is(valueOf(s, 'libvirt_domain_info_memory_bytes', shutoff), 65536 * 1024);
+  // A running domain's CPU times are still exported next to it.
+  const both = await scrape([...records, ...sampleRecords('domstats-tiny-noos.txt')]);
+  t.is(valueOf(both, 'libvirt_domain_cpu_time_seconds_total', { domain: 'tiny', uuid: uuidFor('tiny') }), 0.995829);
 });
 
 test('a guest paused by an I/O error shows state paused, reason ioerror', async (t) => {
