@@ -2,10 +2,9 @@
 // decoder over structs.ts and xdr.ts, and the LibvirtClient methods, each one encode-call-decode on the RPC
 // core (rpc.ts). Each decoder consumes the whole payload: trailing bytes mean a layout mismatch (ProtocolError).
 import type net from 'node:net';
-import { DOMAIN_EVENT_KINDS, DOMAIN_STATE_NAMES, DOMAIN_STATE_REASON_NAMES, type DomainEventKind, Limits, RemoteProc, TypedParamType, nameOf } from './protocol.js';
+import { DOMAIN_EVENT_KINDS, DOMAIN_STATE_NAMES, DOMAIN_STATE_REASON_NAMES, type DomainEventKind, Limits, RemoteProc, nameOf } from './protocol.js';
 import { type CallSpec, RpcConnection, type RpcLimits } from './rpc.js';
-import { readDomainStats, streamDomainStats, TYPED_PARAM_MIN_BYTES, TYPED_PARAM_NAME_MAX } from './domain-stats.js';
-import { ProtocolError } from './errors.js';
+import { readDomainStats, readTypedParamValue, streamDomainStats, TYPED_PARAM_MIN_BYTES, TYPED_PARAM_NAME_MAX } from './domain-stats.js';
 import { DOMAIN_MIN_BYTES, readDomain, uuidToBytes, writeDomain } from './structs.js';
 import type {
   CallOptions,
@@ -105,7 +104,7 @@ export const Calls = {
     const n = r.count(Limits.CPU_STATS_PARAMS_MAX, TYPED_PARAM_MIN_BYTES, 'cpu stats params');
     for (let i = 0; i < n; i++) {
       const name = r.string(TYPED_PARAM_NAME_MAX, 'typed param name');
-      const value = readTypedParamValue(r, name);
+      const value = readTypedParamValue(r, r.int('typed param type'), name);
       const field = CPU_TOTALS.get(name);
       if (field !== undefined && typeof value === 'number') totals[field] = value;
     }
@@ -159,30 +158,6 @@ const VCPU_INFO_BYTES = 20;
 
 function readVcpuInfo(r: XdrReader): VcpuInfo {
   return { number: r.uint('vcpu number'), state: r.int('vcpu state'), cpuTimeNs: r.uhyperAsNumber('vcpu cpu_time'), cpu: r.int('vcpu cpu') };
-}
-
-/** The value of a remote_typed_param (§5.1) named `name`: BOOLEAN as 0 or 1, hypers as the nearest double. */
-function readTypedParamValue(r: XdrReader, name: string): number | string {
-  const type = r.int('typed param type');
-  switch (type) {
-    case TypedParamType.INT:
-      return r.int(name);
-    case TypedParamType.UINT:
-      return r.uint(name);
-    case TypedParamType.LLONG:
-      return r.hyperAsNumber(name);
-    case TypedParamType.ULLONG:
-      return r.uhyperAsNumber(name);
-    case TypedParamType.DOUBLE:
-      return r.double(name);
-    case TypedParamType.BOOLEAN:
-      return r.int(name) !== 0 ? 1 : 0;
-    case TypedParamType.STRING:
-      return r.string(Limits.STRING_MAX, name);
-    default:
-      // The arm's size is unknown, so nothing after it can be decoded.
-      throw new ProtocolError(`typed param '${name}': unknown type ${type}`);
-  }
 }
 
 function writeXmlDescArgs(w: XdrWriter, a: { domain: DomainRef; flags: number }): void {

@@ -165,35 +165,8 @@ class DomainStatsReader implements ItemReader<DomainStatsRecord[]> {
 function readParam(r: XdrReader, columns: Columns): void {
   const name = r.interned(TYPED_PARAM_NAME_MAX, NAMES, parseName, 'typed param name');
   const type = r.int('typed param type');
-  let value: number;
-  let text: string | undefined;
-  switch (type) {
-    case TypedParamType.INT:
-      value = r.int(name.text);
-      break;
-    case TypedParamType.UINT:
-      value = r.uint(name.text);
-      break;
-    case TypedParamType.LLONG:
-      value = r.hyperAsNumber(name.text);
-      break;
-    case TypedParamType.ULLONG:
-      value = r.uhyperAsNumber(name.text);
-      break;
-    case TypedParamType.DOUBLE:
-      value = r.double(name.text);
-      break;
-    case TypedParamType.BOOLEAN:
-      value = r.int(name.text) !== 0 ? 1 : 0;
-      break;
-    case TypedParamType.STRING:
-      text = r.string(Limits.STRING_MAX, name.text);
-      value = columns.strings.length;
-      break;
-    default:
-      // The arm's size is unknown, so nothing after it can be decoded.
-      throw new ProtocolError(`typed param '${name.text}': unknown type ${type}`);
-  }
+  const text = type === TypedParamType.STRING ? r.string(Limits.STRING_MAX, name.text) : undefined;
+  const value = text === undefined ? readTypedParamNumber(r, type, name.text) : columns.strings.length;
   if (name.key === undefined) {
     STATS_KEYS.left++;
     return;
@@ -204,6 +177,36 @@ function readParam(r: XdrReader, columns: Columns): void {
   columns.indexes[at] = name.index;
   columns.types[at] = type;
   columns.values[at] = value;
+}
+
+/**
+ * The value of a remote_typed_param (§5.1) of wire type `type` (read just before), named `name` for errors:
+ * a STRING's text, any other type as a number (BOOLEAN as 0 or 1, hypers as the nearest double). Throws
+ * ProtocolError for an unknown type.
+ */
+export function readTypedParamValue(r: XdrReader, type: number, name: string): number | string {
+  return type === TypedParamType.STRING ? r.string(Limits.STRING_MAX, name) : readTypedParamNumber(r, type, name);
+}
+
+/** readTypedParamValue of a type other than STRING; apart, so that the stats decoder's hot path gets a number, not a union. */
+function readTypedParamNumber(r: XdrReader, type: number, name: string): number {
+  switch (type) {
+    case TypedParamType.INT:
+      return r.int(name);
+    case TypedParamType.UINT:
+      return r.uint(name);
+    case TypedParamType.LLONG:
+      return r.hyperAsNumber(name);
+    case TypedParamType.ULLONG:
+      return r.uhyperAsNumber(name);
+    case TypedParamType.DOUBLE:
+      return r.double(name);
+    case TypedParamType.BOOLEAN:
+      return r.int(name) !== 0 ? 1 : 0;
+    default:
+      // The arm's size is unknown, so nothing after it can be decoded.
+      throw new ProtocolError(`typed param '${name}': unknown type ${type}`);
+  }
 }
 
 /** Parameter `at` as a number (BOOLEAN as 0 or 1); undefined for a STRING. */
