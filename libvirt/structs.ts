@@ -23,11 +23,19 @@ export function uuidToBytes(uuid: string): Buffer {
 }
 
 /**
- * Domain names and UUIDs come again in every reply: each kept once (intern.ts). Bounded: at most 4096 entries
- * of at most 256 bytes per table (a domain name may be longer; it is then decoded).
+ * Domain names and UUIDs come again in every reply: each kept once (intern.ts). Bounded: at most DOMAINS_KEPT
+ * entries of at most 256 bytes per table (a domain name may be longer; it is then decoded). A table that starts
+ * over when full misses on every domain of a host with more domains than that, scrape after scrape: room for
+ * the largest hosts, and a few thousand more.
  */
-const DOMAIN_NAMES = new BytesTable<string>(4096, 256);
-const DOMAIN_UUIDS = new BytesTable<string>(4096, Limits.UUID_BYTES);
+const DOMAINS_KEPT = 16_384;
+const DOMAIN_NAMES = new BytesTable<string>(DOMAINS_KEPT, 256);
+const DOMAIN_UUIDS = new BytesTable<string>(DOMAINS_KEPT, Limits.UUID_BYTES);
+
+/** How many domains' UUIDs are kept decoded (what a table that starts over too soon would show: fewer than the host's domains). */
+export function domainsKept(): number {
+  return DOMAIN_UUIDS.size;
+}
 
 const internedUuid = (bytes: Uint8Array, at: number): string => DOMAIN_UUIDS.get(bytes, at, Limits.UUID_BYTES, uuidToString, sameText);
 

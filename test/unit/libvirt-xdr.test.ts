@@ -1,7 +1,7 @@
 import test from 'ava';
 import { ProtocolError } from '../../libvirt/errors.js';
 import { Limits } from '../../libvirt/protocol.js';
-import { readDomain, uuidToBytes, uuidToString, writeDomain } from '../../libvirt/structs.js';
+import { domainsKept, readDomain, uuidToBytes, uuidToString, writeDomain } from '../../libvirt/structs.js';
 import { XdrReader, XdrWriter } from '../../libvirt/xdr.js';
 import { hex } from '../harness/hex.js';
 
@@ -108,4 +108,16 @@ test('domains round-trip', (t) => {
   const r = new XdrReader(w.finish());
   t.deepEqual(readDomain(r), dom);
   r.end('domain');
+});
+
+test('a listing of 5001 domains, decoded again and again, keeps every domain decoded once', (t) => {
+  const w = new XdrWriter(1 << 20, 8);
+  const domains = Array.from({ length: 5001 }, (_, i) => ({ name: `host-${i}`, uuid: `${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`, id: i }));
+  for (const domain of domains) writeDomain(w, domain);
+  const wire = w.finish();
+  for (let pass = 0; pass < 3; pass++) {
+    const r = new XdrReader(wire);
+    t.deepEqual(domains.map(() => readDomain(r)), domains);
+  }
+  t.true(domainsKept() >= domains.length, `${domainsKept()} of ${domains.length} domains kept`);
 });
