@@ -309,6 +309,12 @@ export class StatsFields {
     return at < 0 ? undefined : textAt(this.columns, at);
   }
 
+  /** Whether `entry` of the record read last has any of the fields read. */
+  anyPresent(entry: number): boolean {
+    for (let slot = 0; slot < this.fields.length; slot++) if (this.position(entry, slot) >= 0) return true;
+    return false;
+  }
+
   /** Where field `slot` of `entry` of the record read last is in its columns; −1 when absent (the buffers also hold earlier records'). */
   position(entry: number, slot: number): number {
     return entry < this.entries ? this.positions[entry * this.fields.length + slot]! : -1;

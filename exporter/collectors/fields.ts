@@ -228,7 +228,8 @@ export function perDomainCollector(
     const listed: ColumnFamily[] = [];
     snapshot.domains.forEach((view, domain) => {
       fields.read(view.stats);
-      if (!included(fields)) return;
+      // A domain with none of the fields (a shut-off one, a test driver's) has no sample here: no row to visit per family.
+      if (!fields.anyPresent(0) || !included(fields)) return;
       listFirstSamples(listed, families.length, families, entries.add(domain, 0));
     });
     return listed;
