@@ -108,22 +108,29 @@ export class EntryIndex {
   }
 }
 
-/** How a row of an index gets the labels of its own series (the vcpu, the device, …): one object per collector. */
+/**
+ * How a row of an index gets the labels of its series: one object per collector. `shared` are labels that stay
+ * the same scrape after scrape (the domain's), an object prom-client formats once (exposition.ts); `own` are
+ * the series' own (the vcpu, the device, …), formatted for each sample and written before the shared ones.
+ */
 export interface RowLabels {
+  shared(entries: EntryIndex, row: number): Labels;
   own(entries: EntryIndex, row: number): Labels;
 }
 
+const domainLabels = (entries: EntryIndex, row: number): Labels => entries.view(row).labels;
+
 /** No labels of its own: the domain's are all. */
-export const DOMAIN_ONLY: RowLabels = { own: () => NO_LABELS };
+export const DOMAIN_ONLY: RowLabels = { shared: domainLabels, own: () => NO_LABELS };
 
 /** `label` is the entry's group index (`vcpu="0"`). */
 export function indexLabel(label: string): RowLabels {
-  return { own: (entries, row) => ({ [label]: String(entries.index(row)) }) };
+  return { shared: domainLabels, own: (entries, row) => ({ [label]: String(entries.index(row)) }) };
 }
 
 /** `label` is the entry's field `slot`, a string (`device="vda"`): rows without it are not added to the index. */
 export function nameLabel(label: string, slot: number): RowLabels {
-  return { own: (entries, row) => ({ [label]: entries.text(row, slot)! }) };
+  return { shared: domainLabels, own: (entries, row) => ({ [label]: entries.text(row, slot)! }) };
 }
 
 /**
@@ -187,7 +194,7 @@ export class ColumnFamily implements Family {
     const { entries, labels } = this;
     for (; row < entries.rows && !run.full; row++) {
       const value = this.value(row);
-      if (value !== undefined) run.put(entries.view(row).labels, value, labels.own(entries, row));
+      if (value !== undefined) run.put(labels.shared(entries, row), value, labels.own(entries, row));
     }
     return row;
   }

@@ -31,7 +31,7 @@ export const collectVcpu: Collector = (snapshot) => {
   const total = domainFamilies.length + vcpuFamilies.length;
   snapshot.domains.forEach((view, domain) => {
     DOMAIN_FIELDS.read(view.stats);
-    listFirstSamples(listed, total, domainFamilies, domains.add(domain, 0));
+    if (DOMAIN_FIELDS.anyPresent(0)) listFirstSamples(listed, total, domainFamilies, domains.add(domain, 0));
     const count = vcpuFields.read(view.stats);
     for (let entry = 0; entry < count; entry++) listFirstSamples(listed, total, vcpuFamilies, vcpus.add(domain, entry));
   });
