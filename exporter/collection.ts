@@ -179,6 +179,8 @@ export class Collection {
   private perDomainMs = 0;
   /** Wall time of the last collection's stats calls when all of them answered. */
   private lastStatsMs = 0;
+  /** The uuids libvirtd listed in the last collection, in its order. */
+  private lastListed: readonly string[] = [];
 
   constructor(private readonly options: CollectionOptions) {}
 
@@ -208,6 +210,9 @@ export class Collection {
       for (const domain of stats.domains) if (this.stuck.has(domain.uuid)) state.missing.set(domain.uuid, domain);
       if (state.missing.size > 0) state.complete = false;
       if (state.complete) this.report('ok');
+    } else {
+      // It may have counted failures of domains it did not get to list: the next collection walks the maps.
+      this.lastListed = [];
     }
     // Only what libvirtd told this time: without a listing the domain count is unknown, not 0.
     const listed = stats?.domains ?? state.listed;
@@ -407,12 +412,13 @@ export class Collection {
     state: CollectionState,
   ): Promise<Map<string, NovaInstance>> {
     const now = performance.now();
-    const stale = records
-      .map((r) => r.domain)
-      .filter((d) => {
-        const entry = this.metadata.get(d.uuid);
-        return !entry || entry.id !== d.id || now - entry.fetchedAt >= this.options.metadataTtlMs;
-      });
+    const result = new Map<string, NovaInstance>();
+    const stale: DomainRef[] = [];
+    for (const { domain } of records) {
+      const entry = this.metadata.get(domain.uuid);
+      if (!entry || entry.id !== domain.id || now - entry.fetchedAt >= this.options.metadataTtlMs) stale.push(domain);
+      else if (entry.nova) result.set(domain.uuid, entry.nova);
+    }
     await new Lanes(CONCURRENCY).forEach(stale, () => !deadline.expired, async (domain) => {
       // Only the XML of a domain with Nova metadata becomes a string; the others' replies are only searched.
       const xml = await attempt(deadline.call((signal) => client.domainGetXmlDescContaining(domain, NOVA_NAMESPACE, 0, { signal })));
@@ -429,8 +435,7 @@ export class Collection {
         this.countFailure(domain, { ok: false, kind: 'error', error: err });
       }
     });
-    const result = new Map<string, NovaInstance>();
-    for (const { domain } of records) {
+    for (const domain of stale) {
       const nova = this.metadata.get(domain.uuid)?.nova;
       if (nova) result.set(domain.uuid, nova);
     }
@@ -471,9 +476,16 @@ export class Collection {
     return labels;
   }
 
-  /** Drops the counters, metadata, labels and marks of domains that no longer exist, so memory follows the domain count. */
+  /**
+   * Drops the counters, metadata, labels and marks of domains that no longer exist, so memory follows the domain
+   * count. Nothing has gone when libvirtd lists the same domains in the same order as last time, the common case:
+   * then the maps are not walked.
+   */
   private forgetGone(domains: readonly DomainRef[]): void {
-    const present = new Set(domains.map((d) => d.uuid));
+    const last = this.lastListed;
+    this.lastListed = domains.map((d) => d.uuid);
+    if (last.length === domains.length && domains.every((d, i) => d.uuid === last[i])) return;
+    const present = new Set(this.lastListed);
     // forEach, not for-of over keys(): no iterator result per entry, and deleting while iterating is defined.
     for (const byUuid of [this.failures, this.metadata, this.labels, this.stuck] as Map<string, unknown>[]) {
       byUuid.forEach((_, uuid) => present.has(uuid) || byUuid.delete(uuid));
