@@ -112,8 +112,9 @@ export class SampleRun {
   /**
    * One sample. `shared` are labels that recur: those many series have in common (a domain's domain and uuid),
    * or one series' labels that stay scrape after scrape. Pass the same object for all of them, and the same
-   * object again next scrape, so that prom-client formats their text once. `own` are the labels of this series alone (vcpu, device, …), formatted for every sample. A
-   * non-finite value is left out: the exposition has no NaN or Inf from libvirt.
+   * object again next scrape, so that prom-client formats their text once. `own` are the labels of this series
+   * alone (vcpu, device, …), formatted for every sample. A non-finite value is left out: the exposition has no
+   * NaN or Inf from libvirt.
    */
   put(shared: Labels, value: number, own: Labels = NO_LABELS): void {
     if (!Number.isFinite(value)) return;

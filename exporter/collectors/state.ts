@@ -2,10 +2,10 @@
 import { DOMAIN_STATE_NAMES, DOMAIN_STATE_REASON_NAMES, nameOf } from '../../libvirt/protocol.js';
 import { Metrics } from '../catalogue.js';
 import { StatsFields } from '../../libvirt/domain-stats.js';
+import type { DomainLabels } from '../domain-view.js';
+import { NO_LABELS, type Labels } from '../exposition.js';
 import { perDomainCollector, type RowLabels } from './fields.js';
 import type { Collector } from './types.js';
-import { NO_LABELS, type Labels } from '../exposition.js';
-import type { DomainLabels } from '../domain-view.js';
 
 const FIELDS = new StatsFields('', ['state.state', 'state.reason']);
 
