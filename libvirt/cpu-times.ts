@@ -4,9 +4,9 @@
 // monitor (query-stats, query-stats-schemas) for KVM figures no collector reads, which under load cost more
 // than the times themselves. What the groups give and these calls do not: vcpu.maximum, vcpu.<n>.wait,
 // vcpu.<n>.delay and the KVM figures.
-import { NO_INDEX, STATS_KEYS } from './domain-stats.js';
+import { Columns, NO_INDEX, STATS_KEYS, textAt } from './domain-stats.js';
 import { TypedParamType } from './protocol.js';
-import type { DomainCpuTotals, DomainStatsRecord, StatsColumns, VcpuInfo } from './types.js';
+import type { DomainCpuTotals, DomainStatsRecord, VcpuInfo } from './types.js';
 
 /** A parameter to add: its key (group and field as STATS_KEYS has them), index, wire type and value. */
 interface Added {
@@ -40,29 +40,12 @@ export function withCpuTimes(record: DomainStatsRecord, totals: DomainCpuTotals 
 /** A copy of `record` in columns of its own, with `added` after its parameters. */
 function extended(record: DomainStatsRecord, added: readonly Added[]): DomainStatsRecord {
   const { columns, first, end } = record;
-  const size = end - first + added.length;
-  const copy = { keys: new Uint16Array(size), indexes: new Uint32Array(size), types: new Uint8Array(size), values: new Float64Array(size), strings: [] as string[] };
-  copy.keys.set(columns.keys.subarray(first, end));
-  copy.indexes.set(columns.indexes.subarray(first, end));
-  copy.types.set(columns.types.subarray(first, end));
-  copy.values.set(columns.values.subarray(first, end));
-  // A STRING's value is its position in the columns' strings.
-  for (let at = 0; at < end - first; at++) {
-    if (copy.types[at] === TypedParamType.STRING) copy.values[at] = copy.strings.push(columns.strings[copy.values[at]!]!) - 1;
+  const copy = new Columns(end - first + added.length);
+  for (let at = first; at < end; at++) {
+    const text = textAt(columns, at);
+    if (text !== undefined) copy.addText(columns.keys[at], columns.indexes[at]!, text);
+    else copy.add(columns.keys[at], columns.indexes[at]!, columns.types[at]!, columns.values[at]!);
   }
-  let length = end - first;
-  for (const param of added) {
-    const key = STATS_KEYS.idOf(param.group, param.field);
-    if (key === undefined) {
-      STATS_KEYS.left++;
-      continue;
-    }
-    copy.keys[length] = key;
-    copy.indexes[length] = param.index;
-    copy.types[length] = param.type;
-    copy.values[length] = param.value;
-    length++;
-  }
-  const result: StatsColumns = copy;
-  return { domain: record.domain, columns: result, first: 0, end: length };
+  for (const param of added) copy.add(STATS_KEYS.idOf(param.group, param.field), param.index, param.type, param.value);
+  return { domain: record.domain, columns: copy, first: 0, end: copy.length };
 }

@@ -84,8 +84,8 @@ function nameOf(key: StatsKey, index: number): string {
 /** Parameter names by their bytes, parsed once; bounded like the other tables (structs.ts). */
 const NAMES = new BytesTable<StatsName>(4096, TYPED_PARAM_NAME_MAX);
 
-/** Parameters of consecutive records of one reply, in columns of a fixed capacity. */
-class Columns implements StatsColumns {
+/** Parameters of consecutive records (of one reply, or one record's copy: cpu-times.ts), in columns of a fixed capacity. */
+export class Columns implements StatsColumns {
   readonly keys: Uint16Array;
   readonly indexes: Uint32Array;
   readonly types: Uint8Array;
@@ -98,6 +98,28 @@ class Columns implements StatsColumns {
     this.indexes = new Uint32Array(capacity);
     this.types = new Uint8Array(capacity);
     this.values = new Float64Array(capacity);
+  }
+
+  /**
+   * Appends a parameter of a type other than STRING. One whose key did not fit the key table (undefined) is
+   * counted in STATS_KEYS.left and not kept; returns whether it was kept.
+   */
+  add(key: number | undefined, index: number, type: number, value: number): boolean {
+    if (key === undefined) {
+      STATS_KEYS.left++;
+      return false;
+    }
+    const at = this.length++;
+    this.keys[at] = key;
+    this.indexes[at] = index;
+    this.types[at] = type;
+    this.values[at] = value;
+    return true;
+  }
+
+  /** Appends a STRING parameter (its value is the text's position in `strings`), as add() does. */
+  addText(key: number | undefined, index: number, text: string): void {
+    if (this.add(key, index, TypedParamType.STRING, this.strings.length)) this.strings.push(text);
   }
 }
 
@@ -165,18 +187,8 @@ class DomainStatsReader implements ItemReader<DomainStatsRecord[]> {
 function readParam(r: XdrReader, columns: Columns): void {
   const name = r.interned(TYPED_PARAM_NAME_MAX, NAMES, parseName, 'typed param name');
   const type = r.int('typed param type');
-  const text = type === TypedParamType.STRING ? r.string(Limits.STRING_MAX, name.text) : undefined;
-  const value = text === undefined ? readTypedParamNumber(r, type, name.text) : columns.strings.length;
-  if (name.key === undefined) {
-    STATS_KEYS.left++;
-    return;
-  }
-  if (text !== undefined) columns.strings.push(text);
-  const at = columns.length++;
-  columns.keys[at] = name.key;
-  columns.indexes[at] = name.index;
-  columns.types[at] = type;
-  columns.values[at] = value;
+  if (type === TypedParamType.STRING) columns.addText(name.key, name.index, r.string(Limits.STRING_MAX, name.text));
+  else columns.add(name.key, name.index, type, readTypedParamNumber(r, type, name.text));
 }
 
 /**
