@@ -349,8 +349,10 @@ export class Collection {
     const failed: { domain: DomainRef; failure: Failure }[] = [];
     cancel.addEventListener('abort', () => (records.length = 0), { once: true });
     const open = (): boolean => performance.now() < end && !cancel.aborted;
+    // Every call ends at the same deadline or cancel: one signal for all of them.
+    const signal = AbortSignal.any([signalUntil(end), cancel]);
     await lanes.forEach(domains, open, async (domain) => {
-      const one = await attempt(client.getAllDomainStats({ stats: STATS_GROUPS, domains: [domain], signal: AbortSignal.any([signalUntil(end), cancel]) }));
+      const one = await attempt(client.getAllDomainStats({ stats: STATS_GROUPS, domains: [domain], signal }));
       if (one.ok) {
         if (!cancel.aborted) records.push(...one.value);
       } else if (one.kind === 'closed') throw one.error;
@@ -367,18 +369,20 @@ export class Collection {
    */
   private async cpuTimes(client: LibvirtClient, domains: readonly DomainRef[], withVcpus: boolean, end: number, state: CollectionState): Promise<ReadonlyMap<string, CpuTimes>> {
     const times = new Map<string, CpuTimes>();
+    // Every call ends at the collection's deadline: one signal for all of them.
+    const signal = signalUntil(end);
     for (const domain of domains) {
       if (performance.now() >= end) {
         state.complete = false;
         state.missing.set(domain.uuid, domain);
         continue;
       }
-      const totals = await attempt(client.domainGetCpuTotals(domain, { signal: signalUntil(end) }));
+      const totals = await attempt(client.domainGetCpuTotals(domain, { signal }));
       const outcomes: Outcome<unknown>[] = [totals];
       let vcpus: Outcome<VcpuInfo[]> | undefined;
       if (withVcpus) {
-        vcpus = await attempt(client.domainGetVcpus(domain, VCPUS_FIRST_ASK, { signal: signalUntil(end) }));
-        if (vcpus.ok && vcpus.value.length >= VCPUS_FIRST_ASK) vcpus = await attempt(client.domainGetVcpus(domain, Limits.VCPUINFO_MAX, { signal: signalUntil(end) }));
+        vcpus = await attempt(client.domainGetVcpus(domain, VCPUS_FIRST_ASK, { signal }));
+        if (vcpus.ok && vcpus.value.length >= VCPUS_FIRST_ASK) vcpus = await attempt(client.domainGetVcpus(domain, Limits.VCPUINFO_MAX, { signal }));
         outcomes.push(vcpus);
       }
       for (const outcome of outcomes) {
