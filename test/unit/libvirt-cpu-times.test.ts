@@ -5,11 +5,12 @@ import { Calls } from '../../libvirt/calls.js';
 import { withCpuTimes } from '../../libvirt/cpu-times.js';
 import { StatsFields, paramsOf, readDomainStats } from '../../libvirt/domain-stats.js';
 import { ProtocolError } from '../../libvirt/errors.js';
-import { decodePacket, encodePacket } from '../../libvirt/framing.js';
-import { Limits, MessageStatus, MessageType, PROGRAM_VERSION, Program, RemoteProc, TypedParamType } from '../../libvirt/protocol.js';
+import { decodePacket } from '../../libvirt/framing.js';
+import { Limits, MessageStatus, RemoteProc, TypedParamType } from '../../libvirt/protocol.js';
 import type { DomainRef } from '../../libvirt/types.js';
 import { XdrReader, XdrWriter } from '../../libvirt/xdr.js';
 import { writeStatsRecord } from '../harness/fakes/stats-records.js';
+import { encodeCall } from '../harness/fakes/call-packets.js';
 import { hex } from '../harness/hex.js';
 
 const DOMAIN: DomainRef = { name: 'lt-probe-tcg-64a82a', uuid: 'bc24a5ef-81d6-4a7c-a1cb-b7775a03e87d', id: 1 };
@@ -17,15 +18,12 @@ const DOMAIN: DomainRef = { name: 'lt-probe-tcg-64a82a', uuid: 'bc24a5ef-81d6-4a
 const DOMAIN_BYTES = `00 00 00 13 | 6c 74 2d 70 72 6f 62 65 2d 74 63 67 2d 36 34 61 38 32 61 00 |
   bc 24 a5 ef 81 d6 4a 7c a1 cb b7 77 5a 03 e8 7d | 00 00 00 01`;
 
-function encodeCall<A>(proc: number, serial: number, encode: (w: XdrWriter, args: A) => void, args: A): Buffer {
-  return encodePacket({ prog: Program.REMOTE, vers: PROGRAM_VERSION, proc, type: MessageType.CALL, serial, status: MessageStatus.OK }, (w) => encode(w, args));
-}
 
 test('DOMAIN_GET_CPU_STATS asks for the whole domain (start_cpu −1, one "CPU", 3 parameters); the reply of libvirtd 9.0 decodes', (t) => {
   const spec = Calls.domainGetCpuTotals;
   t.is(spec.proc, RemoteProc.DOMAIN_GET_CPU_STATS);
   t.deepEqual(
-    encodeCall(spec.proc, 6, spec.encode!, DOMAIN),
+    encodeCall(spec, 6, DOMAIN),
     hex(`00 00 00 58 | 20 00 80 86 | 00 00 00 01 | 00 00 01 06 | 00 00 00 00 | 00 00 00 06 | 00 00 00 00 | ${DOMAIN_BYTES} |
       00 00 00 03 | ff ff ff ff | 00 00 00 01 | 00 00 00 00`),
   );
@@ -68,7 +66,7 @@ test('DOMAIN_GET_VCPUS asks for maxinfo entries and no CPU maps; the reply of li
   const spec = Calls.domainGetVcpus;
   t.is(spec.proc, RemoteProc.DOMAIN_GET_VCPUS);
   t.deepEqual(
-    encodeCall(spec.proc, 7, spec.encode!, { domain: DOMAIN, maxInfo: 256 }),
+    encodeCall(spec, 7, { domain: DOMAIN, maxInfo: 256 }),
     hex(`00 00 00 50 | 20 00 80 86 | 00 00 00 01 | 00 00 00 14 | 00 00 00 00 | 00 00 00 07 | 00 00 00 00 | ${DOMAIN_BYTES} |
       00 00 01 00 | 00 00 00 00`),
   );

@@ -5,18 +5,11 @@ import { paramsOf } from '../../libvirt/domain-stats.js';
 import { decodeDomainEvent } from '../../libvirt/event-stream.js';
 import { LibvirtError, ProtocolError } from '../../libvirt/errors.js';
 import { FrameReader, type Header, decodePacket, encodePacket } from '../../libvirt/framing.js';
-import { KeepaliveProc, Limits, MessageStatus, MessageType, PROGRAM_VERSION, Program, RemoteProc } from '../../libvirt/protocol.js';
-import type { CallSpec } from '../../libvirt/rpc.js';
+import { KeepaliveProc, Limits, MessageStatus, MessageType, Program, RemoteProc } from '../../libvirt/protocol.js';
 import { readRemoteError } from '../../libvirt/structs.js';
+import { encodeCall } from '../harness/fakes/call-packets.js';
 import { hex } from '../harness/hex.js';
 
-const call = (proc: number, serial: number): Header => ({
-  prog: Program.REMOTE, vers: PROGRAM_VERSION, proc, type: MessageType.CALL, serial, status: MessageStatus.OK,
-});
-
-function encodeCall<A, R>(spec: CallSpec<A, R>, serial: number, args: A): Buffer {
-  return encodePacket(call(spec.proc, serial), spec.encode && ((w) => spec.encode!(w, args)));
-}
 
 test('§9.1 GET_LIB_VERSION call and reply', (t) => {
   t.deepEqual(encodeCall(Calls.getLibVersion, 5, undefined), hex('00 00 00 1c | 20 00 80 86 | 00 00 00 01 | 00 00 00 9d | 00 00 00 00 | 00 00 00 05 | 00 00 00 00'));
