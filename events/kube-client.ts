@@ -2,7 +2,8 @@
 // Eviction (409 AlreadyExists is success: the name is deterministic per incident, so it is our own earlier
 // create whose answer was lost) and merge-patch the status of a Hypervisor. Every call takes an AbortSignal
 // (the writer's per-request timeout). Failures carry the HTTP status and the API server's Status object.
-import http from 'node:http';
+import type * as Http from 'node:http';
+import { http } from '../runtime/node-http.js';
 import type https from 'node:https';
 import { createRequire } from 'node:module';
 import { API_GROUP, API_VERSION, EVICTION_PLURAL, HYPERVISOR_PLURAL, type SerializedEviction } from './eviction.js';
@@ -65,8 +66,8 @@ export function operationPath(operation: KubeOperation, name: string | undefined
 }
 
 export class KubeClient implements KubeApi {
-  private readonly agent: http.Agent;
-  private readonly request: typeof http.request;
+  private readonly agent: Http.Agent;
+  private readonly request: typeof Http.request;
 
   constructor(private readonly connection: KubeConnection) {
     if (connection.server.protocol === 'http:') {
@@ -149,7 +150,7 @@ export class KubeClient implements KubeApi {
   }
 }
 
-function apiError(method: string, path: string, code: number, headers: http.IncomingHttpHeaders, body: Buffer): KubeApiError {
+function apiError(method: string, path: string, code: number, headers: Http.IncomingHttpHeaders, body: Buffer): KubeApiError {
   let reason = '';
   let message = http.STATUS_CODES[code] ?? 'unknown status';
   try {

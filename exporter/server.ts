@@ -1,6 +1,7 @@
 // The exporter's HTTP(S) endpoint: the telemetry path (Prometheus text or OpenMetrics by Accept header),
 // a landing page at /, and /healthz. Basic auth and TLS come from the web config file.
-import http from 'node:http';
+import type * as Http from 'node:http';
+import { http } from '../runtime/node-http.js';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Collection } from './collection.js';
@@ -48,7 +49,7 @@ function landingPage(telemetryPath: string, version: string): string {
 }
 
 /** Why the client certificate is refused under the web config's client_auth_type, or undefined if it is fine. */
-function clientCertProblem(req: http.IncomingMessage, web: WebConfig): string | undefined {
+function clientCertProblem(req: Http.IncomingMessage, web: WebConfig): string | undefined {
   const mode = web.tls?.clientAuth;
   if (!mode || mode === 'NoClientCert' || mode === 'RequestClientCert') return undefined;
   const socket = req.socket as TLSSocket;
@@ -62,7 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { web, auth, log, collection, telemetryPath } = options;
   const landing = landingPage(telemetryPath, options.version);
 
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+  const handle = async (req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> => {
     for (const [name, value] of Object.entries(web.headers)) res.setHeader(name, value);
     const certProblem = clientCertProblem(req, web);
     if (certProblem) return reply(res, 403, `${certProblem}\n`);
@@ -87,7 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return reply(res, 200, landing, 'text/html; charset=utf-8');
   };
 
-  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const listener = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
       log('error', 'request failed', { path: req.url, error: errorText(err) });
       if (!res.headersSent) reply(res, 500, 'Internal Server Error\n');
@@ -139,7 +140,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
  * Streams the exposition as it is made, a run of samples per chunk (chunked transfer encoding), so the
  * whole text never exists at once; waits while the socket's buffer is full. A HEAD gets the headers only.
  */
-async function sendExposition(res: http.ServerResponse, write: (sink: TextSink) => Promise<void>, contentType: string): Promise<void> {
+async function sendExposition(res: Http.ServerResponse, write: (sink: TextSink) => Promise<void>, contentType: string): Promise<void> {
   res.writeHead(200, { 'Content-Type': contentType });
   if (res.req.method === 'HEAD') return void res.end();
   await write(async (text) => {
@@ -150,7 +151,7 @@ async function sendExposition(res: http.ServerResponse, write: (sink: TextSink) 
 }
 
 /** Resolves when the response's buffer has drained or the connection closed, leaving no listener behind. */
-function drainedOrClosed(res: http.ServerResponse): Promise<void> {
+function drainedOrClosed(res: Http.ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);
@@ -162,7 +163,7 @@ function drainedOrClosed(res: http.ServerResponse): Promise<void> {
   });
 }
 
-function reply(res: http.ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+function reply(res: Http.ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
   // Encoded once: for its length and for the socket (each would walk the whole exposition: bench/RESULTS.md#exporter).
   const bytes = Buffer.from(body, 'utf8');
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length });

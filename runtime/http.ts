@@ -1,5 +1,6 @@
 // /metrics (Prometheus text, prom-client) and /healthz (JSON; 200 healthy, 503 not).
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { http } from './node-http.js';
 import type { Registry } from 'prom-client';
 import type { ListenAddress } from '../runtime/listen-address.js';
 
@@ -9,7 +10,7 @@ export interface Health {
 }
 
 export async function serveHttp(address: ListenAddress, registry: Registry, health: () => Health): Promise<Server> {
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
