@@ -15,6 +15,16 @@ export function keepYoungGenerationSmall(): void {
 }
 
 /**
+ * Hot code is optimized by TurboFan alone, without Maglev, the mid-tier compiler that Node.js 22 and later run
+ * before it (Node.js 20 leaves it off, so there this changes nothing). Maglev shortens the warm-up; its
+ * compiler's code and working memory and the code it makes stay resident: on the image's Node.js 24, 10-12
+ * MiB of a 5000-domain exporter's peak. TurboFan still optimizes a scrape's hot loops (bench/RESULTS.md#exporter).
+ */
+export function optimizeWithTurbofanOnly(): void {
+  v8.setFlagsFromString('--no-maglev');
+}
+
+/**
  * A full collection once the old generation grew by half over what the last one kept. By default V8 lets it
  * grow several-fold first, and promoted garbage of a busy sidecar stays resident until then. The collections
  * this adds are short (bench/RESULTS.md#exporter).
@@ -24,14 +34,17 @@ export function collectOldGenerationEarly(): void {
 }
 
 /**
- * Runs JavaScript in V8's interpreter only (`--lite-mode`: no optimizing compilers, type feedback allocated
- * lazily). For a process whose work is small and rare, such as the HA agent's (a domain event now and then, a
- * little JavaScript for each), the compilers cost more memory than they save time: the compiler's own code
- * and working memory, and the optimized code, stay resident after a burst. Set before the role's modules load,
- * so nothing of them is compiled for speed. Not for the exporter or the sidecar, whose throughput is their job.
+ * Runs JavaScript in V8's interpreter only: no baseline or optimizing compiler, type feedback allocated lazily
+ * (`--lite-mode`), nothing compiled ahead of its first call (`--max-lazy`). For a process whose work is small and rare, such as the HA agent's (a domain event now and
+ * then, a little JavaScript for each), the compilers cost more memory than they save time: the compiler's own
+ * code and working memory, and the compiled code, stay resident after a burst. Set before the role's modules
+ * load, so nothing of them is compiled for speed. Not for the exporter or the sidecar, whose throughput is
+ * their job. Each compiler is turned off by name: V8 applies what `--lite-mode` implies only at start-up, and
+ * from Node.js 22 on (V8 12) the compilers no longer ask lite mode itself, so on the image's Node.js 24 the flag
+ * alone left all three running: 75-95 MiB after a burst instead of 61-71 (bench/RESULTS.md#events).
  */
 export function interpretOnly(): void {
-  v8.setFlagsFromString('--lite-mode');
+  for (const flag of ['--lite-mode', '--no-sparkplug', '--no-maglev', '--no-turbofan', '--max-lazy']) v8.setFlagsFromString(flag);
 }
 
 /**
