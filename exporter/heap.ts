@@ -1,6 +1,6 @@
 // The exporter's use of the memory policy (runtime/heap.ts says why): a scrape allocates in one burst, then
 // the process idles until the next one.
-import { collectOldGenerationEarly, IdleCollector, keepYoungGenerationSmall } from '../runtime/heap.js';
+import { collectOldGenerationEarly, IdleCollector, keepYoungGenerationSmall, optimizeWithTurbofanOnly } from '../runtime/heap.js';
 
 /** Quiet time after a scrape before the full collection. */
 const IDLE_MS = 1000;
@@ -10,6 +10,7 @@ const GROWTH_BYTES = 4 * 1024 * 1024;
 let collector: IdleCollector | undefined;
 
 export function configureHeap(): void {
+  optimizeWithTurbofanOnly();
   keepYoungGenerationSmall();
   collectOldGenerationEarly();
   collector = new IdleCollector(IDLE_MS, GROWTH_BYTES);
