@@ -34,6 +34,7 @@ import { scriptedDaemon, scriptedPeer, type ScriptedDaemon } from '../test/harne
 import { errorReply, event, reply, validReplies } from '../test/harness/fakes/server-packets.js';
 import { RemoteProc } from '../libvirt/protocol.js';
 import { processMemory } from './proc-memory.js';
+import { imageNodeBinary, NODE_VERSION } from '../test/harness/roles/oci-image.js';
 
 const GOAL_P99_MS = 50;
 const GOAL_RSS_MIB = 64;
@@ -193,9 +194,9 @@ async function eventDaemon(): Promise<ScriptedDaemon> {
  * POSTs, the printed Evictions), not by scraping /metrics in a loop: a scrape renders every series, and one
  * every few milliseconds would be the bench's load, not the agent's. One scrape at the end checks the counts.
  */
-async function agentMemory(run: number, kube: ApiServerThread | undefined): Promise<MemoryFigures> {
+async function agentMemory(run: number, kube: ApiServerThread | undefined, node: string): Promise<MemoryFigures> {
   const daemon = await eventDaemon();
-  const agent = await startEventsAgent({ uri: daemon.uri('/system'), hypervisor: HYPERVISOR, namespace: 'default', ...(kube ? { kube } : {}) });
+  const agent = await startEventsAgent({ uri: daemon.uri('/system'), hypervisor: HYPERVISOR, namespace: 'default', node, ...(kube ? { kube } : {}) });
   try {
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const idle = processMemory(agent.pid).rss;
@@ -245,8 +246,8 @@ async function agentLatency(run: number, kube: ApiServerThread): Promise<{ p50: 
 }
 
 /** Resident memory of a bare Node.js process (the floor under any figure above), after the same settling time. */
-async function bareNodeRss(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+async function bareNodeRss(node: string): Promise<number> {
+  const child = spawn(node, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const { rss } = processMemory(child.pid!);
   child.kill();
@@ -273,16 +274,21 @@ try {
   console.log(`  burst (all at once):    p50 ${fmt(burst.p50)}  p99 ${fmt(burst.p99)}  max ${fmt(burst.max)}  (queueing behind 4 concurrent requests)`);
   const deployed = await agentLatency(6, kube);
   console.log(`  the agent process, one at a time: p50 ${fmt(deployed.p50)}  p99 ${fmt(deployed.p99)}  max ${fmt(deployed.max)}  goal p99 < ${GOAL_P99_MS} ms: ${deployed.p99 < GOAL_P99_MS ? 'met' : 'NOT met'}`);
-  const dryRun = await agentMemory(4, undefined);
-  const writing = await agentMemory(5, kube);
-  const writingTls = await agentMemory(7, kubeTls);
   const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
   const verdict = (m: MemoryFigures) => (Math.max(m.burstPeak, m.hwm) <= GOAL_RSS_MIB * MiB ? 'met' : 'NOT met');
   console.log(`HA agent resident memory (libvirt-telemetry events, default flags, scripted libvirtd; burst = ${count} stopped/failed events → ${count} Evictions)`);
-  console.log(`  (node ${process.version}; a bare node process idles at ${mib(await bareNodeRss())} here)`);
-  const modes = [['--dry-run', dryRun], ['writer → API server, http', writing], ['writer → API server, https', writingTls]] as const;
-  for (const [label, m] of modes) {
-    console.log(`  ${label.padEnd(27)} idle ${mib(m.idle)}  burst peak ${mib(m.burstPeak)}  VmHWM ${mib(m.hwm)}  goal ≤ ${GOAL_RSS_MIB} MiB: ${verdict(m)}`);
+  // On this machine's Node.js and on the one the image runs (what the manifests deploy).
+  const runtimes = [
+    [`node ${process.version} (this machine)`, process.execPath],
+    [`node v${NODE_VERSION} (the image's)`, await imageNodeBinary()],
+  ] as const;
+  for (const [r, [runtime, node]] of runtimes.entries()) {
+    console.log(`  ${runtime}; a bare node process idles at ${mib(await bareNodeRss(node))} here`);
+    const modes = [['--dry-run', undefined], ['writer → API server, http', kube], ['writer → API server, https', kubeTls]] as const;
+    for (const [i, [label, server]] of modes.entries()) {
+      const m = await agentMemory(7 + 3 * r + i, server, node); // a run number of its own: its domains' UUIDs
+      console.log(`    ${label.padEnd(27)} idle ${mib(m.idle)}  burst peak ${mib(m.burstPeak)}  VmHWM ${mib(m.hwm)}  goal ≤ ${GOAL_RSS_MIB} MiB: ${verdict(m)}`);
+    }
   }
 } finally {
   await Promise.all([kube.stop(), kubeTls.stop()]);

@@ -1,4 +1,5 @@
-// Scrape wall time and memory of the exporter, side by side with `virsh domstats` and Debian's
+// Scrape wall time and memory of the exporter, on this machine's Node.js and on the image's (the runtime the
+// manifests deploy: a role's memory differs by runtime), side by side with `virsh domstats` and Debian's
 // prometheus-libvirt-exporter (kumina 0.2) against the same libvirtd, for 1000 and 5000 test-driver domains and
 // for 20+ TCG domains; then the exporter alone against a scripted daemon whose stats reply is a legal 32 MiB
 // message. Prints every figure against its goal (issue 12): ≤ 1.2× virsh for the test-driver domains, at or
@@ -23,6 +24,7 @@ import { startExporter, type RunningExporter } from '../test/harness/roles/expor
 import { parseExposition } from '../test/harness/readers/exposition.js';
 import { freePort } from '../test/harness/free-port.js';
 import { processMemory } from './proc-memory.js';
+import { imageNodeBinary, NODE_VERSION } from '../test/harness/roles/oci-image.js';
 import { Limits } from '../libvirt/protocol.js';
 import { bigHostDaemon } from '../test/harness/fakes/stats-daemon.js';
 import { virsh } from '../test/harness/env/testenv.js';
@@ -41,8 +43,15 @@ const PAUSE_MS = Number(process.env['BENCH_PAUSE_MS'] ?? 1500);
 const VIRSH_GROUPS = ['--state', '--cpu-total', '--balloon', '--vcpu', '--interface', '--block'];
 if (STATS_GROUPS !== 0b111111) throw new Error('VIRSH_GROUPS no longer matches the exporter\'s STATS_GROUPS');
 
+/** The Node.js binaries the exporter is measured on: this machine's and the image's (what the manifests deploy). */
+interface Runtime {
+  readonly label: string;
+  readonly node: string;
+}
+
 interface Figures {
   scenario: string;
+  runtime: string;
   domains: number;
   /** virsh's own timing of one domstats call (call and printing) on its warm connection, after the pause. */
   virshMs: number;
@@ -168,9 +177,10 @@ async function startVirshSession(uri: string): Promise<{ domstats: () => Promise
 
 const pause = (): Promise<void> => new Promise((r) => setTimeout(r, PAUSE_MS));
 
-/** The three tools against one daemon URI, interleaved round by round. */
-async function measure(scenario: string, uri: string): Promise<Figures> {
-  const ours: RunningExporter = await startExporter(['--libvirt.uri', uri]);
+/** virsh, kumina and the exporter on each runtime against one daemon URI, interleaved round by round. */
+async function measure(scenario: string, uri: string, runtimes: readonly Runtime[]): Promise<Figures[]> {
+  const ours: RunningExporter[] = [];
+  for (const { node } of runtimes) ours.push(await startExporter(['--libvirt.uri', uri], { node }));
   const kumina = await startKumina(uri);
   const virsh = await startVirshSession(uri);
   const bodies = mkdtempSync(path.join(tmpdir(), 'bench-scrapes-'));
@@ -179,43 +189,54 @@ async function measure(scenario: string, uri: string): Promise<Figures> {
   const oursSample = (name: string): number => parseExposition(readFileSync(oursBody, 'utf8')).find((s) => s.name === name)?.value ?? NaN;
   try {
     await pause();
-    const oursIdleRss = processMemory(ours.pid).rss;
-    const oursColdMs = await timedGet(`${ours.url}/metrics`, oursBody); // connects, reads every domain's XML once
-    const oursFirstPeakRss = processMemory(ours.pid).peak;
-    await timedGet(`${ours.url}/metrics`, oursBody);
-    const domains = oursSample('libvirt_domains');
+    const idleRss = ours.map((e) => processMemory(e.pid).rss);
+    const coldMs: number[] = [];
+    const firstPeakRss: number[] = [];
+    const domains: number[] = [];
+    for (const e of ours) {
+      coldMs.push(await timedGet(`${e.url}/metrics`, oursBody)); // connects, reads every domain's XML once
+      firstPeakRss.push(processMemory(e.pid).peak);
+      await timedGet(`${e.url}/metrics`, oursBody);
+      domains.push(oursSample('libvirt_domains'));
+    }
     await timedGet(`${kumina.url}/metrics`, kuminaBody);
-    // Interleaved round by round, so that the three see the same load on the machine.
-    const times = { ours: [] as number[], collect: [] as number[], kumina: [] as number[], virsh: [] as number[], virshProcess: [] as number[] };
+    // Interleaved round by round, so that all see the same load on the machine.
+    const times = { ours: ours.map(() => [] as number[]), collect: ours.map(() => [] as number[]), kumina: [] as number[], virsh: [] as number[], virshProcess: [] as number[] };
     // Each call comes after the same pause, as scrapes do (Prometheus scrapes every 15-30 s).
     for (let round = 0; round < ROUNDS; round++) {
-      await pause();
-      times.ours.push(await timedGet(`${ours.url}/metrics`, oursBody));
-      times.collect.push(1000 * oursSample('libvirt_exporter_scrape_duration_seconds'));
+      for (const [i, e] of ours.entries()) {
+        await pause();
+        times.ours[i]!.push(await timedGet(`${e.url}/metrics`, oursBody));
+        times.collect[i]!.push(1000 * oursSample('libvirt_exporter_scrape_duration_seconds'));
+      }
       await pause();
       times.virsh.push(await virsh.domstats());
       await pause();
       times.kumina.push(await timedGet(`${kumina.url}/metrics`, kuminaBody));
       times.virshProcess.push(virshProcess(uri));
     }
-    const mem = processMemory(ours.pid);
-    return {
-      scenario,
-      domains,
-      virshMs: median(times.virsh),
-      virshProcessMs: median(times.virshProcess),
-      oursMs: median(times.ours),
-      oursCollectMs: median(times.collect),
-      oursColdMs,
-      kuminaMs: median(times.kumina),
-      oursIdleRss,
-      oursFirstPeakRss,
-      oursRss: mem.rss,
-      oursPeakRss: mem.peak,
-      kuminaRss: processMemory(kumina.pid).rss,
-    };
+    const kuminaRss = processMemory(kumina.pid).rss;
+    return ours.map((e, i) => {
+      const mem = processMemory(e.pid);
+      return {
+        scenario,
+        runtime: runtimes[i]!.label,
+        domains: domains[i]!,
+        virshMs: median(times.virsh),
+        virshProcessMs: median(times.virshProcess),
+        oursMs: median(times.ours[i]!),
+        oursCollectMs: median(times.collect[i]!),
+        oursColdMs: coldMs[i]!,
+        kuminaMs: median(times.kumina),
+        oursIdleRss: idleRss[i]!,
+        oursFirstPeakRss: firstPeakRss[i]!,
+        oursRss: mem.rss,
+        oursPeakRss: mem.peak,
+        kuminaRss,
+      };
+    });
   } finally {
-    await ours.stop();
+    for (const e of ours) await e.stop();
     await kumina.stop();
     await virsh.stop();
     rmSync(bodies, { recursive: true, force: true });
@@ -277,7 +298,7 @@ async function withTcgDomains<T>(count: number, body: () => Promise<T>): Promise
 }
 
 const COLUMNS = [
-  ['scenario', 23], ['domains', 8], ['virsh/call', 11], ['virsh proc', 11], ['exporter', 10], ['exp collect', 12], ['exp 1st', 10],
+  ['scenario', 23], ['node', 9], ['domains', 8], ['virsh/call', 11], ['virsh proc', 11], ['exporter', 10], ['exp collect', 12], ['exp 1st', 10],
   ['kumina 0.2', 11], ['exp/virsh', 10], ['exp/kumina', 11], ['exp idle', 10], ['exp 1st pk', 11], ['exp RSS', 10], ['exp peak', 10],
   ['kumina RSS', 10],
 ] as const;
@@ -290,7 +311,7 @@ function printFigures(r: Figures): void {
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   const mib = (x: number) => `${(x / MiB).toFixed(1)} MiB`;
   printRow([
-    r.scenario, String(r.domains), ms(r.virshMs), ms(r.virshProcessMs), ms(r.oursMs), ms(r.oursCollectMs), ms(r.oursColdMs), ms(r.kuminaMs),
+    r.scenario, r.runtime, String(r.domains), ms(r.virshMs), ms(r.virshProcessMs), ms(r.oursMs), ms(r.oursCollectMs), ms(r.oursColdMs), ms(r.kuminaMs),
     `${(r.oursMs / r.virshMs).toFixed(2)}x`, `${(r.oursMs / r.kuminaMs).toFixed(3)}x`, mib(r.oursIdleRss), mib(r.oursFirstPeakRss), mib(r.oursRss),
     mib(r.oursPeakRss), mib(r.kuminaRss),
   ]);
@@ -312,7 +333,7 @@ function printGoals(rows: readonly Figures[]): void {
       : [`${(r.oursMs / r.virshMs).toFixed(2)}x virsh (goal <= 1.20x) ${verdict(r.oursMs <= 1.2 * r.virshMs)}`];
     const rssGoal = r.domains >= 5000 ? ` (goal <= 64 MiB) ${verdict(r.oursPeakRss <= 64 * MiB)}` : '';
     goals.push(`peak RSS ${(r.oursPeakRss / MiB).toFixed(1)} MiB${rssGoal}`);
-    process.stdout.write(`${r.scenario}: ${goals.join('; ')}\n`);
+    process.stdout.write(`${r.scenario}, node ${r.runtime}: ${goals.join('; ')}\n`);
   }
 }
 
@@ -323,9 +344,9 @@ function printGoals(rows: readonly Figures[]): void {
  * libvirtd would (bigHostDaemon): should the bulk call be late and the exporter fall back to per-domain calls,
  * each of those gets its own domain's stats, not the whole message again.
  */
-async function measureBigMessage(mib: number): Promise<void> {
+async function measureBigMessage(mib: number, runtime: Runtime): Promise<void> {
   const { domains, messageBytes, daemon } = await bigHostDaemon(Math.min(Limits.MESSAGE_MAX, mib * MiB));
-  const ours = await startExporter(['--libvirt.uri', daemon.uri('/system')]);
+  const ours = await startExporter(['--libvirt.uri', daemon.uri('/system')], { node: runtime.node });
   const bodies = mkdtempSync(path.join(tmpdir(), 'bench-scrapes-'));
   try {
     await new Promise((r) => setTimeout(r, PAUSE_MS));
@@ -341,7 +362,7 @@ async function measureBigMessage(mib: number): Promise<void> {
     const { peak } = processMemory(ours.pid);
     const goal = idle + 2 * messageBytes;
     process.stdout.write(
-      `\n${(messageBytes / MiB).toFixed(1)} MiB stats reply (${domains} QEMU-like domains; last scrape: ${exported} listed, ` +
+      `\nnode ${runtime.label}: ${(messageBytes / MiB).toFixed(1)} MiB stats reply (${domains} QEMU-like domains; last scrape: ${exported} listed, ` +
         `last_scrape_success ${complete}), scripted daemon, default flags: scrape ${median(times).toFixed(0)} ms; ` +
         `idle RSS ${(idle / MiB).toFixed(1)} MiB, peak ${(peak / MiB).toFixed(1)} MiB ` +
         `(goal <= idle + 2 x message = ${(goal / MiB).toFixed(1)} MiB) ${peak <= goal ? 'met' : 'MISSED'}\n`,
@@ -355,20 +376,24 @@ async function measureBigMessage(mib: number): Promise<void> {
 
 async function main(): Promise<void> {
   await ensurePackages(['prometheus-libvirt-exporter', 'curl']);
-  
+  const runtimes: Runtime[] = [
+    { label: process.version, node: process.execPath },
+    { label: `v${NODE_VERSION}`, node: await imageNodeBinary() },
+  ];
+  process.stdout.write(`The exporter on this machine's Node.js (${process.version}) and on the image's (v${NODE_VERSION}, what the manifests deploy).\n`);
   const rows: Figures[] = [];
   printRow(COLUMNS.map(([title]) => title));
+  const measured = (figures: Figures[]): void => {
+    rows.push(...figures);
+    figures.forEach(printFigures);
+  };
   // A size of 0 skips that scenario.
   for (const count of TEST_DOMAINS) {
-    rows.push(await withTestDomains(URIS.testTcp, count, () => measure(`test driver +${count}${NOVA ? ' nova' : ''}`, URIS.testTcp)));
-    printFigures(rows.at(-1)!);
+    measured(await withTestDomains(URIS.testTcp, count, () => measure(`test driver +${count}${NOVA ? ' nova' : ''}`, URIS.testTcp, runtimes)));
   }
-  if (TCG_DOMAINS > 0) {
-    rows.push(await withTcgDomains(TCG_DOMAINS, () => measure(`TCG +${TCG_DOMAINS}`, URIS.qemuTcp)));
-    printFigures(rows.at(-1)!);
-  }
+  if (TCG_DOMAINS > 0) measured(await withTcgDomains(TCG_DOMAINS, () => measure(`TCG +${TCG_DOMAINS}`, URIS.qemuTcp, runtimes)));
   printGoals(rows);
-  if (BIG_MESSAGE_MIB > 0) await measureBigMessage(BIG_MESSAGE_MIB);
+  if (BIG_MESSAGE_MIB > 0) for (const runtime of runtimes) await measureBigMessage(BIG_MESSAGE_MIB, runtime);
 }
 
 await main();

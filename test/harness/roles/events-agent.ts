@@ -36,6 +36,8 @@ export interface AgentOptions {
   namespace?: string;
   uri?: string;
   args?: readonly string[];
+  /** The Node.js binary to run it on (the image's: imageNodeBinary); this process's by default. */
+  node?: string;
 }
 
 export async function startEventsAgent(options: AgentOptions = {}): Promise<EventsAgent> {
@@ -54,7 +56,7 @@ export async function startEventsAgent(options: AgentOptions = {}): Promise<Even
     args.push('--kubeconfig', kubeconfig);
   } else args.push('--dry-run');
   args.push(...(options.args ?? []));
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LIBVIRT_TELEMETRY_EVENTS_'))), KUBECONFIG: '', NODE_NAME: '', POD_NAMESPACE: '' } });
+  const child: ChildProcess = spawn(options.node ?? process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LIBVIRT_TELEMETRY_EVENTS_'))), KUBECONFIG: '', NODE_NAME: '', POD_NAMESPACE: '' } });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const lines: Record<string, unknown>[] = [];
   const log: string[] = [];

