@@ -1,6 +1,6 @@
 // The memory policies that depend on the Node.js release, checked on this machine's Node.js and on the one
-// the image runs (imageNodeBinary: the same release as the image's base). Both were silently lost on the
-// image's Node.js 24 while every figure taken on this machine's Node.js 20 looked fine.
+// the image runs (imageNodeBinary: the same release as the image's base). Each was missing or silently lost
+// on the image's Node.js 24 while every figure taken on this machine's Node.js 20 looked fine.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { imageNodeBinary, NODE_VERSION } from '../harness/roles/oci-image.js';
@@ -29,6 +29,28 @@ for (const runtime of runtimes) {
       console.log(JSON.stringify({ optimized: (status & 16) !== 0, interpreted: (status & 128) !== 0 }));
     `, ['--allow-natives-syntax']);
     t.deepEqual(status, { optimized: false, interpreted: true });
+  });
+
+  test(`the exporter's heap policy optimizes hot code with TurboFan, never Maglev: ${runtime.label}`, async (t) => {
+    // %GetOptimizationStatus bits: 1 << 5 Maglev code, 1 << 6 TurboFan code; looked at every 64 calls.
+    const seen = evaluate(await runtime.node(), `
+      const { configureHeap } = await import(${JSON.stringify(dist('exporter/heap.js'))});
+      configureHeap();
+      const hot = new Function('a', 'let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s;');
+      const status = new Function('f', 'return %GetOptimizationStatus(f)');
+      const numbers = Array.from({ length: 100 }, (_, i) => i);
+      let maglev = false;
+      let turbofan = false;
+      for (let i = 0; i < 200000; i++) {
+        hot(numbers);
+        if (i % 64 === 0) {
+          maglev ||= (status(hot) & 32) !== 0;
+          turbofan ||= (status(hot) & 64) !== 0;
+        }
+      }
+      console.log(JSON.stringify({ maglev, turbofan }));
+    `, ['--allow-natives-syntax']);
+    t.deepEqual(seen, { maglev: false, turbofan: true });
   });
 
   test(`the roles' HTTP servers and clients load no undici: ${runtime.label}`, async (t) => {
