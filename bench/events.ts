@@ -34,7 +34,7 @@ import { scriptedDaemon, scriptedPeer, type ScriptedDaemon } from '../test/harne
 import { errorReply, event, reply, validReplies } from '../test/harness/fakes/server-packets.js';
 import { RemoteProc } from '../libvirt/protocol.js';
 import { processMemory } from './proc-memory.js';
-import { imageNodeBinary, NODE_VERSION } from '../test/harness/roles/oci-image.js';
+import { NODE_RUNTIMES } from '../test/harness/roles/oci-image.js';
 
 const GOAL_P99_MS = 50;
 const GOAL_RSS_MIB = 64;
@@ -278,12 +278,9 @@ try {
   const verdict = (m: MemoryFigures) => (Math.max(m.burstPeak, m.hwm) <= GOAL_RSS_MIB * MiB ? 'met' : 'NOT met');
   console.log(`HA agent resident memory (libvirt-telemetry events, default flags, scripted libvirtd; burst = ${count} stopped/failed events → ${count} Evictions)`);
   // On this machine's Node.js and on the one the image runs (what the manifests deploy).
-  const runtimes = [
-    [`node ${process.version} (this machine)`, process.execPath],
-    [`node v${NODE_VERSION} (the image's)`, await imageNodeBinary()],
-  ] as const;
-  for (const [r, [runtime, node]] of runtimes.entries()) {
-    console.log(`  ${runtime}; a bare node process idles at ${mib(await bareNodeRss(node))} here`);
+  for (const [r, runtime] of NODE_RUNTIMES.entries()) {
+    const node = await runtime.binary();
+    console.log(`  ${runtime.label}; a bare node process idles at ${mib(await bareNodeRss(node))} here`);
     const modes = [['--dry-run', undefined], ['writer → API server, http', kube], ['writer → API server, https', kubeTls]] as const;
     for (const [i, [label, server]] of modes.entries()) {
       const m = await agentMemory(7 + 3 * r + i, server, node); // a run number of its own: its domains' UUIDs

@@ -24,7 +24,7 @@ import { startExporter, type RunningExporter } from '../test/harness/roles/expor
 import { parseExposition } from '../test/harness/readers/exposition.js';
 import { freePort } from '../test/harness/free-port.js';
 import { processMemory } from './proc-memory.js';
-import { imageNodeBinary, NODE_VERSION } from '../test/harness/roles/oci-image.js';
+import { NODE_RUNTIMES } from '../test/harness/roles/oci-image.js';
 import { Limits } from '../libvirt/protocol.js';
 import { bigHostDaemon } from '../test/harness/fakes/stats-daemon.js';
 import { virsh } from '../test/harness/env/testenv.js';
@@ -43,7 +43,7 @@ const PAUSE_MS = Number(process.env['BENCH_PAUSE_MS'] ?? 1500);
 const VIRSH_GROUPS = ['--state', '--cpu-total', '--balloon', '--vcpu', '--interface', '--block'];
 if (STATS_GROUPS !== 0b111111) throw new Error('VIRSH_GROUPS no longer matches the exporter\'s STATS_GROUPS');
 
-/** The Node.js binaries the exporter is measured on: this machine's and the image's (what the manifests deploy). */
+/** A Node.js binary the exporter is measured on (NODE_RUNTIMES), labelled by its version. */
 interface Runtime {
   readonly label: string;
   readonly node: string;
@@ -376,11 +376,9 @@ async function measureBigMessage(mib: number, runtime: Runtime): Promise<void> {
 
 async function main(): Promise<void> {
   await ensurePackages(['prometheus-libvirt-exporter', 'curl']);
-  const runtimes: Runtime[] = [
-    { label: process.version, node: process.execPath },
-    { label: `v${NODE_VERSION}`, node: await imageNodeBinary() },
-  ];
-  process.stdout.write(`The exporter on this machine's Node.js (${process.version}) and on the image's (v${NODE_VERSION}, what the manifests deploy).\n`);
+  const runtimes: Runtime[] = [];
+  for (const runtime of NODE_RUNTIMES) runtimes.push({ label: runtime.version, node: await runtime.binary() });
+  process.stdout.write(`The exporter on ${NODE_RUNTIMES.map((r) => r.label).join(' and on ')} (the image's is what the manifests deploy).\n`);
   const rows: Figures[] = [];
   printRow(COLUMNS.map(([title]) => title));
   const measured = (figures: Figures[]): void => {

@@ -3,41 +3,45 @@
 // on the image's Node.js 24 while every figure taken on this machine's Node.js 20 looked fine.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { imageNodeBinary, NODE_VERSION } from '../harness/roles/oci-image.js';
+import { NODE_RUNTIMES } from '../harness/roles/oci-image.js';
 
 const dist = (file: string): string => new URL(`../../${file}`, import.meta.url).href;
-const runtimes = [
-  { label: `this machine's node ${process.version}`, node: async () => process.execPath },
-  { label: `the image's node v${NODE_VERSION}`, node: imageNodeBinary },
-];
+
+/**
+ * Script text defining `hot`, a function whose loop V8 optimizes once it runs often, and `status`, V8's
+ * %GetOptimizationStatus of a function (the script runs with --allow-natives-syntax).
+ */
+const HOT_FUNCTION = `
+  const hot = new Function('a', 'let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s;');
+  const status = new Function('f', 'return %GetOptimizationStatus(f)');
+`;
 
 /** Runs an ES module script on `node` and returns what it printed, parsed. */
 function evaluate(node: string, script: string, nodeFlags: readonly string[] = []): unknown {
   return JSON.parse(execFileSync(node, [...nodeFlags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 }));
 }
 
-for (const runtime of runtimes) {
+for (const runtime of NODE_RUNTIMES) {
   test(`the HA agent's interpret-only policy keeps hot code in the interpreter: ${runtime.label}`, async (t) => {
     // %GetOptimizationStatus bits (V8's OptimizationStatus): 1 << 4 optimized, 1 << 7 interpreted.
-    const status = evaluate(await runtime.node(), `
+    const status = evaluate(await runtime.binary(), `
       const { interpretOnly } = await import(${JSON.stringify(dist('runtime/heap.js'))});
       interpretOnly();
-      const hot = new Function('a', 'let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s;');
+      ${HOT_FUNCTION}
       const numbers = Array.from({ length: 1000 }, (_, i) => i);
       for (let i = 0; i < 20000; i++) hot(numbers);
-      const status = new Function('f', 'return %GetOptimizationStatus(f)')(hot);
-      console.log(JSON.stringify({ optimized: (status & 16) !== 0, interpreted: (status & 128) !== 0 }));
+      const bits = status(hot);
+      console.log(JSON.stringify({ optimized: (bits & 16) !== 0, interpreted: (bits & 128) !== 0 }));
     `, ['--allow-natives-syntax']);
     t.deepEqual(status, { optimized: false, interpreted: true });
   });
 
   test(`the exporter's heap policy optimizes hot code with TurboFan, never Maglev: ${runtime.label}`, async (t) => {
     // %GetOptimizationStatus bits: 1 << 5 Maglev code, 1 << 6 TurboFan code; looked at every 64 calls.
-    const seen = evaluate(await runtime.node(), `
+    const seen = evaluate(await runtime.binary(), `
       const { configureHeap } = await import(${JSON.stringify(dist('exporter/heap.js'))});
       configureHeap();
-      const hot = new Function('a', 'let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * 2; return s;');
-      const status = new Function('f', 'return %GetOptimizationStatus(f)');
+      ${HOT_FUNCTION}
       const numbers = Array.from({ length: 100 }, (_, i) => i);
       let maglev = false;
       let turbofan = false;
@@ -56,7 +60,7 @@ for (const runtime of runtimes) {
   test(`the roles' HTTP servers and clients load no undici: ${runtime.label}`, async (t) => {
     // An ES module import of node:http reads its WebSocket getters, which load undici with crypto, tls, http2
     // and zlib (runtime/node-http.ts). Every module that serves or calls HTTP, and every role's command.
-    const loaded = evaluate(await runtime.node(), `
+    const loaded = evaluate(await runtime.binary(), `
       for (const file of ${JSON.stringify(['runtime/http.js', 'exporter/server.js', 'events/kube-client.js'].map(dist))}) await import(file);
       const { loadCommands } = await import(${JSON.stringify(dist('cli/commands.js'))});
       await loadCommands();

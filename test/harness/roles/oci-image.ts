@@ -102,6 +102,22 @@ export async function imageNodeBinary(): Promise<string> {
   return binary;
 }
 
+/** A Node.js runtime a role is measured or checked on. */
+export interface NodeRuntime {
+  /** `process.version`'s form: v24.22.3. */
+  readonly version: string;
+  /** Which runtime it is, for a table row or a test title. */
+  readonly label: string;
+  /** The binary, fetched (and cached) on first use for the image's. */
+  binary(): Promise<string>;
+}
+
+/** This machine's Node.js and the image's: a role's memory differs by release, and the image's is what deploys. */
+export const NODE_RUNTIMES: readonly NodeRuntime[] = [
+  { version: process.version, label: `this machine's node ${process.version}`, binary: async () => process.execPath },
+  { version: `v${NODE_VERSION}`, label: `the image's node v${NODE_VERSION}`, binary: imageNodeBinary },
+];
+
 /** The base root file system as a tarball: Debian minbase + BASE_PACKAGES, node and npm in /usr/local. */
 async function buildRootfs(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'lt-image-base-'));
