@@ -35,13 +35,14 @@ export function collectOldGenerationEarly(): void {
 
 /**
  * Runs JavaScript in V8's interpreter only: no baseline or optimizing compiler, type feedback allocated lazily
- * (`--lite-mode`), nothing compiled ahead of its first call (`--max-lazy`). For a process whose work is small and rare, such as the HA agent's (a domain event now and
- * then, a little JavaScript for each), the compilers cost more memory than they save time: the compiler's own
- * code and working memory, and the compiled code, stay resident after a burst. Set before the role's modules
- * load, so nothing of them is compiled for speed. Not for the exporter or the sidecar, whose throughput is
- * their job. Each compiler is turned off by name: V8 applies what `--lite-mode` implies only at start-up, and
- * from Node.js 22 on (V8 12) the compilers no longer ask lite mode itself, so on the image's Node.js 24 the flag
- * alone left all three running: 75-95 MiB after a burst instead of 61-71 (bench/RESULTS.md#events).
+ * (`--lite-mode`), nothing compiled ahead of its first call (`--max-lazy`). For a process whose work is small
+ * and rare, such as the HA agent's (a domain event now and then, a little JavaScript for each), the compilers
+ * cost more memory than they save time: the compiler's own code and working memory, and the compiled code,
+ * stay resident after a burst. Set before the role's modules load, so nothing of them is compiled for speed.
+ * Not for the exporter or the sidecar, whose throughput is their job. Each compiler is turned off by name: V8
+ * applies what `--lite-mode` implies only at start-up, and from Node.js 22 on (V8 12) the compilers no longer
+ * ask lite mode itself, so on the image's Node.js 24 the flag alone left all three running: 75-95 MiB after a
+ * burst instead of 61-71 (bench/RESULTS.md#events).
  */
 export function interpretOnly(): void {
   for (const flag of ['--lite-mode', '--no-sparkplug', '--no-maglev', '--no-turbofan', '--max-lazy']) v8.setFlagsFromString(flag);
