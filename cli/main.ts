@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { COMMAND_NAMES, loadCommand, loadCommands } from './commands.js';
 import { renderHelp, terminalWidth, wrap } from './help.js';
 import { parseCommandLine, UsageError } from '../runtime/options.js';
+import { restartWithNodeFlags } from '../runtime/start-flags.js';
 import { packageVersion, PROGRAM } from '../runtime/version.js';
 
 export { PROGRAM };
@@ -25,8 +26,11 @@ async function topHelp(): Promise<string> {
   ].join('\n');
 }
 
-/** Runs the CLI; returns the exit code (0 ok, 1 runtime failure, 2 bad usage). */
-export async function main(argv: readonly string[]): Promise<number> {
+/**
+ * Runs the CLI; returns the exit code (0 ok, 1 runtime failure, 2 bad usage). `restart` is given the command's
+ * Node.js flags before it runs (the program passes restartWithNodeFlags; callers in a process of their own, none).
+ */
+export async function main(argv: readonly string[], restart: (nodeFlags: readonly string[]) => void = () => undefined): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const target = name === 'help' && rest[0] !== undefined ? await loadCommand(rest[0]) : undefined;
@@ -52,6 +56,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${packageVersion()}\n`);
       return 0;
     }
+    if (command.nodeFlags) restart(command.nodeFlags);
     for (const warning of parsed.warnings) process.stderr.write(`${PROGRAM} ${command.name}: warning: ${warning}\n`);
     return await command.run(parsed.options, parsed.positionals);
   } catch (err) {
@@ -67,5 +72,5 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
-  process.exitCode = await main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2), restartWithNodeFlags);
 }

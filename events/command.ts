@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { UsageError, type CommandSpec } from '../runtime/options.js';
 import { eventsOptions, type EventsOptions } from './options.js';
 import { parseListenAddress } from '../runtime/listen-address.js';
+import { INTERPRET_ONLY_FLAGS } from '../runtime/heap.js';
 
 /** Kubernetes object names: RFC 1123 subdomains. */
 const RESOURCE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -21,7 +22,8 @@ async function run(o: EventsOptions): Promise<number> {
   const heap = await import('../runtime/heap.js');
   // An event burst is short-lived garbage (records, Evictions, request bodies): the default young
   // generation growth would keep far more of it resident than the burst needs; and the agent's work is too
-  // small for the optimizing compilers to pay for their memory (bench/RESULTS.md#events).
+  // small for the optimizing compilers to pay for their memory (bench/RESULTS.md#events). The interpreter-only
+  // flags are on node's command line already where the runtime could restart with them (nodeFlags below).
   heap.interpretOnly();
   heap.keepYoungGenerationSmall();
   heap.collectOldGenerationEarly();
@@ -40,5 +42,6 @@ export const eventsCommand: CommandSpec<typeof eventsOptions> = {
     'JSON record (source libvirt-event) on stdout; /metrics and /healthz on --web.listen-address.',
   ].join('\n'),
   options: eventsOptions,
+  nodeFlags: INTERPRET_ONLY_FLAGS,
   run,
 };

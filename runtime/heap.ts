@@ -38,14 +38,22 @@ export function collectOldGenerationEarly(): void {
  * (`--lite-mode`), nothing compiled ahead of its first call (`--max-lazy`). For a process whose work is small
  * and rare, such as the HA agent's (a domain event now and then, a little JavaScript for each), the compilers
  * cost more memory than they save time: the compiler's own code and working memory, and the compiled code,
- * stay resident after a burst. Set before the role's modules load, so nothing of them is compiled for speed.
- * Not for the exporter or the sidecar, whose throughput is their job. Each compiler is turned off by name: V8
- * applies what `--lite-mode` implies only at start-up, and from Node.js 22 on (V8 12) the compilers no longer
- * ask lite mode itself, so on the image's Node.js 24 the flag alone left all three running: 75-95 MiB after a
- * burst instead of 61-71 (bench/RESULTS.md#events).
+ * stay resident after a burst. Not for the exporter or the sidecar, whose throughput is their job.
+ * Best from start-up (the agent's command restarts with them where the runtime can: runtime/start-flags.ts):
+ * then nothing of Node.js's bootstrap or the CLI is compiled for speed either, 2-3 MiB less after a burst
+ * on the image's Node.js 24 (bench/RESULTS.md#events).
+ */
+export const INTERPRET_ONLY_FLAGS: readonly string[] = ['--lite-mode', '--no-sparkplug', '--no-maglev', '--no-turbofan', '--max-lazy'];
+
+/**
+ * INTERPRET_ONLY_FLAGS set at run time, for a process not started with them; before the role's modules load,
+ * so that nothing of them is compiled for speed. Each compiler is turned off by name: V8 applies what
+ * `--lite-mode` implies only at start-up, and from Node.js 22 on (V8 12) the compilers no longer ask lite mode
+ * itself, so on the image's Node.js 24 the flag alone left all three running: 75-95 MiB after a burst
+ * instead of 61-71 (bench/RESULTS.md#events).
  */
 export function interpretOnly(): void {
-  for (const flag of ['--lite-mode', '--no-sparkplug', '--no-maglev', '--no-turbofan', '--max-lazy']) v8.setFlagsFromString(flag);
+  for (const flag of INTERPRET_ONLY_FLAGS) v8.setFlagsFromString(flag);
 }
 
 /**

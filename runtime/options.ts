@@ -55,6 +55,11 @@ export interface CommandSpec<S extends readonly OptionSpec[] = readonly OptionSp
   readonly description?: string;
   readonly options: S;
   readonly positionals?: readonly PositionalSpec[];
+  /**
+   * Node.js flags the command runs with from start-up (runtime/start-flags.ts): when run as the program, the
+   * CLI restarts itself with them once the command line is valid, before the command does anything.
+   */
+  readonly nodeFlags?: readonly string[];
   /** Returns the process exit code. */
   readonly run: (options: OptionValues<S>, positionals: string[]) => Promise<number>;
 }

@@ -2,8 +2,13 @@
 // the image runs (imageNodeBinary: the same release as the image's base). Each was missing or silently lost
 // on the image's Node.js 24 while every figure taken on this machine's Node.js 20 looked fine.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { NODE_RUNTIMES } from '../harness/roles/oci-image.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { INTERPRET_ONLY_FLAGS } from '../../runtime/heap.js';
+import { waitFor } from '../env/proc.js';
+import { CLI } from '../harness/repo.js';
+import { NODE_RUNTIMES, NODE_VERSION } from '../harness/roles/oci-image.js';
 
 const dist = (file: string): string => new URL(`../../${file}`, import.meta.url).href;
 
@@ -67,5 +72,33 @@ for (const runtime of NODE_RUNTIMES) {
       console.log(JSON.stringify(process.moduleLoadList.filter((m) => /undici|http2/.test(m))));
     `);
     t.deepEqual(loaded, []);
+  });
+
+  test(`the HA agent runs with its interpret-only flags from start-up where Node.js can restart in place: ${runtime.label}`, async (t) => {
+    const node = await runtime.binary();
+    const canRestart = execFileSync(node, ['-p', 'typeof process.execve'], { encoding: 'utf8' }).trim() === 'function';
+    // The image's Node.js must be able to: its agent is the one deployed.
+    if (runtime.version === `v${NODE_VERSION}`) t.true(canRestart, `process.execve on ${runtime.version}`);
+    // The libvirt URI from a deprecated variable: its warning must be printed once, not once per start.
+    const args = [CLI, 'events', '--dry-run', '--hypervisor', 'node-1', '--web.listen-address', '127.0.0.1:0'];
+    const agent = spawn(node, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: process.env.PATH, LIBVIRT_URI: 'qemu+unix:///system?socket=/nonexistent/libvirt-sock' },
+    });
+    const stderr: string[] = [];
+    createInterface({ input: agent.stderr! }).on('line', (line) => stderr.push(line));
+    const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the agent started', 30_000, () => stderr.some((l) => l.includes('msg="events agent started"')), 50);
+      const argv = readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+      if (canRestart) t.deepEqual(argv.slice(1, 1 + INTERPRET_ONLY_FLAGS.length), [...INTERPRET_ONLY_FLAGS], argv.join(' '));
+      else t.false(argv.includes('--lite-mode'), argv.join(' '));
+      t.deepEqual(argv.slice(-args.length), args, 'the same program and arguments');
+      t.is(stderr.filter((l) => l.includes('$LIBVIRT_URI is deprecated')).length, 1, stderr.join('\n'));
+      t.is(stderr.filter((l) => l.includes('msg="events agent started"')).length, 1);
+    } finally {
+      agent.kill('SIGTERM');
+    }
+    t.is(await exited, 0, stderr.join('\n'));
   });
 }
