@@ -202,17 +202,22 @@ async function measure(scenario: string, uri: string, runtimes: readonly Runtime
     await timedGet(`${kumina.url}/metrics`, kuminaBody);
     // Interleaved round by round, so that all see the same load on the machine.
     const times = { ours: ours.map(() => [] as number[]), collect: ours.map(() => [] as number[]), kumina: [] as number[], virsh: [] as number[], virshProcess: [] as number[] };
-    // Each call comes after the same pause, as scrapes do (Prometheus scrapes every 15-30 s).
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [i, e] of ours.entries()) {
-        await pause();
+    // Each call comes after the same pause, as scrapes do (Prometheus scrapes every 15-30 s). The order turns
+    // by one each round, so that no tool always follows the same one (with running guests, the call before
+    // can leave libvirtd or QEMU busy).
+    const calls: (() => Promise<void>)[] = [
+      ...ours.map((e, i) => async () => {
         times.ours[i]!.push(await timedGet(`${e.url}/metrics`, oursBody));
         times.collect[i]!.push(1000 * oursSample('libvirt_exporter_scrape_duration_seconds'));
+      }),
+      async () => void times.virsh.push(await virsh.domstats()),
+      async () => void times.kumina.push(await timedGet(`${kumina.url}/metrics`, kuminaBody)),
+    ];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < calls.length; k++) {
+        await pause();
+        await calls[(round + k) % calls.length]!();
       }
-      await pause();
-      times.virsh.push(await virsh.domstats());
-      await pause();
-      times.kumina.push(await timedGet(`${kumina.url}/metrics`, kuminaBody));
       times.virshProcess.push(virshProcess(uri));
     }
     const kuminaRss = processMemory(kumina.pid).rss;
