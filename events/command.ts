@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { UsageError, type CommandSpec } from '../runtime/options.js';
 import { eventsOptions, type EventsOptions } from './options.js';
 import { parseListenAddress } from '../runtime/listen-address.js';
-import { INTERPRET_ONLY_FLAGS } from '../runtime/heap.js';
+import { INTERPRET_ONLY_START_FLAGS } from '../runtime/heap.js';
 
 /** Kubernetes object names: RFC 1123 subdomains. */
 const RESOURCE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -42,6 +42,6 @@ export const eventsCommand: CommandSpec<typeof eventsOptions> = {
     'JSON record (source libvirt-event) on stdout; /metrics and /healthz on --web.listen-address.',
   ].join('\n'),
   options: eventsOptions,
-  nodeFlags: INTERPRET_ONLY_FLAGS,
+  nodeFlags: INTERPRET_ONLY_START_FLAGS,
   run,
 };

@@ -39,18 +39,26 @@ export function collectOldGenerationEarly(): void {
  * and rare, such as the HA agent's (a domain event now and then, a little JavaScript for each), the compilers
  * cost more memory than they save time: the compiler's own code and working memory, and the compiled code,
  * stay resident after a burst. Not for the exporter or the sidecar, whose throughput is their job.
- * Best from start-up (the agent's command restarts with them where the runtime can: runtime/start-flags.ts):
- * then nothing of Node.js's bootstrap or the CLI is compiled for speed either, 2-3 MiB less after a burst
- * on the image's Node.js 24 (bench/RESULTS.md#events).
  */
-export const INTERPRET_ONLY_FLAGS: readonly string[] = ['--lite-mode', '--no-sparkplug', '--no-maglev', '--no-turbofan', '--max-lazy'];
+const INTERPRET_ONLY_FLAGS: readonly string[] = ['--lite-mode', '--no-sparkplug', '--no-maglev', '--no-turbofan', '--max-lazy'];
 
 /**
- * INTERPRET_ONLY_FLAGS set at run time, for a process not started with them; before the role's modules load,
- * so that nothing of them is compiled for speed. Each compiler is turned off by name: V8 applies what
- * `--lite-mode` implies only at start-up, and from Node.js 22 on (V8 12) the compilers no longer ask lite mode
- * itself, so on the image's Node.js 24 the flag alone left all three running: 75-95 MiB after a burst
- * instead of 61-71 (bench/RESULTS.md#events).
+ * The same policy from start-up, where the agent's command restarts with it (runtime/start-flags.ts): then
+ * nothing of Node.js's bootstrap or the CLI is compiled for speed either, 2-3 MiB less after a burst on the
+ * image's Node.js 24 (bench/RESULTS.md#events). On node's command line `--lite-mode` alone does it: there V8
+ * applies what it implies (no Sparkplug, Maglev or TurboFan, feedback allocated lazily); one long-standing
+ * flag rather than five, since an unknown flag on the command line stops the process (at run time V8 only
+ * complains). Node.js's own `--jitless` (the interpreter for regular expressions too) measured 5 MiB worse.
+ */
+export const INTERPRET_ONLY_START_FLAGS: readonly string[] = ['--lite-mode'];
+
+/**
+ * INTERPRET_ONLY_FLAGS set at run time: what a process that could not restart with INTERPRET_ONLY_START_FLAGS
+ * (Node.js 20) can do; in one that did, it changes nothing. Before the role's modules load, so that nothing of
+ * them is compiled for speed. Each compiler is turned off by name: V8
+ * applies what `--lite-mode` implies only at start-up, and from Node.js 22 on (V8 12) the compilers no longer
+ * ask lite mode itself, so on the image's Node.js 24 the flag alone left all three running: 75-95 MiB after a
+ * burst instead of 61-71 (bench/RESULTS.md#events).
  */
 export function interpretOnly(): void {
   for (const flag of INTERPRET_ONLY_FLAGS) v8.setFlagsFromString(flag);

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { COMMAND_NAMES } from '../../cli/commands.js';
-import { INTERPRET_ONLY_FLAGS } from '../../runtime/heap.js';
+import { INTERPRET_ONLY_START_FLAGS } from '../../runtime/heap.js';
 import { waitFor } from '../env/proc.js';
 import { defineTinyDomain, qemuPid, removeDomain, testDomainName, waitForDomainState } from '../harness/env/domains.js';
 import { freePort } from '../harness/free-port.js';
@@ -194,7 +194,7 @@ imageTest('events --dry-run: the manifest\'s arguments report a killed domain as
     await waitFor('the agent connected', 60_000, async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0)) === 200, 300);
     // The container's process (pid 1) restarted itself with the agent's start-up flags (runtime/start-flags.ts).
     const argv = (await podman(['exec', `lt-image-events-${port}`, 'cat', '/proc/1/cmdline'])).stdout.split('\0');
-    t.deepEqual(argv.slice(1, 1 + INTERPRET_ONLY_FLAGS.length), [...INTERPRET_ONLY_FLAGS], argv.join(' '));
+    t.deepEqual(argv.slice(1, 1 + INTERPRET_ONLY_START_FLAGS.length), [...INTERPRET_ONLY_START_FLAGS], argv.join(' '));
     await virsh(['start', domain.name]);
     await waitForDomainState(domain.name, 'running');
     process.kill(qemuPid(domain.name).pid, 'SIGKILL');

@@ -5,7 +5,7 @@ import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { INTERPRET_ONLY_FLAGS } from '../../runtime/heap.js';
+import { INTERPRET_ONLY_START_FLAGS } from '../../runtime/heap.js';
 import { waitFor } from '../env/proc.js';
 import { CLI } from '../harness/repo.js';
 import { NODE_RUNTIMES, NODE_VERSION } from '../harness/roles/oci-image.js';
@@ -74,7 +74,7 @@ for (const runtime of NODE_RUNTIMES) {
     t.deepEqual(loaded, []);
   });
 
-  test(`the HA agent runs with its interpret-only flags from start-up where Node.js can restart in place: ${runtime.label}`, async (t) => {
+  test(`the HA agent runs interpret-only from start-up where Node.js can restart in place: ${runtime.label}`, async (t) => {
     const node = await runtime.binary();
     const canRestart = execFileSync(node, ['-p', 'typeof process.execve'], { encoding: 'utf8' }).trim() === 'function';
     // The image's Node.js must be able to: its agent is the one deployed.
@@ -91,7 +91,7 @@ for (const runtime of NODE_RUNTIMES) {
     try {
       await waitFor('the agent started', 30_000, () => stderr.some((l) => l.includes('msg="events agent started"')), 50);
       const argv = readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
-      if (canRestart) t.deepEqual(argv.slice(1, 1 + INTERPRET_ONLY_FLAGS.length), [...INTERPRET_ONLY_FLAGS], argv.join(' '));
+      if (canRestart) t.deepEqual(argv.slice(1, 1 + INTERPRET_ONLY_START_FLAGS.length), [...INTERPRET_ONLY_START_FLAGS], argv.join(' '));
       else t.false(argv.includes('--lite-mode'), argv.join(' '));
       t.deepEqual(argv.slice(-args.length), args, 'the same program and arguments');
       t.is(stderr.filter((l) => l.includes('$LIBVIRT_URI is deprecated')).length, 1, stderr.join('\n'));
