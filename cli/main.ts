@@ -27,8 +27,9 @@ async function topHelp(): Promise<string> {
 }
 
 /**
- * Runs the CLI; returns the exit code (0 ok, 1 runtime failure, 2 bad usage). `restart` is given the command's
- * Node.js flags before it runs (the program passes restartWithNodeFlags; callers in a process of their own, none).
+ * Runs the CLI; returns the exit code (0 ok, 1 runtime failure, 2 bad usage). `restart` receives the command's
+ * Node.js flags before the command runs: the program passes restartWithNodeFlags; a caller that runs main()
+ * inside its own process passes nothing, and its process is left as it is.
  */
 export async function main(argv: readonly string[], restart: (nodeFlags: readonly string[]) => void = () => undefined): Promise<number> {
   const [name, ...rest] = argv;

@@ -55,10 +55,10 @@ export const INTERPRET_ONLY_START_FLAGS: readonly string[] = ['--lite-mode'];
 /**
  * INTERPRET_ONLY_FLAGS set at run time: what a process that could not restart with INTERPRET_ONLY_START_FLAGS
  * (Node.js 20) can do; in one that did, it changes nothing. Before the role's modules load, so that nothing of
- * them is compiled for speed. Each compiler is turned off by name: V8
- * applies what `--lite-mode` implies only at start-up, and from Node.js 22 on (V8 12) the compilers no longer
- * ask lite mode itself, so on the image's Node.js 24 the flag alone left all three running: 75-95 MiB after a
- * burst instead of 61-71 (bench/RESULTS.md#events).
+ * them is compiled for speed. Each compiler is turned off by name: V8 applies what `--lite-mode` implies only at
+ * start-up, and from Node.js 22 on (V8 12) the compilers no longer ask lite mode itself, so on the image's
+ * Node.js 24 the flag alone left all three running: 75-95 MiB after a burst instead of 61-71
+ * (bench/RESULTS.md#events).
  */
 export function interpretOnly(): void {
   for (const flag of INTERPRET_ONLY_FLAGS) v8.setFlagsFromString(flag);
