@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { UsageError, type CommandSpec } from '../runtime/options.js';
 import { eventsOptions, type EventsOptions } from './options.js';
 import { parseListenAddress } from '../runtime/listen-address.js';
-import { INTERPRET_ONLY_START_FLAGS } from '../runtime/heap.js';
+import { collectOldGenerationEarly, INTERPRET_ONLY_START_FLAGS, interpretOnly, keepYoungGenerationSmall } from '../runtime/heap.js';
 
 /** Kubernetes object names: RFC 1123 subdomains. */
 const RESOURCE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -19,14 +19,13 @@ async function run(o: EventsOptions): Promise<number> {
   const listen = parseListenAddress(o['web.listen-address']);
   if (!listen) throw new UsageError(`--web.listen-address: expected HOST:PORT such as :9179 or 127.0.0.1:9179, got '${o['web.listen-address']}'`);
   if (o['libvirt.reconnect-min'] > o['libvirt.reconnect-max']) throw new UsageError('--libvirt.reconnect-min must not exceed --libvirt.reconnect-max');
-  const heap = await import('../runtime/heap.js');
   // An event burst is short-lived garbage (records, Evictions, request bodies): the default young
   // generation growth would keep far more of it resident than the burst needs; and the agent's work is too
   // small for the optimizing compilers to pay for their memory (bench/RESULTS.md#events). The interpreter-only
   // flags are on node's command line already where the runtime could restart with them (nodeFlags below).
-  heap.interpretOnly();
-  heap.keepYoungGenerationSmall();
-  heap.collectOldGenerationEarly();
+  interpretOnly();
+  keepYoungGenerationSmall();
+  collectOldGenerationEarly();
   const { runAgent } = await import('./run.js');
   return await runAgent(o, hypervisor, listen);
 }

@@ -10,7 +10,7 @@ type Execve = (file: string, args: readonly string[], env: NodeJS.ProcessEnv) =>
 
 /** Replaces this process with itself started with `flags`, unless it was started with all of them or the runtime cannot. */
 export function restartWithNodeFlags(flags: readonly string[]): void {
-  if (flags.length === 0 || flags.every((flag) => process.execArgv.includes(flag))) return;
+  if (flags.every((flag) => process.execArgv.includes(flag))) return;
   const execve = (process as { execve?: Execve }).execve;
   if (typeof execve !== 'function') return;
   execve.call(process, process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
